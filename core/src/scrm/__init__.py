@@ -1,0 +1,38 @@
+"""scrm — a self-hostable, plugin-based social CRM.
+
+This module is the public API plugins and integrations import; anything not re-exported here (or
+documented in ``docs/plugins``) is private and may change.
+"""
+
+import pluggy
+
+from scrm.app import create_app
+from scrm.kernel import Kernel
+from scrm.manifest import Manifest
+from scrm.pagination import Page
+from scrm.problems import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from scrm.services.context import WorkspaceRef
+from scrm.services.keys import Principal
+from scrm.settings import Settings, SettingsError
+from scrm.version import __version__
+
+hookimpl = pluggy.HookimplMarker("scrm")
+"""Marks a plugin's hook implementation: ``@scrm.hookimpl def scrm_manifest(): ...``."""
+
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "Kernel",
+    "Manifest",
+    "NotFound",
+    "Page",
+    "Principal",
+    "Problem",
+    "Settings",
+    "SettingsError",
+    "ValidationFailed",
+    "WorkspaceRef",
+    "__version__",
+    "create_app",
+    "hookimpl",
+]

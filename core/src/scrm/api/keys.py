@@ -1,0 +1,32 @@
+"""``/api/v1/keys``: the workspace's API keys. A new key is returned once, in the create response."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, post
+from litestar.params import Parameter
+
+from scrm.kernel import Kernel
+from scrm.schemas import MAX_ID, KeyCreate, KeyCreated, KeyOut
+from scrm.services.context import WorkspaceRef
+from scrm.services.keys import Principal
+
+
+class KeyController(Controller):
+    path = "/keys"
+    tags = ["keys"]
+
+    @get(opt={"scope": "keys:read"}, operation_id="listKeys")
+    async def list_keys(self, kernel: Kernel, ws: WorkspaceRef) -> list[KeyOut]:
+        return await kernel.keys.list(ws)
+
+    @post(opt={"scope": "keys:write"}, operation_id="createKey")
+    async def create_key(self, kernel: Kernel, ws: WorkspaceRef, principal: Principal, data: KeyCreate) -> KeyCreated:
+        return await kernel.keys.create(ws, data.scopes, data.name, creator=principal)
+
+    @delete("/{key_id:int}", opt={"scope": "keys:write"}, operation_id="revokeKey")
+    async def revoke_key(
+        self, kernel: Kernel, ws: WorkspaceRef, key_id: Annotated[int, Parameter(gt=0, le=MAX_ID)]
+    ) -> None:
+        await kernel.keys.revoke(ws, key_id)

@@ -1,0 +1,93 @@
+"""Authentication, scopes and workspace resolution for everything under ``/api/v1``.
+
+One guard on the API router authenticates the bearer key and checks the scope the route declares
+(``opt={"scope": ...}``); the ``ws`` dependency resolves the workspace the call acts in: the key's
+own, or — for an operator key — the one named by the ``X-Scrm-Workspace`` header.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from scrm.kernel import Kernel
+from scrm.problems import BadRequest, MissingScope, NotFound, PluginNotEnabled, Unauthenticated
+from scrm.services.context import WorkspaceRef
+from scrm.services.keys import Principal
+
+WORKSPACE_HEADER = "x-scrm-workspace"
+SCOPE_OPT = "scope"
+
+
+def kernel_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Kernel:
+    kernel: Kernel = connection.app.state.kernel
+    return kernel
+
+
+async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard: a valid key holding the route's scope."""
+    scope = handler.opt.get(SCOPE_OPT)
+    if scope is None and connection.scope.get("method") == "OPTIONS":
+        return  # Litestar's automatic CORS preflight answer
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Send an API key as 'Authorization: Bearer <key>'")
+    principal = await kernel_of(connection).principal(token.strip())
+    if principal is None:
+        raise Unauthenticated("The API key is unknown or revoked")
+    connection.scope["user"] = principal
+    if scope is None or not principal.allows(scope):
+        raise MissingScope(f"This route needs the scope {scope!r}", required_scope=scope)
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    principal: Principal = connection.scope["user"]
+    return principal
+
+
+async def resolve_workspace(connection: ASGIConnection[Any, Any, Any, Any]) -> WorkspaceRef:
+    """The workspace this call acts in (memoised on the connection)."""
+    cached: WorkspaceRef | None = connection.scope.get("scrm_workspace")  # type: ignore[typeddict-item]
+    if cached is not None:
+        return cached
+    principal = principal_of(connection)
+    kernel = kernel_of(connection)
+    named = connection.headers.get(WORKSPACE_HEADER)
+    if principal.workspace_id is not None:
+        ws = await kernel.workspace_ref(principal.workspace_id)
+        if named and named not in (ws.slug, str(ws.id)):
+            raise NotFound(f"No workspace {named!r} for this key")
+    elif named:
+        ws = await kernel.workspace_ref(named)
+    else:
+        raise BadRequest(
+            "An operator key must name the workspace in the X-Scrm-Workspace header", kind="workspace-required"
+        )
+    connection.scope["scrm_workspace"] = ws  # type: ignore[typeddict-unknown-key]
+    return ws
+
+
+def plugin_enabled(name: str) -> Any:
+    """Guard for a plugin's router: the plugin must be enabled in the caller's workspace."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        ws = await resolve_workspace(connection)
+        if name not in ws.enabled_plugins:
+            raise PluginNotEnabled(f"The plugin {name!r} is not enabled in workspace {ws.slug!r}")
+
+    return guard
+
+
+async def provide_kernel(request: Any) -> Kernel:
+    return kernel_of(request)
+
+
+async def provide_ws(request: Any) -> WorkspaceRef:
+    return await resolve_workspace(request)
+
+
+async def provide_principal(request: Any) -> Principal:
+    return principal_of(request)

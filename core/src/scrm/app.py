@@ -1,0 +1,152 @@
+"""The app factory: a Litestar app for a kernel — core routes, plugin routes, OpenAPI, errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Router, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
+
+from scrm.api.keys import KeyController
+from scrm.api.members import MemberController
+from scrm.api.plugins import PluginController
+from scrm.api.security import SCOPE_OPT, authorize, plugin_enabled, provide_kernel, provide_principal, provide_ws
+from scrm.api.tags import TagController
+from scrm.api.workspaces import WorkspaceController
+from scrm.kernel import Kernel
+from scrm.logs import configure_logging
+from scrm.plugins import PluginError
+from scrm.problems import EXCEPTION_HANDLERS, ServiceUnavailable
+from scrm.settings import Settings
+from scrm.version import __version__
+
+API_PREFIX = "/api/v1"
+STATIC = Path(__file__).parent / "static"
+CORE_CONTROLLERS: list[ControllerRouterHandler] = [
+    WorkspaceController,
+    MemberController,
+    TagController,
+    KeyController,
+    PluginController,
+]
+
+
+@get("/healthz", include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    """Alive: the process answers."""
+    return {"status": "ok"}
+
+
+@get("/readyz", include_in_schema=False)
+async def readyz(kernel: Kernel) -> dict[str, str]:
+    """Ready: the database answers."""
+    if not await kernel.db.ping():
+        raise ServiceUnavailable("The database is not reachable")
+    return {"status": "ok", "database": kernel.db.dialect.name}
+
+
+def create_app(settings: Settings | None = None, kernel: Kernel | None = None, *, configure_logs: bool = True) -> Litestar:
+    """Build the app for ``settings`` (from the environment when omitted) or for a ready kernel."""
+    if kernel is None:
+        kernel = Kernel(settings or Settings.from_env())
+    if configure_logs:
+        configure_logging(kernel.settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await kernel.start()
+        await kernel.plugins.call("scrm_startup")
+        try:
+            yield
+        finally:
+            await kernel.plugins.call("scrm_shutdown")
+            await kernel.stop()
+
+    api = Router(
+        API_PREFIX,
+        route_handlers=[*CORE_CONTROLLERS, *_plugin_routers(kernel)],
+        guards=[authorize],
+        dependencies={
+            "ws": Provide(provide_ws),
+            "principal": Provide(provide_principal),
+        },
+        security=[{"apiKey": []}],
+    )
+    app = Litestar(
+        route_handlers=[
+            api,
+            healthz,
+            readyz,
+            create_static_files_router("/schema/assets", directories=[STATIC / "swagger-ui"], include_in_schema=False),
+        ],
+        dependencies={"kernel": Provide(provide_kernel)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="scrm",
+            version=__version__,
+            description="The scrm REST API. Authenticate with 'Authorization: Bearer <API key>'.",
+            path="/schema",
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path="/swagger",
+                    js_url="/schema/assets/swagger-ui-bundle.js",
+                    css_url="/schema/assets/swagger-ui.css",
+                    standalone_preset_js_url="/schema/assets/swagger-ui-standalone-preset.js",
+                    favicon="",
+                )
+            ],
+            components=Components(
+                security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="An scrm API key")}
+            ),
+        ),
+        signature_types=[Kernel],
+        debug=False,
+        logging_config=None,
+    )
+    app.state.kernel = kernel
+    _check_scopes(app, kernel)
+    return app
+
+
+def _plugin_routers(kernel: Kernel) -> list[Router]:
+    """Each plugin's routes under ``/api/v1/<name>``, answering only where it is enabled."""
+    routers = []
+    for name in sorted(kernel.plugins.plugins):
+        handlers: Sequence[ControllerRouterHandler] | None = getattr(kernel.plugins.plugins[name].module, "scrm_routes", lambda: None)()
+        if handlers:
+            routers.append(Router(f"/{name}", route_handlers=list(handlers), guards=[plugin_enabled(name)], tags=[name]))
+    return routers
+
+
+def _check_scopes(app: Litestar, kernel: Kernel) -> None:
+    """Every API route must declare a known scope; a plugin may only use the scopes it declared."""
+    known = set(kernel.known_scopes())
+    for route in app.routes:
+        if not route.path.startswith(API_PREFIX):
+            continue
+        for handler in route.route_handlers:  # type: ignore[union-attr]
+            if handler.http_methods == {"OPTIONS"}:  # type: ignore[union-attr]
+                continue  # Litestar's automatic CORS preflight answers
+            scope = handler.opt.get(SCOPE_OPT)
+            where = f"{'/'.join(sorted(handler.http_methods))} {route.path}"  # type: ignore[union-attr]
+            if not scope:
+                raise PluginError(f"route {where} declares no scope (opt={{'scope': ...}})")
+            if scope not in known:
+                raise PluginError(f"route {where} uses scope {scope!r}, which no manifest declares")
+
+
+def app_from_env() -> Litestar:
+    """Factory for ``uvicorn --factory scrm.app:app_from_env`` (what ``scrm serve`` runs)."""
+    return create_app()
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,215 @@
+"""The ``scrm`` command: the one entry point for running, migrating and administering scrm."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from scrm.settings import Settings, SettingsError
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _with_kernel(fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``fn(kernel)`` against a started kernel; a bad setting or plugin is one clear line."""
+    from scrm.kernel import Kernel
+    from scrm.plugins import PluginError
+    from scrm.problems import Problem
+
+    async def run() -> T:
+        kernel = Kernel(_settings())
+        await kernel.start()
+        try:
+            return await fn(kernel)
+        finally:
+            await kernel.stop()
+
+    try:
+        return asyncio.run(run())
+    except (PluginError, SettingsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except Problem as exc:
+        raise click.ClickException(exc.detail) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach the database: {exc}") from None
+
+
+@click.group()
+@click.version_option(package_name="scrm")
+def main() -> None:
+    """scrm — a self-hostable, plugin-based social CRM."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the core's and every installed plugin's database migrations."""
+
+    async def run(kernel: Any) -> str:
+        output: str = await kernel.migrate()
+        return output
+
+    _with_kernel(run)
+    click.echo("migrations applied")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="API processes")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API with the configured settings."""
+    _settings()  # fail with one line before any process starts
+    _serve(host, port, workers)
+
+
+def _serve(host: str, port: int, workers: int = 1) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "scrm.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--members", default=1000, show_default=True, type=click.IntRange(0, 1_000_000))
+@click.option("--no-serve", is_flag=True, help="Seed and exit without serving")
+def demo(host: str, port: int, members: int, no_serve: bool) -> None:
+    """Migrate an embedded database, seed a demo workspace and serve it."""
+    from scrm.demo import seed
+
+    settings = _settings()
+
+    async def run(kernel: Any) -> tuple[str, str]:
+        await kernel.migrate()
+        return await seed(kernel, members)
+
+    slug, key = _with_kernel(run)
+    base = f"http://{host}:{port}"
+    click.echo(f"scrm demo — database: {settings.database}")
+    click.echo(f"  workspace:  {slug} ({members} members)")
+    click.echo(f"  API:        {base}/api/v1/members")
+    click.echo(f"  API docs:   {base}/schema/swagger")
+    click.echo(f"  console:    {base}/console (when scrm-web is installed)")
+    click.echo(f"  try:        curl -H 'Authorization: Bearer {key}' {base}/api/v1/members?limit=3")
+    click.echo(f"  API key:    {key}")
+    if not no_serve:
+        _serve(host, port)
+
+
+@main.group()
+def workspaces() -> None:
+    """Manage workspaces (tenants)."""
+
+
+@workspaces.command("create")
+@click.argument("name")
+@click.option("--slug", help="URL name (default: derived from NAME)")
+@click.option("--time-zone", default="UTC", show_default=True)
+def workspaces_create(name: str, slug: str | None, time_zone: str) -> None:
+    """Create a workspace; prints its slug on the last line."""
+    from scrm.schemas import WorkspaceCreate
+    from scrm.services.workspaces import slugify
+
+    slug = slug or slugify(name)
+    if not slug:
+        raise click.ClickException(f"cannot derive a slug from {name!r}; pass --slug")
+
+    async def run(kernel: Any) -> Any:
+        return await kernel.workspaces.create(WorkspaceCreate(slug=slug, name=name, time_zone=time_zone))
+
+    ws = _with_kernel(run)
+    click.echo(f"created workspace {ws.name!r} (id {ws.id})")
+    click.echo(ws.slug)
+
+
+@workspaces.command("list")
+def workspaces_list() -> None:
+    """List workspaces."""
+
+    async def run(kernel: Any) -> Any:
+        return await kernel.workspaces.list()
+
+    for ws in _with_kernel(run):
+        click.echo(f"{ws.slug}\t{ws.id}\t{ws.name}")
+
+
+@main.group()
+def keys() -> None:
+    """Manage API keys."""
+
+
+@keys.command("create")
+@click.option("--workspace", "workspace", help="Workspace slug, id or name (omit with --operator)")
+@click.option("--scopes", default="*", show_default=True, help="Comma-separated scopes; * for all")
+@click.option("--name", default="", help="A label for the key")
+@click.option("--operator", is_flag=True, help="An operator key: manages workspaces, names one per request")
+def keys_create(workspace: str | None, scopes: str, name: str, operator: bool) -> None:
+    """Create an API key; prints the key (shown only this once) on the last line."""
+    if operator == bool(workspace):
+        raise click.ClickException("give either --workspace W or --operator")
+    scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
+    if not scope_list:
+        raise click.ClickException("--scopes: give at least one scope")
+
+    async def run(kernel: Any) -> Any:
+        ws = await kernel.workspaces.ref(workspace) if workspace else None
+        return await kernel.keys.create(ws, scope_list, name)
+
+    created = _with_kernel(run)
+    click.echo(f"created key {created.prefix}… (id {created.id}) with scopes {' '.join(created.scopes)}", err=False)
+    click.echo(created.key)
+
+
+@main.group()
+def plugins() -> None:
+    """Inspect installed plugins."""
+
+
+@plugins.command("list")
+def plugins_list() -> None:
+    """List installed plugins with their version and the scopes they ask for."""
+    from scrm.kernel import Kernel
+    from scrm.plugins import PluginError
+
+    try:
+        kernel = Kernel(_settings())
+    except PluginError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not kernel.plugins.plugins:
+        click.echo("no plugins installed")
+    for name, plugin in sorted(kernel.plugins.plugins.items()):
+        m = plugin.manifest
+        click.echo(f"{name}\t{m.version}\t{plugin.distribution or '-'}\t{' '.join(m.scopes) or '-'}\t{m.description}")
+
+
+@main.command("makemigrations", hidden=True)
+@click.argument("app_name")
+def makemigrations(app_name: str) -> None:
+    """Write an auto migration for a piccolo app (for core and plugin developers)."""
+    from piccolo.apps.migrations.commands.new import new
+
+    async def run(kernel: Any) -> None:
+        await new(app_name=app_name, auto=True)
+
+    _with_kernel(run)
+
+
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,152 @@
+"""The database: one piccolo engine per process, bound to the core's and every plugin's tables.
+
+``configure()`` builds the engine from :class:`Settings` and points all tables (and piccolo's own
+migration machinery, through :mod:`scrm.piccolo_conf`) at it, so the same code runs on SQLite and
+PostgreSQL. Where SQL must differ between the two, :class:`Dialect` holds the difference.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import types
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from piccolo.apps.migrations.tables import Migration
+from piccolo.conf.apps import AppConfig, AppRegistry
+from piccolo.engine import Engine, PostgresEngine, SQLiteEngine
+from piccolo.table import Table
+
+from scrm import piccolo_conf
+from scrm.settings import DatabaseURL
+
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The SQL that differs between SQLite and PostgreSQL, in one place."""
+
+    name: str  # "sqlite" or "postgres"
+
+    def json_text(self, column: str, key_param: str) -> str:
+        """SQL for the text value of ``column[key]``; the key is a bound parameter placeholder."""
+        if self.name == "postgres":
+            return f"({column} ->> CAST({key_param} AS text))"
+        return f"CAST(json_extract({column}, '$.\"' || {key_param} || '\"') AS TEXT)"
+
+    def like_prefix(self, column: str) -> str:
+        """Case-insensitive prefix match of ``column`` against a pattern from :func:`prefix_pattern`."""
+        return f"lower({column}) LIKE {{}} ESCAPE '\\'"
+
+    def json_array_agg(self, expression: str) -> str:
+        """An aggregate collecting ``expression`` into a JSON array (text)."""
+        if self.name == "postgres":
+            return f"json_agg({expression})::text"
+        return f"json_group_array({expression})"
+
+
+class Database:
+    """The process's engine and what was bound to it."""
+
+    def __init__(self, url: DatabaseURL, pool_size: int = 10) -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self.dialect = Dialect(url.dialect)
+        self.engine: Engine[Any] = _make_engine(url)
+
+    def bind(self, app_configs: Iterable[AppConfig]) -> None:
+        """Point every table of these piccolo apps, and piccolo's migration table, at this engine."""
+        configs = list(app_configs)
+        for config in configs:
+            for table in config.table_classes:
+                table._meta.db = self.engine
+        Migration._meta.db = self.engine
+        piccolo_conf.DB = self.engine
+        piccolo_conf.APP_REGISTRY = AppRegistry(apps=[_app_module(config) for config in configs])
+        os.environ["PICCOLO_CONF"] = piccolo_conf.__name__
+
+    async def start(self) -> None:
+        if isinstance(self.engine, PostgresEngine):
+            await self.engine.start_connection_pool(min_size=1, max_size=self.pool_size)
+
+    async def stop(self) -> None:
+        if isinstance(self.engine, PostgresEngine):
+            await self.engine.close_connection_pool()
+
+    async def ping(self) -> bool:
+        try:
+            await self.engine.run_querystring(_select_one())
+        except (OSError, asyncpg.PostgresError, sqlite3.Error):
+            return False
+        return True
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """A write transaction; on SQLite it takes the write lock at once (``BEGIN IMMEDIATE``)."""
+        if isinstance(self.engine, SQLiteEngine):
+            async with self.engine.transaction(transaction_type=_IMMEDIATE):
+                yield
+        else:
+            async with self.engine.transaction():
+                yield
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        """Run SQL with ``{}`` placeholders; returns rows as dicts."""
+        from piccolo.querystring import QueryString
+
+        rows: list[dict[str, Any]] = await self.engine.run_querystring(QueryString(sql, *args))
+        return rows or []
+
+
+def _app_module(config: AppConfig) -> str:
+    """piccolo finds apps by module path; plugins hand us an AppConfig, so give each a module."""
+    name = f"scrm.piccolo_apps.{config.app_name}"
+    module = types.ModuleType(name)
+    module.APP_CONFIG = config  # type: ignore[attr-defined]
+    sys.modules[name] = module
+    return name
+
+
+def _select_one() -> Any:
+    from piccolo.querystring import QueryString
+
+    return QueryString("SELECT 1")
+
+
+def _make_engine(url: DatabaseURL) -> Engine[Any]:
+    if url.dialect == "sqlite":
+        assert url.path is not None
+        url.path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=str(url.path), timeout=SQLITE_BUSY_TIMEOUT_S)
+    config: dict[str, Any] = {"host": url.host, "port": url.port, "user": url.user, "database": url.database}
+    if url.password:
+        config["password"] = url.password
+    return PostgresEngine(config=config, log_queries=False)
+
+
+from piccolo.engine.sqlite import TransactionType  # noqa: E402
+
+_IMMEDIATE = TransactionType.immediate
+
+
+def prefix_pattern(text: str) -> str:
+    """A LIKE pattern matching strings that start with ``text``, case-insensitively."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether a database error is a unique-constraint violation, on either engine."""
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+
+def all_tables(app_configs: Iterable[AppConfig]) -> list[type[Table]]:
+    return [table for config in app_configs for table in config.table_classes]

@@ -1,0 +1,72 @@
+"""Demo data: a workspace of made-up coffee-shop members, tags and attributes.
+
+Seeding goes through the same importer the API uses, so ``scrm demo`` also exercises it; it is
+safe to run twice (members are upserted by external id).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from scrm.problems import NotFound
+from scrm.schemas import WorkspaceCreate
+from scrm.services.importer import import_members
+
+if TYPE_CHECKING:
+    from scrm.kernel import Kernel
+
+DEMO_SLUG = "demo"
+FIRST = ["Li", "Wang", "Zhang", "Liu", "Chen", "Yang", "Anna", "Ben", "Chloé", "David", "Emma", "Felix", "Grace", "Hiro"]
+LAST = ["Wei", "Fang", "Na", "Min", "Jie", "Smith", "Martin", "Rossi", "Kim", "Sato", "Nguyen", "Silva"]
+CITIES = ["Shanghai", "Beijing", "Shenzhen", "Hangzhou", "Chengdu", "Singapore", "Berlin", "Paris"]
+TAGS = {
+    "lifecycle": ["new", "active", "silent", "churned"],
+    "interest": ["espresso", "pour-over", "tea", "pastry", "merch"],
+    "tier": ["vip"],
+}
+
+
+def demo_rows(count: int, seed: int = 7) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(1, count + 1):
+        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        tags = [rng.choice(TAGS["lifecycle"]), *rng.sample(TAGS["interest"], rng.randint(0, 2))]
+        if rng.random() < 0.08:
+            tags.append("vip")
+        rows.append(
+            {
+                "external_id": f"demo-{i:06d}",
+                "display_name": name,
+                "identities": {"email": f"member{i}@example.com", "phone": f"+86138{i:08d}"},
+                "attributes": {"city": rng.choice(CITIES), "visits": rng.randint(0, 80), "newsletter": rng.random() < 0.6},
+                "tags": tags,
+            }
+        )
+    return rows
+
+
+async def _ndjson(rows: list[dict[str, object]]) -> AsyncIterator[bytes]:
+    for start in range(0, len(rows), 500):
+        yield b"".join(msgspec.json.encode(r) + b"\n" for r in rows[start : start + 500])
+
+
+async def seed(kernel: Kernel, members: int = 1000) -> tuple[str, str]:
+    """Create (or refresh) the demo workspace; returns its slug and a new all-scopes API key."""
+    try:
+        await kernel.workspaces.get(DEMO_SLUG)
+    except NotFound:
+        await kernel.workspaces.create(WorkspaceCreate(slug=DEMO_SLUG, name="Demo Coffee Club", time_zone="Asia/Shanghai"))
+    ws = await kernel.workspaces.ref(DEMO_SLUG)
+    await import_members(kernel, ws, "ndjson", _ndjson(demo_rows(members)))
+    for group, names in TAGS.items():
+        for name in names:
+            await kernel.db.fetch(
+                "UPDATE scrm_tag SET group_name = {} WHERE workspace = {} AND name = {}", group, ws.id, name
+            )
+    key = await kernel.keys.create(ws, ["*"], "demo")
+    return ws.slug, key.key

@@ -1,0 +1,109 @@
+"""Every hook a plugin can implement — the plugin contract, in one module.
+
+Plugins implement hooks with ``scrm.hookimpl``. An implementation may accept any subset of a spec's
+arguments (so adding an argument later breaks no plugin) and may be ``async``: the core awaits
+whatever comes back. Names say what comes back: ``scrm_manifest`` returns one manifest,
+``scrm_tables`` / ``scrm_routes`` return what the plugin registers; ``scrm_member_*`` and
+``scrm_tags_changed`` react to a committed change and return nothing.
+
+Domain hooks run after the change is committed, in the request that made it; an exception in a
+plugin's implementation is logged and does not undo the change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from litestar.types import ControllerRouterHandler
+    from piccolo.conf.apps import AppConfig
+
+    from scrm.manifest import Manifest
+    from scrm.services.context import WorkspaceRef
+
+hookspec = pluggy.HookspecMarker("scrm")
+
+# ---------------------------------------------------------------------------------------------
+# Registration: called once when the app (or the CLI) starts.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def scrm_manifest() -> Manifest:
+    """Return the plugin's :class:`scrm.Manifest`: name, version, compatible core versions, scopes.
+
+    Required of every plugin. The manifest's ``name`` is the plugin's one name: its entry point,
+    its piccolo app, its table prefix, its route prefix ``/api/v1/<name>`` and its settings key.
+    """
+
+
+@hookspec(firstresult=True)
+def scrm_tables() -> AppConfig:
+    """Return the plugin's piccolo ``AppConfig``: its tables and migrations folder.
+
+    ``scrm migrate`` applies its migrations after the core's (declare
+    ``migration_dependencies=["scrm"]`` where a table refers to a core table). Table names must
+    start with ``<name>_``.
+    """
+
+
+@hookspec(firstresult=True)
+def scrm_routes() -> list[ControllerRouterHandler]:
+    """Return the plugin's route handlers and controllers.
+
+    They are mounted under ``/api/v1/<name>``, behind API-key authentication, and answer only in
+    workspaces where the plugin is enabled (404 ``plugin-not-enabled`` elsewhere). Every handler
+    must declare its scope with ``opt={"scope": "<name>:read"}`` (or write); scopes outside the
+    manifest's ``scopes`` stop startup.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Lifecycle
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def scrm_startup() -> None:
+    """Called once when an app starts, after the database is reachable."""
+
+
+@hookspec
+def scrm_shutdown() -> None:
+    """Called once when an app stops, before the database pool closes."""
+
+
+@hookspec
+def scrm_workspace_enabled(workspace: WorkspaceRef, settings: dict[str, Any]) -> None:
+    """Called after this plugin was switched on for ``workspace``, with its settings there.
+
+    Only the plugin being enabled is called. Switching on twice calls it twice: be idempotent.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Domain: after a change to the core's facts was committed. Called for plugins enabled in the
+# workspace only.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def scrm_member_created(workspace: WorkspaceRef, member: dict[str, Any]) -> None:
+    """A member was created (by API, import or a plugin). ``member`` is its API representation."""
+
+
+@hookspec
+def scrm_member_updated(workspace: WorkspaceRef, member: dict[str, Any], changed: list[str]) -> None:
+    """A member's fields changed; ``changed`` names the fields that did."""
+
+
+@hookspec
+def scrm_member_erased(workspace: WorkspaceRef, member_id: int) -> None:
+    """A member's personal data was erased; a plugin erases what it holds about them."""
+
+
+@hookspec
+def scrm_tags_changed(workspace: WorkspaceRef, member_id: int, added: list[str], removed: list[str]) -> None:
+    """Tags were added to or removed from a member (only actual changes are reported)."""

@@ -1,0 +1,106 @@
+"""The kernel: settings, database, plugins and services wired together once per process.
+
+The app factory, the CLI and the test helpers all build a :class:`Kernel`; plugins receive it
+(as the ``kernel`` dependency in their routes) and reach the core only through its public services.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from contextlib import redirect_stdout
+
+from cachetools import TTLCache
+from piccolo.apps.migrations.commands.forwards import run_forwards
+
+from scrm.db import Database
+from scrm.pagination import Cursors
+from scrm.piccolo_app import APP_CONFIG
+from scrm.plugins import PluginManager
+from scrm.scopes import CORE_SCOPES
+from scrm.services.context import WorkspaceRef
+from scrm.services.keys import Keys, Principal
+from scrm.services.members import Members
+from scrm.services.tags import Tags
+from scrm.services.workspaces import Workspaces
+from scrm.settings import Settings
+
+log = logging.getLogger("scrm")
+
+#: How long an API key's resolution (and a workspace's enabled plugins) is reused by one process.
+#: A revoked key or a switched plugin takes effect at once in the process that changed it and
+#: within this many seconds everywhere else.
+AUTH_CACHE_SECONDS = 5.0
+
+
+class MigrationError(RuntimeError):
+    """A migration failed; the message carries piccolo's output."""
+
+
+class Kernel:
+    """Everything a running scrm process shares."""
+
+    def __init__(self, settings: Settings, plugins: PluginManager | None = None) -> None:
+        self.settings = settings
+        if plugins is None:
+            plugins = PluginManager()
+            plugins.load_entry_points(settings.plugins_allowed)
+            plugins.check_pending()
+        self.plugins = plugins
+        self.db = Database(settings.database, settings.db_pool_size)
+        self.db.bind([APP_CONFIG, *plugins.app_configs()])
+        self.cursors = Cursors(settings.secret_key)
+        self.workspaces = Workspaces(self)
+        self.members = Members(self)
+        self.tags = Tags(self)
+        self.keys = Keys(self)
+        self._principals: TTLCache[str, Principal | None] = TTLCache(maxsize=10_000, ttl=AUTH_CACHE_SECONDS)
+        self._workspaces: TTLCache[str | int, WorkspaceRef] = TTLCache(maxsize=10_000, ttl=AUTH_CACHE_SECONDS)
+
+    async def start(self) -> None:
+        await self.db.start()
+
+    async def stop(self) -> None:
+        await self.db.stop()
+
+    async def migrate(self) -> str:
+        """Apply the core's and every plugin's pending migrations, in dependency order."""
+        if self.db.dialect.name == "sqlite":
+            await self.db.fetch("PRAGMA journal_mode=WAL")
+        out = io.StringIO()
+        with redirect_stdout(out):
+            result = await run_forwards(app_name="all")
+        if not result.success:
+            raise MigrationError(f"{result.message}\n{out.getvalue()}")
+        return out.getvalue()
+
+    def known_scopes(self) -> list[str]:
+        scopes = list(CORE_SCOPES)
+        for plugin in self.plugins.plugins.values():
+            scopes += plugin.manifest.scopes
+        return scopes
+
+    async def principal(self, key: str) -> Principal | None:
+        """The principal for an API key, reused for a few seconds to keep authentication off the
+        database on a hot path."""
+        from scrm.services.keys import digest
+
+        cache_key = digest(key)
+        if cache_key in self._principals:
+            return self._principals[cache_key]
+        principal = await self.keys.authenticate(key)
+        self._principals[cache_key] = principal
+        return principal
+
+    async def workspace_ref(self, ident: str | int) -> WorkspaceRef:
+        """A workspace with its enabled plugins, reused for a few seconds (see AUTH_CACHE_SECONDS)."""
+        if ident in self._workspaces:
+            return self._workspaces[ident]
+        ref = await self.workspaces.ref(ident)
+        self._workspaces[ident] = ref
+        return ref
+
+    def forget_cached(self) -> None:
+        """Drop cached principals and workspaces after a change to keys, workspaces or plugins."""
+        self._principals.clear()
+        self._workspaces.clear()

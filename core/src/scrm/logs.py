@@ -1,0 +1,43 @@
+"""Process logging: plain text for people, JSON lines (``SCRM_LOG_FORMAT=json``) for collectors.
+
+Secrets never reach a log line: API keys are only ever logged by their prefix, database URLs are
+redacted, and the access log records method, path, status and duration — never headers or bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+from scrm.settings import Settings
+
+_KEY = re.compile(r"scrm_[A-Za-z0-9_-]{12,}")
+
+
+class RedactSecrets(logging.Filter):
+    """Masks anything shaped like an scrm API key, wherever it appears in a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "scrm_" in message:
+            record.msg = _KEY.sub(lambda m: m.group(0)[:12] + "…", message)
+            record.args = None
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", rename_fields={"levelname": "level"}))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets())
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(settings.log_level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True

@@ -1,0 +1,241 @@
+"""RFC 9457 problem documents: every error the API returns, with a stable ``type`` per kind.
+
+Services raise :class:`Problem` subclasses; the app turns them (and Litestar's own validation and
+HTTP errors) into ``application/problem+json`` responses. The ``type`` URIs are part of the API
+contract: clients branch on them, so they never change once published.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:scrm:problem:"
+log = logging.getLogger("scrm.errors")
+
+
+class Problem(Exception):
+    """An error with an HTTP status and a stable kind; ``errors`` names fields at fault."""
+
+    status: int = 400
+    kind: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        status: int | None = None,
+        kind: str | None = None,
+        title: str | None = None,
+        **extra: Any,
+    ) -> None:
+        if status is not None:
+            self.status = status
+        if kind is not None:
+            self.kind = kind
+        if title is not None:
+            self.title = title
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors
+        self.extra = extra
+
+    def document(self, instance: str | None = None) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "type": TYPE_PREFIX + self.kind,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            doc["instance"] = instance
+        if self.errors is not None:
+            doc["errors"] = self.errors
+        doc.update(self.extra)
+        return doc
+
+
+class BadRequest(Problem):
+    pass
+
+
+class ValidationFailed(Problem):
+    status = 422
+    kind = "validation-error"
+    title = "The request is not valid"
+
+
+class InvalidCursor(Problem):
+    kind = "invalid-cursor"
+    title = "The pagination cursor is not valid"
+
+
+class Unauthenticated(Problem):
+    status = 401
+    kind = "unauthenticated"
+    title = "Authentication required"
+
+
+class Forbidden(Problem):
+    status = 403
+    kind = "forbidden"
+    title = "Not allowed"
+
+
+class MissingScope(Problem):
+    status = 403
+    kind = "missing-scope"
+    title = "The credential lacks the scope this route needs"
+
+
+class NotFound(Problem):
+    status = 404
+    kind = "not-found"
+    title = "Not found"
+
+
+class PluginNotEnabled(Problem):
+    status = 404
+    kind = "plugin-not-enabled"
+    title = "The plugin is not enabled in this workspace"
+
+
+class Conflict(Problem):
+    status = 409
+    kind = "conflict"
+    title = "Conflicts with existing data"
+
+
+class PayloadTooLarge(Problem):
+    status = 413
+    kind = "payload-too-large"
+    title = "The request body is too large"
+
+
+class ServiceUnavailable(Problem):
+    status = 503
+    kind = "unavailable"
+    title = "A dependency is unavailable; retry later"
+
+
+def problem_response(problem: Problem, request: Request[Any, Any, Any] | None = None) -> Response[Any]:
+    headers = {"Retry-After": "5"} if problem.status == 503 else None
+    instance = request.url.path if request is not None else None
+    return Response(
+        content=problem.document(instance),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _validation_errors(extra: Any) -> list[dict[str, Any]]:
+    """Litestar's validation details as ``[{"field", "source", "message"}]``."""
+    errors = []
+    for item in extra if isinstance(extra, list) else []:
+        if isinstance(item, dict):
+            errors.append(
+                {
+                    "field": _field_name(str(item.get("key", "")), str(item.get("message", ""))),
+                    "source": item.get("source", "body"),
+                    "message": item.get("message", ""),
+                }
+            )
+    return errors
+
+
+_PATH_IN_MESSAGE = re.compile(r"at `\$\.?([^`]*)`")
+_NAMED_FIELD = re.compile(r"(?:unknown|required) field `([^`]*)`")
+
+
+def _field_name(key: str, message: str) -> str:
+    """The field a validation message is about, as a client names it (``identities.email``).
+
+    Litestar reports the body as a whole as ``data``; msgspec's message carries the path inside
+    it ("... - at `$.identities.email`") or names the field ("unknown field `x`").
+    """
+    path = _PATH_IN_MESSAGE.search(message)
+    named = _NAMED_FIELD.search(message)
+    prefix = path.group(1) if path else ""
+    if named:
+        return f"{prefix}.{named.group(1)}" if prefix else named.group(1)
+    if path:
+        return prefix
+    return "" if key == "data" else key
+
+
+_STATUS_KINDS = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    429: "rate-limited",
+}
+
+
+def handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
+    return problem_response(exc, request)
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's own errors (routing, body decoding, validation) as problem documents."""
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc.extra)
+        detail = errors[0]["message"] if errors else exc.detail
+        if "JSON is malformed" in str(detail) or "malformed" in str(exc.detail).lower():
+            return problem_response(_MalformedBody(str(detail), errors=errors), request)
+        return problem_response(ValidationFailed(_describe(errors) or exc.detail, errors=errors), request)
+    if exc.status_code == 400 and isinstance(exc.__cause__, msgspec.DecodeError):
+        return problem_response(_MalformedBody(f"The body is not valid JSON: {exc.detail}"), request)
+    kind = _STATUS_KINDS.get(exc.status_code, "http-error")
+    return problem_response(_generic(exc.status_code, kind, exc.detail), request)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Anything unforeseen: a 500 problem document without internals, logged with its traceback."""
+    problem = _map_database_error(exc)
+    if problem is None:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        problem = _generic(500, "internal-error", "Internal server error; the error was logged")
+    return problem_response(problem, request)
+
+
+def _map_database_error(exc: Exception) -> Problem | None:
+    """A database that cannot be reached is a 503, not a 500."""
+    import asyncpg
+
+    if isinstance(exc, (ConnectionError, OSError, asyncpg.CannotConnectNowError, asyncpg.InterfaceError)):
+        return ServiceUnavailable("The database is unavailable")
+    return None
+
+
+class _MalformedBody(Problem):
+    kind = "malformed-body"
+    title = "The request body is not valid JSON"
+
+
+def _generic(status: int, kind: str, detail: str) -> Problem:
+    return Problem(detail, status=status, kind=kind, title=HTTPStatus(status).phrase)
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    Problem: handle_problem,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,354 @@
+"""Bulk import (NDJSON or CSV, streamed) and export of members.
+
+Import reads the request body as it arrives and writes it in batches of ``BATCH_SIZE`` rows, so
+memory stays flat however large the file. Each batch is one transaction and one upsert statement
+(the rows travel as one JSON parameter, which both SQLite and PostgreSQL expand into a table): a
+batch containing any invalid row writes nothing, and every invalid row is reported by line.
+Rows are matched on ``external_id`` (required); fields a row leaves out keep their stored value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+import msgspec
+
+from scrm.problems import Problem
+from scrm.schemas import (
+    Attributes,
+    DisplayName,
+    ExternalId,
+    Identities,
+    ImportError_,
+    ImportResult,
+    MemberStatus,
+    TagName,
+)
+from scrm.services.context import WorkspaceRef
+from scrm.services.members import check_attributes_size, now, to_member
+
+if TYPE_CHECKING:
+    from scrm.kernel import Kernel
+
+BATCH_SIZE = 2_000
+MAX_REPORTED_ERRORS = 1_000
+MAX_LINE_BYTES = 64 * 1024
+CSV_LIST_SEPARATOR = "|"
+_FIELD_IN_MESSAGE = re.compile(r"at `\$\.?([^`]*)`")
+
+
+class ImportRow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """One member in an import file; ``None`` means "not given: keep what is stored"."""
+
+    external_id: ExternalId
+    display_name: DisplayName | None = None
+    status: MemberStatus | None = None
+    identities: Identities | None = None
+    attributes: Attributes | None = None
+    tags: Annotated[list[TagName], msgspec.Meta(max_length=100)] | None = None
+
+
+class UnsupportedFormat(Problem):
+    status = 415
+    kind = "unsupported-media-type"
+    title = "Send application/x-ndjson or text/csv"
+
+
+def format_of(content_type: str) -> str:
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in ("application/x-ndjson", "application/ndjson", "application/jsonl"):
+        return "ndjson"
+    if media == "text/csv":
+        return "csv"
+    raise UnsupportedFormat(f"Content-Type {media or '(none)'!r} is not an import format")
+
+
+class _Report:
+    def __init__(self) -> None:
+        self.result = ImportResult(
+            rows=0, created=0, updated=0, failed_rows=0, failed_batches=[], errors=[], errors_truncated=False
+        )
+
+    def error(self, line: int, field: str, message: str) -> None:
+        self.result.failed_rows += 1
+        if len(self.result.errors) < MAX_REPORTED_ERRORS:
+            self.result.errors.append(ImportError_(line=line, field=field, message=message))
+        else:
+            self.result.errors_truncated = True
+
+
+async def import_members(kernel: Kernel, ws: WorkspaceRef, fmt: str, body: AsyncIterator[bytes]) -> ImportResult:
+    report = _Report()
+    batch: list[tuple[int, ImportRow]] = []
+    failed = False
+    batch_no = 0
+    records = _ndjson_rows(body, report) if fmt == "ndjson" else _csv_rows(body, report)
+    async for line, row in records:
+        report.result.rows += 1
+        if row is None:
+            failed = True
+        else:
+            batch.append((line, row))
+        if report.result.rows % BATCH_SIZE == 0:
+            batch_no += 1
+            await _flush(kernel, ws, batch, failed, batch_no, report)
+            batch, failed = [], False
+    if batch or failed:
+        await _flush(kernel, ws, batch, failed, batch_no + 1, report)
+    return report.result
+
+
+async def _flush(
+    kernel: Kernel, ws: WorkspaceRef, batch: list[tuple[int, ImportRow]], failed: bool, batch_no: int, report: _Report
+) -> None:
+    if failed:
+        report.result.failed_batches.append(batch_no)
+        return
+    rows = {row.external_id: row for _, row in batch}  # a repeated external_id: the later row wins
+    created_ids = await _write_batch(kernel, ws, list(rows.values()), report)
+    if created_ids and kernel.plugins.implementers("scrm_member_created") & ws.enabled_plugins:
+        for member_id in created_ids:
+            member = await kernel.members.get(ws, member_id)
+            await kernel.plugins.notify(
+                "scrm_member_created", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member)
+            )
+
+
+async def _write_batch(kernel: Kernel, ws: WorkspaceRef, rows: list[ImportRow], report: _Report) -> list[int]:
+    """Upsert one batch in one transaction; returns the ids of members it created."""
+    payload = msgspec.json.encode(rows).decode()
+    at = now()
+    sql = _PG if kernel.db.dialect.name == "postgres" else _SQLITE
+    async with kernel.db.transaction():
+        updated = await kernel.db.fetch(sql["update"], at, payload, ws.id)
+        inserted = await kernel.db.fetch(sql["insert"], ws.id, at, at, payload)
+        ids = {r["external_id"]: r["id"] for r in (*updated, *inserted)}
+        tagged = [(ids[row.external_id], name) for row in rows if row.tags and row.external_id in ids for name in row.tags]
+        if tagged:
+            tag_ids = await kernel.tags.ensure(ws, {name for _, name in tagged})
+            pairs = msgspec.json.encode([[member, tag_ids[name]] for member, name in tagged]).decode()
+            await kernel.db.fetch(sql["tag"], ws.id, at, pairs)
+    created = [r["id"] for r in inserted]
+    report.result.created += len(created)
+    report.result.updated += len(updated)
+    return created
+
+
+# Existing members are updated first (a field the row leaves out keeps its value), then the rest
+# are inserted; a row inserted concurrently by another import is left to that import.
+_PG = {
+    "update": """
+UPDATE scrm_member AS m SET
+  display_name = COALESCE(r.display_name, m.display_name), status = COALESCE(r.status, m.status),
+  identities = COALESCE(r.identities, m.identities), attributes = COALESCE(r.attributes, m.attributes),
+  updated_at = {}
+FROM jsonb_to_recordset(CAST({} AS jsonb))
+     AS r(external_id text, display_name text, status text, identities jsonb, attributes jsonb)
+WHERE m.workspace = {} AND m.external_id = r.external_id
+RETURNING m.id, m.external_id
+""",
+    "insert": """
+INSERT INTO scrm_member (workspace, external_id, display_name, status, identities, attributes, created_at, updated_at)
+SELECT {}, r.external_id, COALESCE(r.display_name, ''), COALESCE(r.status, 'active'),
+       COALESCE(r.identities, jsonb_build_object()), COALESCE(r.attributes, jsonb_build_object()), {}, {}
+FROM jsonb_to_recordset(CAST({} AS jsonb))
+     AS r(external_id text, display_name text, status text, identities jsonb, attributes jsonb)
+ON CONFLICT (workspace, external_id) DO NOTHING
+RETURNING id, external_id
+""",
+    "tag": """
+INSERT INTO scrm_member_tag (workspace, member, tag, created_at)
+SELECT {}, CAST(p ->> 0 AS bigint), CAST(p ->> 1 AS bigint), {} FROM jsonb_array_elements(CAST({} AS jsonb)) AS p
+ON CONFLICT (member, tag) DO NOTHING
+""",
+}
+_SQLITE = {
+    "update": """
+UPDATE scrm_member SET
+  display_name = COALESCE(json_extract(j.value, '$.display_name'), display_name),
+  status = COALESCE(json_extract(j.value, '$.status'), status),
+  identities = COALESCE(json_extract(j.value, '$.identities'), identities),
+  attributes = COALESCE(json_extract(j.value, '$.attributes'), attributes),
+  updated_at = {}
+FROM json_each({}) AS j
+WHERE scrm_member.workspace = {} AND scrm_member.external_id = json_extract(j.value, '$.external_id')
+RETURNING id, external_id
+""",
+    "insert": """
+INSERT INTO scrm_member (workspace, external_id, display_name, status, identities, attributes, created_at, updated_at)
+SELECT {}, json_extract(value, '$.external_id'), COALESCE(json_extract(value, '$.display_name'), ''),
+       COALESCE(json_extract(value, '$.status'), 'active'), COALESCE(json_extract(value, '$.identities'), json_object()),
+       COALESCE(json_extract(value, '$.attributes'), json_object()), {}, {}
+FROM json_each({}) WHERE true
+ON CONFLICT (workspace, external_id) DO NOTHING
+RETURNING id, external_id
+""",
+    "tag": """
+INSERT INTO scrm_member_tag (workspace, member, tag, created_at)
+SELECT {}, json_extract(value, '$[0]'), json_extract(value, '$[1]'), {} FROM json_each({}) WHERE true
+ON CONFLICT (member, tag) DO NOTHING
+""",
+}
+
+
+# --- reading the body -------------------------------------------------------------------------
+
+_row_decoder = msgspec.json.Decoder(ImportRow)
+
+
+def _validate(line: int, row: ImportRow | None, error: str | None, report: _Report) -> ImportRow | None:
+    if error is None and row is not None and row.attributes is not None:
+        try:
+            check_attributes_size(row.attributes)
+        except Problem as exc:
+            error = exc.detail
+    if error is not None:
+        match = _FIELD_IN_MESSAGE.search(error)
+        report.error(line, match.group(1) if match else "", error)
+        return None
+    return row
+
+
+async def _lines(body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:
+    """Numbered lines of a byte stream, however it was chunked."""
+    buffer = b""
+    number = 0
+    async for chunk in body:
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        for line in complete:
+            number += 1
+            yield number, line
+        if len(buffer) > MAX_LINE_BYTES:
+            raise Problem(f"line {number + 1} is longer than {MAX_LINE_BYTES} bytes", kind="line-too-long", status=413)
+    if buffer.strip():
+        yield number + 1, buffer
+
+
+async def _ndjson_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIterator[tuple[int, ImportRow | None]]:
+    async for number, line in _lines(body):
+        if not line.strip():
+            continue
+        try:
+            row, error = _row_decoder.decode(line), None
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            row, error = None, str(exc)
+        yield number, _validate(number, row, error, report)
+
+
+async def _csv_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIterator[tuple[int, ImportRow | None]]:
+    """CSV with a header row: external_id, display_name, status, tags (``a|b``), identities and
+    attributes as JSON objects, or one column per key as ``identity.<channel>`` / ``attr.<key>``."""
+    header: list[str] | None = None
+    pending: list[str] = []
+    first_line = 0
+    async for number, raw in _lines(body):
+        try:
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r")
+        except UnicodeDecodeError:
+            report.error(number, "", "not UTF-8")
+            yield number, None
+            continue
+        if not pending:
+            first_line = number
+        pending.append(text)
+        joined = "\n".join(pending)
+        if joined.count('"') % 2:  # a quoted field continues on the next line
+            continue
+        pending = []
+        if not joined.strip():
+            continue
+        cells = next(csv.reader(io.StringIO(joined)))
+        if header is None:
+            header = [c.strip() for c in cells]
+            if "external_id" not in header:
+                raise Problem("The CSV header has no external_id column", kind="csv-header", status=422)
+            continue
+        if len(cells) != len(header):
+            report.error(first_line, "", f"expected {len(header)} cells, got {len(cells)}")
+            yield first_line, None
+            continue
+        try:
+            row, error = msgspec.convert(_csv_record(dict(zip(header, cells, strict=True))), ImportRow), None
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            row, error = None, str(exc)
+        yield first_line, _validate(first_line, row, error, report)
+
+
+def _csv_record(cells: dict[str, str]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    identities: dict[str, str] = {}
+    attributes: dict[str, Any] = {}
+    for column, value in cells.items():
+        if value == "":
+            continue
+        if column in ("identities", "attributes"):
+            target = identities if column == "identities" else attributes
+            target.update(msgspec.json.decode(value))
+        elif column == "tags":
+            record["tags"] = [t.strip() for t in value.split(CSV_LIST_SEPARATOR) if t.strip()]
+        elif column.startswith("identity."):
+            identities[column.removeprefix("identity.")] = value
+        elif column.startswith("attr."):
+            attributes[column.removeprefix("attr.")] = value
+        else:
+            record[column] = value
+    if identities:
+        record["identities"] = identities
+    if attributes:
+        record["attributes"] = attributes
+    return record
+
+
+# --- export -----------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = ["id", "external_id", "display_name", "status", "tags", "identities", "attributes", "created_at", "updated_at"]
+
+
+async def export_members(kernel: Kernel, ws: WorkspaceRef, fmt: str, batch: int = 1_000) -> AsyncIterator[bytes]:
+    """Every member of the workspace, in id order, a batch at a time."""
+    encoder = msgspec.json.Encoder()
+    if fmt == "csv":
+        yield _csv_line(EXPORT_COLUMNS)
+    after = 0
+    columns = kernel.members._columns
+    while True:
+        rows = await kernel.db.fetch(
+            f"SELECT {columns} FROM scrm_member m WHERE m.workspace = {{}} AND m.id > {{}} ORDER BY m.id LIMIT {{}}",
+            ws.id,
+            after,
+            batch,
+        )
+        if not rows:
+            return
+        members = [to_member(r) for r in rows]
+        after = members[-1].id
+        if fmt == "ndjson":
+            yield b"".join(encoder.encode(m) + b"\n" for m in members)
+        else:
+            yield b"".join(
+                _csv_line(
+                    [
+                        str(m.id),
+                        m.external_id or "",
+                        m.display_name,
+                        m.status,
+                        CSV_LIST_SEPARATOR.join(m.tags),
+                        encoder.encode(m.identities).decode(),
+                        encoder.encode(m.attributes).decode(),
+                        m.created_at.isoformat(),
+                        m.updated_at.isoformat(),
+                    ]
+                )
+                for m in members
+            )
+
+
+def _csv_line(cells: list[str]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    return out.getvalue().encode()

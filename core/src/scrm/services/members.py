@@ -1,0 +1,279 @@
+"""Members: the people in a workspace. The public service routes, the importer and plugins use.
+
+Reads are one SQL statement each (tags come along in a correlated subquery) so a member lookup costs
+one round trip; every statement is scoped by workspace.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec import UNSET
+
+from scrm.db import is_unique_violation, prefix_pattern
+from scrm.pagination import MAX_LIMIT, Page
+from scrm.problems import Conflict, NotFound, ValidationFailed
+from scrm.schemas import MAX_ATTRIBUTES_BYTES, MemberCreate, MemberOut, MemberUpdate
+from scrm.services.context import WorkspaceRef
+
+if TYPE_CHECKING:
+    from scrm.kernel import Kernel
+
+ATTRIBUTE_FILTER_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_decode = msgspec.json.Decoder()
+_encode = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True)
+class MemberFilter:
+    """What a member listing is narrowed by; every condition must hold."""
+
+    tags: tuple[str, ...] = ()
+    attributes: tuple[tuple[str, str], ...] = ()
+    status: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    q: str | None = None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_attributes_size(attributes: dict[str, Any], field: str = "attributes") -> None:
+    if len(_encode.encode(attributes)) > MAX_ATTRIBUTES_BYTES:
+        raise ValidationFailed(
+            f"{field}: at most {MAX_ATTRIBUTES_BYTES} bytes of JSON",
+            errors=[{"field": field, "source": "body", "message": f"larger than {MAX_ATTRIBUTES_BYTES} bytes"}],
+        )
+
+
+class Members:
+    """Create, read, update, erase and list members of a workspace."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.k = kernel
+        d = kernel.db.dialect
+        self._columns = (
+            "m.id, m.external_id, m.display_name, m.status, m.identities, m.attributes, m.created_at, m.updated_at, "
+            f"(SELECT {d.json_array_agg('t.name')} FROM scrm_member_tag mt JOIN scrm_tag t ON t.id = mt.tag "
+            "WHERE mt.member = m.id) AS tags"
+        )
+
+    async def get(self, ws: WorkspaceRef, member_id: int) -> MemberOut:
+        rows = await self.k.db.fetch(
+            f"SELECT {self._columns} FROM scrm_member m WHERE m.id = {{}} AND m.workspace = {{}}", member_id, ws.id
+        )
+        if not rows:
+            raise NotFound(f"No member {member_id} in this workspace")
+        return to_member(rows[0])
+
+    async def get_by_external_id(self, ws: WorkspaceRef, external_id: str) -> MemberOut:
+        rows = await self.k.db.fetch(
+            f"SELECT {self._columns} FROM scrm_member m WHERE m.workspace = {{}} AND m.external_id = {{}}",
+            ws.id,
+            external_id,
+        )
+        if not rows:
+            raise NotFound(f"No member with external_id {external_id!r} in this workspace")
+        return to_member(rows[0])
+
+    async def create(self, ws: WorkspaceRef, data: MemberCreate) -> MemberOut:
+        check_attributes_size(data.attributes)
+        at = now()
+        try:
+            async with self.k.db.transaction():
+                rows = await self.k.db.fetch(
+                    "INSERT INTO scrm_member (workspace, external_id, display_name, status, identities, attributes, "
+                    "created_at, updated_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
+                    ws.id,
+                    data.external_id,
+                    data.display_name,
+                    data.status,
+                    _encode.encode(data.identities).decode(),
+                    _encode.encode(data.attributes).decode(),
+                    at,
+                    at,
+                )
+                member_id = rows[0]["id"]
+                if data.tags:
+                    await self.k.tags.attach(ws, [member_id], data.tags)
+        except Exception as exc:
+            if is_unique_violation(exc):
+                raise Conflict(
+                    f"A member with external_id {data.external_id!r} already exists",
+                    errors=[{"field": "external_id", "source": "body", "message": "already exists"}],
+                ) from None
+            raise
+        member = await self.get(ws, member_id)
+        await self.k.plugins.notify("scrm_member_created", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member))
+        return member
+
+    async def update(self, ws: WorkspaceRef, member_id: int, data: MemberUpdate) -> MemberOut:
+        changed: list[str] = []
+        try:
+            async with self.k.db.transaction():
+                lock = " FOR UPDATE" if self.k.db.dialect.name == "postgres" else ""
+                rows = await self.k.db.fetch(
+                    "SELECT external_id, display_name, status, identities, attributes FROM scrm_member "
+                    f"WHERE id = {{}} AND workspace = {{}}{lock}",
+                    member_id,
+                    ws.id,
+                )
+                if not rows or rows[0]["status"] == "erased":
+                    raise NotFound(f"No member {member_id} in this workspace")
+                current = rows[0]
+                values: dict[str, Any] = {}
+                for field in ("external_id", "display_name", "status"):
+                    new = getattr(data, field)
+                    if new is not UNSET and new != current[field]:
+                        values[field] = new
+                for field in ("identities", "attributes"):
+                    patch = getattr(data, field)
+                    if patch is UNSET:
+                        continue
+                    merged = _merge(_json(current[field]), patch)
+                    if field == "attributes":
+                        check_attributes_size(merged)
+                    if merged != _json(current[field]):
+                        values[field] = _encode.encode(merged).decode()
+                if values:
+                    changed = sorted(values)
+                    values["updated_at"] = now()
+                    assignments = ", ".join(f"{name} = {{}}" for name in values)
+                    await self.k.db.fetch(
+                        f"UPDATE scrm_member SET {assignments} WHERE id = {{}} AND workspace = {{}}",
+                        *values.values(),
+                        member_id,
+                        ws.id,
+                    )
+        except Exception as exc:
+            if is_unique_violation(exc):
+                raise Conflict(
+                    "Another member has this external_id",
+                    errors=[{"field": "external_id", "source": "body", "message": "already exists"}],
+                ) from None
+            raise
+        member = await self.get(ws, member_id)
+        if changed:
+            await self.k.plugins.notify(
+                "scrm_member_updated", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member), changed=changed
+            )
+        return member
+
+    async def erase(self, ws: WorkspaceRef, member_id: int) -> None:
+        """Erase a member's personal data and tags; the row stays (status ``erased``) so the facts
+        that refer to it stay consistent."""
+        async with self.k.db.transaction():
+            rows = await self.k.db.fetch(
+                "UPDATE scrm_member SET external_id = NULL, display_name = '', identities = {}, attributes = {}, "
+                "status = 'erased', updated_at = {} WHERE id = {} AND workspace = {} AND status <> 'erased' RETURNING id",
+                "{}",
+                "{}",
+                now(),
+                member_id,
+                ws.id,
+            )
+            if not rows:
+                raise NotFound(f"No member {member_id} in this workspace")
+            await self.k.db.fetch("DELETE FROM scrm_member_tag WHERE member = {} AND workspace = {}", member_id, ws.id)
+        await self.k.plugins.notify("scrm_member_erased", ws.enabled_plugins, workspace=ws, member_id=member_id)
+
+    async def list(self, ws: WorkspaceRef, filters: MemberFilter, cursor: str | None, limit: int) -> Page[MemberOut]:
+        after = self.k.cursors.decode("members", cursor)
+        limit = max(1, min(limit, MAX_LIMIT))
+        where, args = await self._where(ws, filters)
+        if where is None:
+            return Page(items=[], next_cursor=None)
+        rows = await self.k.db.fetch(
+            f"SELECT {self._columns} FROM scrm_member m WHERE m.workspace = {{}} AND m.id > {{}}{where} "
+            "ORDER BY m.id LIMIT {}",
+            ws.id,
+            after,
+            *args,
+            limit + 1,
+        )
+        items = [to_member(row) for row in rows]
+        return self.k.cursors.page("members", items, [m.id for m in items], limit)
+
+    async def count(self, ws: WorkspaceRef, filters: MemberFilter | None = None) -> int:
+        where, args = await self._where(ws, filters or MemberFilter())
+        if where is None:
+            return 0
+        rows = await self.k.db.fetch(
+            f"SELECT COUNT(*) AS n FROM scrm_member m WHERE m.workspace = {{}}{where}", ws.id, *args
+        )
+        return int(rows[0]["n"])
+
+    async def _where(self, ws: WorkspaceRef, f: MemberFilter) -> tuple[str | None, list[Any]]:
+        """Extra WHERE conditions for a filter, or None when it can match nobody (an unknown tag)."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if f.tags:
+            tag_ids = await self.k.tags.ids(ws, f.tags)
+            if len(tag_ids) < len(set(f.tags)):
+                return None, []
+            for tag_id in tag_ids.values():
+                clauses.append("m.id IN (SELECT member FROM scrm_member_tag WHERE tag = {})")
+                args.append(tag_id)
+        for key, value in f.attributes:
+            if not ATTRIBUTE_FILTER_KEY.match(key):
+                raise ValidationFailed(
+                    f"attribute filter key {key!r}: letters, digits and _ only",
+                    errors=[{"field": "attribute", "source": "query", "message": "bad key"}],
+                )
+            clauses.append(f"{self.k.db.dialect.json_text('m.attributes', '{}')} = {{}}")
+            args += [key, value]
+        if f.status:
+            clauses.append("m.status = {}")
+            args.append(f.status)
+        if f.created_after:
+            clauses.append("m.created_at >= {}")
+            args.append(f.created_after)
+        if f.created_before:
+            clauses.append("m.created_at < {}")
+            args.append(f.created_before)
+        if f.q:
+            clauses.append(f"(m.external_id = {{}} OR {self.k.db.dialect.like_prefix('m.display_name')})")
+            args += [f.q, prefix_pattern(f.q)]
+        return "".join(f" AND {c}" for c in clauses), args
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (str, bytes)):
+        return _decode.decode(value)
+    return value
+
+
+def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def to_member(row: dict[str, Any]) -> MemberOut:
+    return MemberOut(
+        id=row["id"],
+        external_id=row["external_id"],
+        display_name=row["display_name"],
+        status=row["status"],
+        identities=_json(row["identities"]),
+        attributes=_json(row["attributes"]),
+        tags=sorted(t for t in _json(row["tags"]) if t is not None) if row["tags"] else [],
+        created_at=_timestamp(row["created_at"]),
+        updated_at=_timestamp(row["updated_at"]),
+    )
+
+
+def _timestamp(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC) if "+" not in str(value) else datetime.fromisoformat(str(value))

@@ -1,0 +1,184 @@
+"""Workspaces (tenants) and the plugins switched on in each."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+from msgspec import UNSET
+
+from scrm.db import is_unique_violation
+from scrm.problems import Conflict, NotFound, ValidationFailed
+from scrm.schemas import MAX_ID, PluginOut, WorkspaceCreate, WorkspaceOut, WorkspaceUpdate
+from scrm.services.context import WorkspaceRef
+from scrm.services.members import _json, _timestamp, now
+
+if TYPE_CHECKING:
+    from scrm.kernel import Kernel
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+def slugify(name: str) -> str:
+    """A slug for a workspace name: ``"Acme Coffee"`` → ``"acme-coffee"``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
+    return slug if SLUG.match(slug) else ""
+
+
+def _check_time_zone(tz: str) -> None:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(
+            f"time_zone: unknown time zone {tz!r}",
+            errors=[{"field": "time_zone", "source": "body", "message": "not an IANA time zone such as Asia/Shanghai"}],
+        ) from None
+
+
+class Workspaces:
+    """Create, find, change and delete workspaces; enable and disable plugins in them."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.k = kernel
+
+    async def create(self, data: WorkspaceCreate) -> WorkspaceOut:
+        _check_time_zone(data.time_zone)
+        try:
+            async with self.k.db.transaction():
+                await self.k.db.fetch(
+                    "INSERT INTO scrm_workspace (slug, name, time_zone, created_at) VALUES ({}, {}, {}, {})",
+                    data.slug,
+                    data.name,
+                    data.time_zone,
+                    now(),
+                )
+        except Exception as exc:
+            if is_unique_violation(exc):
+                raise Conflict(
+                    f"A workspace {data.slug!r} already exists",
+                    errors=[{"field": "slug", "source": "body", "message": "already exists"}],
+                ) from None
+            raise
+        return await self.get(data.slug)
+
+    async def get(self, ident: str | int) -> WorkspaceOut:
+        """A workspace by slug, id, or (for the CLI's convenience) exact name."""
+        rows = await self._find(ident)
+        if not rows:
+            raise NotFound(f"No workspace {ident!r}")
+        return _to_workspace(rows[0])
+
+    async def _find(self, ident: str | int) -> list[dict[str, Any]]:
+        cols = "SELECT id, slug, name, time_zone, created_at FROM scrm_workspace"
+        if isinstance(ident, int) or ident.isdigit():
+            if int(ident) > MAX_ID:
+                return []
+            return await self.k.db.fetch(f"{cols} WHERE id = {{}}", int(ident))
+        rows = await self.k.db.fetch(f"{cols} WHERE slug = {{}}", ident)
+        return rows or await self.k.db.fetch(f"{cols} WHERE name = {{}} ORDER BY id LIMIT 2", ident)
+
+    async def list(self) -> list[WorkspaceOut]:
+        rows = await self.k.db.fetch("SELECT id, slug, name, time_zone, created_at FROM scrm_workspace ORDER BY id")
+        return [_to_workspace(r) for r in rows]
+
+    async def update(self, slug: str, data: WorkspaceUpdate) -> WorkspaceOut:
+        ws = await self.get(slug)
+        values: dict[str, Any] = {}
+        if data.name is not UNSET:
+            values["name"] = data.name
+        if data.time_zone is not UNSET:
+            _check_time_zone(data.time_zone)
+            values["time_zone"] = data.time_zone
+        if values:
+            async with self.k.db.transaction():
+                sets = ", ".join(f"{k} = {{}}" for k in values)
+                await self.k.db.fetch(f"UPDATE scrm_workspace SET {sets} WHERE id = {{}}", *values.values(), ws.id)
+            self.k.forget_cached()
+        return await self.get(ws.id)
+
+    async def delete(self, slug: str) -> None:
+        """Delete a workspace and everything in it (the database cascades)."""
+        ws = await self.get(slug)
+        async with self.k.db.transaction():
+            await self.k.db.fetch("DELETE FROM scrm_workspace WHERE id = {}", ws.id)
+        self.k.forget_cached()
+
+    async def ref(self, ident: str | int) -> WorkspaceRef:
+        """The :class:`WorkspaceRef` services act in, with the plugins enabled there."""
+        ws = await self.get(ident)
+        rows = await self.k.db.fetch(
+            "SELECT plugin FROM scrm_workspace_plugin WHERE workspace = {} AND enabled = {}", ws.id, True
+        )
+        installed = self.k.plugins.plugins
+        return WorkspaceRef(
+            id=ws.id,
+            slug=ws.slug,
+            name=ws.name,
+            time_zone=ws.time_zone,
+            enabled_plugins=frozenset(r["plugin"] for r in rows if r["plugin"] in installed),
+        )
+
+    # --- plugins in a workspace -----------------------------------------------------------------
+
+    async def plugins(self, ws: WorkspaceRef) -> list[PluginOut]:
+        """Every installed plugin with whether it is enabled here and its settings here."""
+        rows = await self.k.db.fetch(
+            "SELECT plugin, enabled, settings FROM scrm_workspace_plugin WHERE workspace = {}", ws.id
+        )
+        state = {r["plugin"]: r for r in rows}
+        out = []
+        for name, plugin in sorted(self.k.plugins.plugins.items()):
+            row = state.get(name)
+            m = plugin.manifest
+            out.append(
+                PluginOut(
+                    name=name,
+                    version=m.version,
+                    description=m.description,
+                    distribution=plugin.distribution,
+                    core=m.core,
+                    scopes=list(m.scopes),
+                    hooks=plugin.hooks,
+                    enabled=bool(row and row["enabled"]),
+                    settings=_json(row["settings"]) if row else {},
+                )
+            )
+        return out
+
+    async def plugin(self, ws: WorkspaceRef, name: str) -> PluginOut:
+        for plugin in await self.plugins(ws):
+            if plugin.name == name:
+                return plugin
+        raise NotFound(f"No plugin {name!r} is installed")
+
+    async def set_plugin(self, ws: WorkspaceRef, name: str, enabled: bool, settings: dict[str, Any] | None) -> PluginOut:
+        """Switch a plugin on or off here (and replace its settings when given)."""
+        if name not in self.k.plugins.plugins:
+            raise NotFound(f"No plugin {name!r} is installed", errors=[{"field": "name", "source": "body", "message": "not installed"}])
+        settings_json = msgspec.json.encode(settings).decode() if settings is not None else None
+        keep_settings = "" if settings_json is None else ", settings = excluded.settings"
+        async with self.k.db.transaction():
+            await self.k.db.fetch(
+                "INSERT INTO scrm_workspace_plugin (workspace, plugin, enabled, settings, updated_at) "
+                "VALUES ({}, {}, {}, {}, {}) ON CONFLICT (workspace, plugin) DO UPDATE "
+                f"SET enabled = excluded.enabled, updated_at = excluded.updated_at{keep_settings}",
+                ws.id,
+                name,
+                enabled,
+                settings_json or "{}",
+                now(),
+            )
+        self.k.forget_cached()
+        result = await self.plugin(ws, name)
+        if enabled:
+            fresh = await self.ref(ws.id)
+            await self.k.plugins.notify("scrm_workspace_enabled", [name], workspace=fresh, settings=result.settings)
+        return result
+
+
+def _to_workspace(row: dict[str, Any]) -> WorkspaceOut:
+    return WorkspaceOut(
+        id=row["id"], slug=row["slug"], name=row["name"], time_zone=row["time_zone"], created_at=_timestamp(row["created_at"])
+    )

@@ -1,0 +1,156 @@
+"""Settings read from the environment, with an embedded default.
+
+With no configuration at all scrm runs on a SQLite file under ``SCRM_DATA_DIR`` so that a newcomer
+gets a working system from one command; production sets ``SCRM_DATABASE_URL`` to PostgreSQL.
+A missing or wrong setting raises :class:`SettingsError` whose message is one line naming the
+variable, so the CLI can print it and stop.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    """A parsed ``SCRM_DATABASE_URL``: either a SQLite file or a PostgreSQL server."""
+
+    dialect: str  # "sqlite" or "postgres"
+    path: Path | None = None  # SQLite only
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: str | None = field(default=None, repr=False)
+    database: str = "scrm"
+
+    @classmethod
+    def parse(cls, url: str) -> DatabaseURL:
+        scheme, _, rest = url.partition("://")
+        if scheme == "sqlite":
+            if not rest.startswith("/") or rest == "/":
+                raise SettingsError(
+                    f"SCRM_DATABASE_URL: a SQLite URL needs an absolute path, like sqlite:///var/scrm/scrm.db (got {url!r})"
+                )
+            return cls(dialect="sqlite", path=Path(rest))
+        if scheme in ("postgresql", "postgres"):
+            parts = urlsplit(url)
+            try:
+                port = parts.port or 5432
+            except ValueError:
+                raise SettingsError(f"SCRM_DATABASE_URL: the port is not a number in {redact(url)!r}") from None
+            database = parts.path.lstrip("/")
+            if not parts.hostname or not database:
+                raise SettingsError(
+                    "SCRM_DATABASE_URL: a PostgreSQL URL needs a host and a database, "
+                    f"like postgresql://USER@HOST:5432/DB (got {redact(url)!r})"
+                )
+            return cls(
+                dialect="postgres",
+                host=parts.hostname,
+                port=port,
+                user=parts.username or "postgres",
+                password=parts.password,
+                database=database,
+            )
+        raise SettingsError(
+            f"SCRM_DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:///ABSOLUTE/PATH or postgresql://USER@HOST:PORT/DB"
+        )
+
+    def __str__(self) -> str:
+        if self.dialect == "sqlite":
+            return f"sqlite://{self.path}"
+        auth = f"{self.user}:***@" if self.password else f"{self.user}@"
+        return f"postgresql://{auth}{self.host}:{self.port}/{self.database}"
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the kernel reads from its environment, parsed and checked once."""
+
+    data_dir: Path
+    database: DatabaseURL
+    secret_key: str = field(repr=False)
+    redis_url: str | None = None
+    log_format: str = "text"
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    plugins_allowed: frozenset[str] | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("SCRM_DATA_DIR") or "scrm-data").absolute()
+        url = env.get("SCRM_DATABASE_URL")
+        database = (
+            DatabaseURL.parse(url) if url else DatabaseURL(dialect="sqlite", path=data_dir / "scrm.sqlite3")
+        )
+        log_format = env.get("SCRM_LOG_FORMAT", "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(f"SCRM_LOG_FORMAT: expected one of {', '.join(LOG_FORMATS)} (got {log_format!r})")
+        log_level = env.get("SCRM_LOG_LEVEL", "INFO").upper()
+        if log_level not in LOG_LEVELS:
+            raise SettingsError(f"SCRM_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)} (got {log_level!r})")
+        redis_url = env.get("SCRM_REDIS_URL") or None
+        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(f"SCRM_REDIS_URL: expected redis://HOST:PORT/DB (got {redact(redis_url)!r})")
+        pool = env.get("SCRM_DB_POOL_SIZE", "10")
+        if not pool.isdigit() or not 1 <= int(pool) <= 1000:
+            raise SettingsError(f"SCRM_DB_POOL_SIZE: expected a whole number from 1 to 1000 (got {pool!r})")
+        allowed = env.get("SCRM_PLUGINS")
+        return cls(
+            data_dir=data_dir,
+            database=database,
+            secret_key=_secret_key(env, database, data_dir),
+            redis_url=redis_url,
+            log_format=log_format,
+            log_level=log_level,
+            db_pool_size=int(pool),
+            plugins_allowed=(
+                frozenset(name.strip() for name in allowed.split(",") if name.strip()) if allowed is not None else None
+            ),
+        )
+
+
+def _secret_key(env: Mapping[str, str], database: DatabaseURL, data_dir: Path) -> str:
+    """The secret key: required with PostgreSQL; in the embedded mode kept in a file of the data dir.
+
+    Production must share one key across processes, so it comes from the environment; a newcomer's
+    embedded install should not have to invent one, so it is generated once and kept beside the data.
+    """
+    key = env.get("SCRM_SECRET_KEY")
+    if key:
+        if len(key) < 32:
+            raise SettingsError("SCRM_SECRET_KEY: must be at least 32 characters long")
+        return key
+    if database.dialect == "postgres":
+        raise SettingsError(
+            "SCRM_SECRET_KEY: required with PostgreSQL (generate one: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key

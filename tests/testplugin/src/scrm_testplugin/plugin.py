@@ -1,0 +1,62 @@
+"""A small plugin installed as a real distribution (entry point ``scrm: testplugin``).
+
+It proves the plugin contract end to end: a manifest with its own scopes, a piccolo app with a
+table and migration, routes under ``/api/v1/testplugin`` and a domain hook
+(``scrm_member_created``) that writes to its table — in workspaces where it is enabled only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from litestar import get
+from piccolo.conf.apps import AppConfig
+
+import scrm
+from scrm_testplugin.tables import Welcome
+
+
+@scrm.hookimpl
+def scrm_manifest() -> scrm.Manifest:
+    return scrm.Manifest(
+        name="testplugin",
+        version="0.1.0",
+        description="Welcomes new members (used by scrm's own tests)",
+        core=">=0.1,<1",
+        scopes=["testplugin:read"],
+    )
+
+
+@scrm.hookimpl
+def scrm_tables() -> AppConfig:
+    return AppConfig(
+        app_name="testplugin",
+        migrations_folder_path=str(Path(__file__).parent / "migrations"),
+        table_classes=[Welcome],
+        migration_dependencies=[],
+    )
+
+
+@get("/welcomes", opt={"scope": "testplugin:read"}, operation_id="testpluginListWelcomes")
+async def list_welcomes(ws: scrm.WorkspaceRef) -> list[dict[str, Any]]:
+    rows = await Welcome.select(Welcome.member_id, Welcome.message).where(Welcome.workspace == ws.id).order_by(Welcome.id)
+    return rows
+
+
+@scrm.hookimpl
+def scrm_routes() -> list[Any]:
+    return [list_welcomes]
+
+
+@scrm.hookimpl
+async def scrm_member_created(workspace: scrm.WorkspaceRef, member: dict[str, Any]) -> None:
+    await Welcome.insert(
+        Welcome(
+            workspace=workspace.id,
+            member_id=member["id"],
+            message=f"Welcome, {member['display_name'] or 'friend'}!",
+            created_at=datetime.now(UTC),
+        )
+    )
