@@ -7,6 +7,7 @@ documented in ``docs/plugins``) is private and may change.
 import pluggy
 
 from scrm.app import create_app
+from scrm.deps import KernelDep, PrincipalDep, WorkspaceDep
 from scrm.kernel import Kernel
 from scrm.manifest import Manifest
 from scrm.pagination import Page
@@ -23,14 +24,17 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "Kernel",
+    "KernelDep",
     "Manifest",
     "NotFound",
     "Page",
     "Principal",
+    "PrincipalDep",
     "Problem",
     "Settings",
     "SettingsError",
     "ValidationFailed",
+    "WorkspaceDep",
     "WorkspaceRef",
     "__version__",
     "create_app",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from litestar import Litestar, Router, get
 from litestar.di import Provide
@@ -18,9 +17,17 @@ from litestar.types import ControllerRouterHandler
 from scrm.api.keys import KeyController
 from scrm.api.members import MemberController
 from scrm.api.plugins import PluginController
-from scrm.api.security import SCOPE_OPT, authorize, plugin_enabled, provide_kernel, provide_principal, provide_ws
+from scrm.api.security import (
+    SCOPE_OPT,
+    authorize,
+    plugin_enabled,
+    provide_kernel,
+    provide_principal,
+    provide_ws,
+)
 from scrm.api.tags import TagController
 from scrm.api.workspaces import WorkspaceController
+from scrm.deps import KernelDep
 from scrm.kernel import Kernel
 from scrm.logs import configure_logging
 from scrm.plugins import PluginError
@@ -46,14 +53,16 @@ def healthz() -> dict[str, str]:
 
 
 @get("/readyz", include_in_schema=False)
-async def readyz(kernel: Kernel) -> dict[str, str]:
+async def readyz(kernel: KernelDep) -> dict[str, str]:
     """Ready: the database answers."""
     if not await kernel.db.ping():
         raise ServiceUnavailable("The database is not reachable")
     return {"status": "ok", "database": kernel.db.dialect.name}
 
 
-def create_app(settings: Settings | None = None, kernel: Kernel | None = None, *, configure_logs: bool = True) -> Litestar:
+def create_app(
+    settings: Settings | None = None, kernel: Kernel | None = None, *, configure_logs: bool = True
+) -> Litestar:
     """Build the app for ``settings`` (from the environment when omitted) or for a ready kernel."""
     if kernel is None:
         kernel = Kernel(settings or Settings.from_env())
@@ -85,7 +94,9 @@ def create_app(settings: Settings | None = None, kernel: Kernel | None = None, *
             api,
             healthz,
             readyz,
-            create_static_files_router("/schema/assets", directories=[STATIC / "swagger-ui"], include_in_schema=False),
+            create_static_files_router(
+                "/schema/assets", directories=[STATIC / "swagger-ui"], include_in_schema=False
+            ),
         ],
         dependencies={"kernel": Provide(provide_kernel)},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -105,7 +116,9 @@ def create_app(settings: Settings | None = None, kernel: Kernel | None = None, *
                 )
             ],
             components=Components(
-                security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="An scrm API key")}
+                security_schemes={
+                    "apiKey": SecurityScheme(type="http", scheme="bearer", description="An scrm API key")
+                }
             ),
         ),
         signature_types=[Kernel],
@@ -121,9 +134,13 @@ def _plugin_routers(kernel: Kernel) -> list[Router]:
     """Each plugin's routes under ``/api/v1/<name>``, answering only where it is enabled."""
     routers = []
     for name in sorted(kernel.plugins.plugins):
-        handlers: Sequence[ControllerRouterHandler] | None = getattr(kernel.plugins.plugins[name].module, "scrm_routes", lambda: None)()
+        handlers: Sequence[ControllerRouterHandler] | None = getattr(
+            kernel.plugins.plugins[name].module, "scrm_routes", lambda: None
+        )()
         if handlers:
-            routers.append(Router(f"/{name}", route_handlers=list(handlers), guards=[plugin_enabled(name)], tags=[name]))
+            routers.append(
+                Router(f"/{name}", route_handlers=list(handlers), guards=[plugin_enabled(name)], tags=[name])
+            )
     return routers
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -78,7 +77,13 @@ def _serve(host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     uvicorn.run(
-        "scrm.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False
+        "scrm.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
     )
 
 
@@ -170,7 +175,9 @@ def keys_create(workspace: str | None, scopes: str, name: str, operator: bool) -
         return await kernel.keys.create(ws, scope_list, name)
 
     created = _with_kernel(run)
-    click.echo(f"created key {created.prefix}… (id {created.id}) with scopes {' '.join(created.scopes)}", err=False)
+    click.echo(
+        f"created key {created.prefix}… (id {created.id}) with scopes {' '.join(created.scopes)}", err=False
+    )
     click.echo(created.key)
 
 
@@ -193,7 +200,9 @@ def plugins_list() -> None:
         click.echo("no plugins installed")
     for name, plugin in sorted(kernel.plugins.plugins.items()):
         m = plugin.manifest
-        click.echo(f"{name}\t{m.version}\t{plugin.distribution or '-'}\t{' '.join(m.scopes) or '-'}\t{m.description}")
+        click.echo(
+            f"{name}\t{m.version}\t{plugin.distribution or '-'}\t{' '.join(m.scopes) or '-'}\t{m.description}"
+        )
 
 
 @main.command("makemigrations", hidden=True)
@@ -206,8 +215,6 @@ def makemigrations(app_name: str) -> None:
         await new(app_name=app_name, auto=True)
 
     _with_kernel(run)
-
-
 
 
 if __name__ == "__main__":  # pragma: no cover

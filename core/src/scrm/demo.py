@@ -20,7 +20,22 @@ if TYPE_CHECKING:
     from scrm.kernel import Kernel
 
 DEMO_SLUG = "demo"
-FIRST = ["Li", "Wang", "Zhang", "Liu", "Chen", "Yang", "Anna", "Ben", "Chloé", "David", "Emma", "Felix", "Grace", "Hiro"]
+FIRST = [
+    "Li",
+    "Wang",
+    "Zhang",
+    "Liu",
+    "Chen",
+    "Yang",
+    "Anna",
+    "Ben",
+    "Chloé",
+    "David",
+    "Emma",
+    "Felix",
+    "Grace",
+    "Hiro",
+]
 LAST = ["Wei", "Fang", "Na", "Min", "Jie", "Smith", "Martin", "Rossi", "Kim", "Sato", "Nguyen", "Silva"]
 CITIES = ["Shanghai", "Beijing", "Shenzhen", "Hangzhou", "Chengdu", "Singapore", "Berlin", "Paris"]
 TAGS = {
@@ -43,7 +58,11 @@ def demo_rows(count: int, seed: int = 7) -> list[dict[str, object]]:
                 "external_id": f"demo-{i:06d}",
                 "display_name": name,
                 "identities": {"email": f"member{i}@example.com", "phone": f"+86138{i:08d}"},
-                "attributes": {"city": rng.choice(CITIES), "visits": rng.randint(0, 80), "newsletter": rng.random() < 0.6},
+                "attributes": {
+                    "city": rng.choice(CITIES),
+                    "visits": rng.randint(0, 80),
+                    "newsletter": rng.random() < 0.6,
+                },
                 "tags": tags,
             }
         )
@@ -60,7 +79,9 @@ async def seed(kernel: Kernel, members: int = 1000) -> tuple[str, str]:
     try:
         await kernel.workspaces.get(DEMO_SLUG)
     except NotFound:
-        await kernel.workspaces.create(WorkspaceCreate(slug=DEMO_SLUG, name="Demo Coffee Club", time_zone="Asia/Shanghai"))
+        await kernel.workspaces.create(
+            WorkspaceCreate(slug=DEMO_SLUG, name="Demo Coffee Club", time_zone="Asia/Shanghai")
+        )
     ws = await kernel.workspaces.ref(DEMO_SLUG)
     await import_members(kernel, ws, "ndjson", _ndjson(demo_rows(members)))
     for group, names in TAGS.items():

@@ -71,7 +71,9 @@ class PluginManager:
                 raise PluginError(f"plugin {ep.name!r}: cannot import {ep.value!r}: {exc}") from exc
             self.register(module, distribution=ep.dist.name if ep.dist else None, entry_name=ep.name)
 
-    def register(self, module: ModuleType, *, distribution: str | None = None, entry_name: str | None = None) -> LoadedPlugin:
+    def register(
+        self, module: ModuleType, *, distribution: str | None = None, entry_name: str | None = None
+    ) -> LoadedPlugin:
         """Register one plugin module and validate what it declares."""
         impl = getattr(module, "scrm_manifest", None)
         if impl is None:
@@ -83,7 +85,9 @@ class PluginManager:
         if not NAME_PATTERN.match(name):
             raise PluginError(f"plugin {name!r}: names are 2-40 lowercase letters, digits or _")
         if entry_name is not None and entry_name != name:
-            raise PluginError(f"plugin {name!r}: entry point is named {entry_name!r}; use one name everywhere")
+            raise PluginError(
+                f"plugin {name!r}: entry point is named {entry_name!r}; use one name everywhere"
+            )
         if name in self.plugins or name == "scrm":
             raise PluginError(f"plugin {name!r}: a plugin of this name is already registered")
         _check_core_version(manifest)
@@ -151,10 +155,14 @@ class PluginManager:
         if not isinstance(config, AppConfig):
             raise PluginError(f"plugin {name!r}: scrm_tables must return a piccolo AppConfig")
         if config.app_name != name:
-            raise PluginError(f"plugin {name!r}: its piccolo app must be named {name!r}, not {config.app_name!r}")
+            raise PluginError(
+                f"plugin {name!r}: its piccolo app must be named {name!r}, not {config.app_name!r}"
+            )
         for table in config.table_classes:
             if not table._meta.tablename.startswith(f"{name}_"):
-                raise PluginError(f"plugin {name!r}: table {table._meta.tablename!r} must start with '{name}_'")
+                raise PluginError(
+                    f"plugin {name!r}: table {table._meta.tablename!r} must start with '{name}_'"
+                )
         return config
 
 
@@ -164,6 +172,8 @@ def _check_core_version(manifest: Manifest) -> None:
     try:
         spec = SpecifierSet(manifest.core)
     except InvalidSpecifier:
-        raise PluginError(f"plugin {manifest.name!r}: core requirement {manifest.core!r} is not a version specifier") from None
+        raise PluginError(
+            f"plugin {manifest.name!r}: core requirement {manifest.core!r} is not a version specifier"
+        ) from None
     if Version(__version__) not in spec:
         raise PluginError(f"plugin {manifest.name!r} needs scrm {manifest.core}; this is scrm {__version__}")

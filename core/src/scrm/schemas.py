@@ -70,7 +70,7 @@ class MemberUpdate(Input):
     """A partial update. ``identities`` and ``attributes`` are merged key by key; a null value
     removes that key."""
 
-    external_id: ExternalId | None | UnsetType = UNSET
+    external_id: ExternalId | UnsetType | None = UNSET
     display_name: DisplayName | UnsetType = UNSET
     status: MemberStatus | UnsetType = UNSET
     identities: Annotated[dict[Channel, IdentityValue | None], Meta(max_length=32)] | UnsetType = UNSET
@@ -99,7 +99,7 @@ class TagCreate(Input):
 
 
 class TagUpdate(Input):
-    group: Annotated[str, Meta(min_length=1, max_length=100)] | None | UnsetType = UNSET
+    group: Annotated[str, Meta(min_length=1, max_length=100)] | UnsetType | None = UNSET
     description: Annotated[str, Meta(max_length=2000)] | UnsetType = UNSET
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, delete, get, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, PathParameter
 
-from scrm.kernel import Kernel
+from scrm.deps import KernelDep, PrincipalDep, WorkspaceDep
 from scrm.schemas import MAX_ID, KeyCreate, KeyCreated, KeyOut
-from scrm.services.context import WorkspaceRef
-from scrm.services.keys import Principal
 
 
 class KeyController(Controller):
@@ -18,15 +16,17 @@ class KeyController(Controller):
     tags = ["keys"]
 
     @get(opt={"scope": "keys:read"}, operation_id="listKeys")
-    async def list_keys(self, kernel: Kernel, ws: WorkspaceRef) -> list[KeyOut]:
+    async def list_keys(self, kernel: KernelDep, ws: WorkspaceDep) -> list[KeyOut]:
         return await kernel.keys.list(ws)
 
     @post(opt={"scope": "keys:write"}, operation_id="createKey")
-    async def create_key(self, kernel: Kernel, ws: WorkspaceRef, principal: Principal, data: KeyCreate) -> KeyCreated:
+    async def create_key(
+        self, kernel: KernelDep, ws: WorkspaceDep, principal: PrincipalDep, data: JSONBody[KeyCreate]
+    ) -> KeyCreated:
         return await kernel.keys.create(ws, data.scopes, data.name, creator=principal)
 
     @delete("/{key_id:int}", opt={"scope": "keys:write"}, operation_id="revokeKey")
     async def revoke_key(
-        self, kernel: Kernel, ws: WorkspaceRef, key_id: Annotated[int, Parameter(gt=0, le=MAX_ID)]
+        self, kernel: KernelDep, ws: WorkspaceDep, key_id: Annotated[int, PathParameter(gt=0, le=MAX_ID)]
     ) -> None:
         await kernel.keys.revoke(ws, key_id)

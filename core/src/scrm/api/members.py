@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from litestar.response import Stream
 
-from scrm.kernel import Kernel
+from scrm.deps import KernelDep, WorkspaceDep
 from scrm.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from scrm.problems import ValidationFailed
 from scrm.schemas import (
@@ -24,12 +24,11 @@ from scrm.schemas import (
     TagNames,
 )
 from scrm.services import importer
-from scrm.services.context import WorkspaceRef
 from scrm.services.members import MemberFilter
 
-MemberId = Annotated[int, Parameter(gt=0, le=MAX_ID, description="The member's id")]
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Page size")]
-Cursor = Annotated[str | None, Parameter(max_length=200, description="next_cursor of the previous page")]
+MemberId = Annotated[int, PathParameter(gt=0, le=MAX_ID, description="The member's id")]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size")]
+Cursor = Annotated[str | None, QueryParameter(max_length=200, description="next_cursor of the previous page")]
 READ = {"scope": "members:read"}
 WRITE = {"scope": "members:write"}
 
@@ -54,14 +53,18 @@ class MemberController(Controller):
     @get(opt=READ, operation_id="listMembers")
     async def list_members(
         self,
-        kernel: Kernel,
-        ws: WorkspaceRef,
-        tag: Annotated[list[str] | None, Parameter(description="Has this tag (repeat: has all)")] = None,
-        attribute: Annotated[list[str] | None, Parameter(description="KEY:VALUE on custom attributes")] = None,
-        status: Annotated[Literal["active", "blocked", "erased"] | None, Parameter()] = None,
-        created_after: Annotated[datetime | None, Parameter()] = None,
-        created_before: Annotated[datetime | None, Parameter()] = None,
-        q: Annotated[str | None, Parameter(min_length=1, max_length=200, description="external id or name prefix")] = None,
+        kernel: KernelDep,
+        ws: WorkspaceDep,
+        tag: Annotated[list[str] | None, QueryParameter(description="Has this tag (repeat: has all)")] = None,
+        attribute: Annotated[
+            list[str] | None, QueryParameter(description="KEY:VALUE on custom attributes")
+        ] = None,
+        status: Annotated[Literal["active", "blocked", "erased"] | None, QueryParameter()] = None,
+        created_after: Annotated[datetime | None, QueryParameter()] = None,
+        created_before: Annotated[datetime | None, QueryParameter()] = None,
+        q: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=200, description="external id or name prefix")
+        ] = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[MemberOut]:
@@ -76,39 +79,51 @@ class MemberController(Controller):
         return await kernel.members.list(ws, filters, cursor, limit)
 
     @post(opt=WRITE, operation_id="createMember")
-    async def create_member(self, kernel: Kernel, ws: WorkspaceRef, data: MemberCreate) -> MemberOut:
+    async def create_member(
+        self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[MemberCreate]
+    ) -> MemberOut:
         return await kernel.members.create(ws, data)
 
     @get("/{member_id:int}", opt=READ, operation_id="getMember")
-    async def get_member(self, kernel: Kernel, ws: WorkspaceRef, member_id: MemberId) -> MemberOut:
+    async def get_member(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId) -> MemberOut:
         return await kernel.members.get(ws, member_id)
 
     @get("/by-external-id/{external_id:str}", opt=READ, operation_id="getMemberByExternalId")
-    async def get_by_external_id(self, kernel: Kernel, ws: WorkspaceRef, external_id: str) -> MemberOut:
+    async def get_by_external_id(
+        self, kernel: KernelDep, ws: WorkspaceDep, external_id: FromPath[str]
+    ) -> MemberOut:
         return await kernel.members.get_by_external_id(ws, external_id)
 
     @patch("/{member_id:int}", opt=WRITE, operation_id="updateMember")
-    async def update_member(self, kernel: Kernel, ws: WorkspaceRef, member_id: MemberId, data: MemberUpdate) -> MemberOut:
+    async def update_member(
+        self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId, data: JSONBody[MemberUpdate]
+    ) -> MemberOut:
         return await kernel.members.update(ws, member_id, data)
 
     @delete("/{member_id:int}", opt=WRITE, operation_id="eraseMember")
-    async def erase_member(self, kernel: Kernel, ws: WorkspaceRef, member_id: MemberId) -> None:
+    async def erase_member(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId) -> None:
         await kernel.members.erase(ws, member_id)
 
     @get("/{member_id:int}/tags", opt={"scope": "tags:read"}, operation_id="listMemberTags")
-    async def member_tags(self, kernel: Kernel, ws: WorkspaceRef, member_id: MemberId) -> list[str]:
+    async def member_tags(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId) -> list[str]:
         return (await kernel.members.get(ws, member_id)).tags
 
     @post("/{member_id:int}/tags", opt={"scope": "tags:write"}, operation_id="addMemberTags", status_code=200)
-    async def add_tags(self, kernel: Kernel, ws: WorkspaceRef, member_id: MemberId, data: TagNames) -> TagChange:
+    async def add_tags(
+        self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId, data: JSONBody[TagNames]
+    ) -> TagChange:
         return await kernel.tags.change(ws, member_id, add=data.tags, remove=[])
 
     @delete("/{member_id:int}/tags/{name:str}", opt={"scope": "tags:write"}, operation_id="removeMemberTag")
-    async def remove_tag(self, kernel: Kernel, ws: WorkspaceRef, member_id: MemberId, name: str) -> None:
+    async def remove_tag(
+        self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId, name: FromPath[str]
+    ) -> None:
         await kernel.tags.change(ws, member_id, add=[], remove=[name])
 
     @post("/bulk-tags", opt={"scope": "tags:write"}, operation_id="bulkTagMembers", status_code=200)
-    async def bulk_tags(self, kernel: Kernel, ws: WorkspaceRef, data: BulkTagChange) -> BulkTagResult:
+    async def bulk_tags(
+        self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[BulkTagChange]
+    ) -> BulkTagResult:
         return await kernel.tags.bulk(ws, data)
 
     @post(
@@ -123,16 +138,23 @@ class MemberController(Controller):
             "reported with its line and field."
         ),
     )
-    async def import_members(self, kernel: Kernel, ws: WorkspaceRef, request: Request[Any, Any, Any]) -> ImportResult:
+    async def import_members(
+        self, kernel: KernelDep, ws: WorkspaceDep, request: Request[Any, Any, Any]
+    ) -> ImportResult:
         fmt = importer.format_of(request.headers.get("content-type", ""))
         return await importer.import_members(kernel, ws, fmt, request.stream())
 
-    @get("/export", opt=READ, operation_id="exportMembers", description="All members as NDJSON or CSV, streamed.")
+    @get(
+        "/export",
+        opt=READ,
+        operation_id="exportMembers",
+        description="All members as NDJSON or CSV, streamed.",
+    )
     async def export_members(
         self,
-        kernel: Kernel,
-        ws: WorkspaceRef,
-        format: Annotated[Literal["ndjson", "csv"], Parameter()] = "ndjson",
+        kernel: KernelDep,
+        ws: WorkspaceDep,
+        format: Annotated[Literal["ndjson", "csv"], QueryParameter()] = "ndjson",
     ) -> Stream:
         media_type = "application/x-ndjson" if format == "ndjson" else "text/csv; charset=utf-8"
         return Stream(importer.export_members(kernel, ws, format), media_type=media_type)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
@@ -64,7 +65,8 @@ async def resolve_workspace(connection: ASGIConnection[Any, Any, Any, Any]) -> W
         ws = await kernel.workspace_ref(named)
     else:
         raise BadRequest(
-            "An operator key must name the workspace in the X-Scrm-Workspace header", kind="workspace-required"
+            "An operator key must name the workspace in the X-Scrm-Workspace header",
+            kind="workspace-required",
         )
     connection.scope["scrm_workspace"] = ws  # type: ignore[typeddict-unknown-key]
     return ws
@@ -81,13 +83,13 @@ def plugin_enabled(name: str) -> Any:
     return guard
 
 
-async def provide_kernel(request: Any) -> Kernel:
+async def provide_kernel(request: Request[Any, Any, Any]) -> Kernel:
     return kernel_of(request)
 
 
-async def provide_ws(request: Any) -> WorkspaceRef:
+async def provide_ws(request: Request[Any, Any, Any]) -> WorkspaceRef:
     return await resolve_workspace(request)
 
 
-async def provide_principal(request: Any) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return principal_of(request)

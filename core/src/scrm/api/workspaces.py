@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
 
-from scrm.kernel import Kernel
+from scrm.deps import KernelDep, PrincipalDep
 from scrm.problems import NotFound
 from scrm.schemas import WorkspaceCreate, WorkspaceOut, WorkspaceUpdate
-from scrm.services.keys import Principal
 
 READ = {"scope": "workspaces:read"}
 WRITE = {"scope": "workspaces:write"}
@@ -18,26 +18,30 @@ class WorkspaceController(Controller):
     tags = ["workspaces"]
 
     @get(opt=READ, operation_id="listWorkspaces")
-    async def list_workspaces(self, kernel: Kernel, principal: Principal) -> list[WorkspaceOut]:
+    async def list_workspaces(self, kernel: KernelDep, principal: PrincipalDep) -> list[WorkspaceOut]:
         if principal.workspace_id is not None:
             return [await kernel.workspaces.get(principal.workspace_id)]
         return await kernel.workspaces.list()
 
     @post(opt=WRITE, operation_id="createWorkspace")
-    async def create_workspace(self, kernel: Kernel, data: WorkspaceCreate) -> WorkspaceOut:
+    async def create_workspace(self, kernel: KernelDep, data: JSONBody[WorkspaceCreate]) -> WorkspaceOut:
         return await kernel.workspaces.create(data)
 
     @get("/{slug:str}", opt=READ, operation_id="getWorkspace")
-    async def get_workspace(self, kernel: Kernel, principal: Principal, slug: str) -> WorkspaceOut:
+    async def get_workspace(
+        self, kernel: KernelDep, principal: PrincipalDep, slug: FromPath[str]
+    ) -> WorkspaceOut:
         ws = await kernel.workspaces.get(slug)
         if principal.workspace_id not in (None, ws.id):
             raise NotFound(f"No workspace {slug!r}")
         return ws
 
     @patch("/{slug:str}", opt=WRITE, operation_id="updateWorkspace")
-    async def update_workspace(self, kernel: Kernel, slug: str, data: WorkspaceUpdate) -> WorkspaceOut:
+    async def update_workspace(
+        self, kernel: KernelDep, slug: FromPath[str], data: JSONBody[WorkspaceUpdate]
+    ) -> WorkspaceOut:
         return await kernel.workspaces.update(slug, data)
 
     @delete("/{slug:str}", opt=WRITE, operation_id="deleteWorkspace")
-    async def delete_workspace(self, kernel: Kernel, slug: str) -> None:
+    async def delete_workspace(self, kernel: KernelDep, slug: FromPath[str]) -> None:
         await kernel.workspaces.delete(slug)

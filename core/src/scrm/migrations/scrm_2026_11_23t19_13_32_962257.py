@@ -1,13 +1,6 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import BigSerial
-from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import JSONB
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import JSONB, BigSerial, Boolean, ForeignKey, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
@@ -58,17 +51,11 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="scrm", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="scrm", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="Member", tablename="scrm_member", schema=None, columns=None
-    )
+    manager.add_table(class_name="Member", tablename="scrm_member", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="ApiKey", tablename="scrm_api_key", schema=None, columns=None
-    )
+    manager.add_table(class_name="ApiKey", tablename="scrm_api_key", schema=None, columns=None)
 
     manager.add_table(
         class_name="WorkspacePlugin",
@@ -77,9 +64,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Tag", tablename="scrm_tag", schema=None, columns=None
-    )
+    manager.add_table(class_name="Tag", tablename="scrm_tag", schema=None, columns=None)
 
     manager.add_table(
         class_name="MemberTag",

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
-
 from scrm.problems import Problem
 from scrm.schemas import (
     Attributes,
@@ -81,7 +80,9 @@ class _Report:
             self.result.errors_truncated = True
 
 
-async def import_members(kernel: Kernel, ws: WorkspaceRef, fmt: str, body: AsyncIterator[bytes]) -> ImportResult:
+async def import_members(
+    kernel: Kernel, ws: WorkspaceRef, fmt: str, body: AsyncIterator[bytes]
+) -> ImportResult:
     report = _Report()
     batch: list[tuple[int, ImportRow]] = []
     failed = False
@@ -103,7 +104,12 @@ async def import_members(kernel: Kernel, ws: WorkspaceRef, fmt: str, body: Async
 
 
 async def _flush(
-    kernel: Kernel, ws: WorkspaceRef, batch: list[tuple[int, ImportRow]], failed: bool, batch_no: int, report: _Report
+    kernel: Kernel,
+    ws: WorkspaceRef,
+    batch: list[tuple[int, ImportRow]],
+    failed: bool,
+    batch_no: int,
+    report: _Report,
 ) -> None:
     if failed:
         report.result.failed_batches.append(batch_no)
@@ -127,7 +133,12 @@ async def _write_batch(kernel: Kernel, ws: WorkspaceRef, rows: list[ImportRow], 
         updated = await kernel.db.fetch(sql["update"], at, payload, ws.id)
         inserted = await kernel.db.fetch(sql["insert"], ws.id, at, at, payload)
         ids = {r["external_id"]: r["id"] for r in (*updated, *inserted)}
-        tagged = [(ids[row.external_id], name) for row in rows if row.tags and row.external_id in ids for name in row.tags]
+        tagged = [
+            (ids[row.external_id], name)
+            for row in rows
+            if row.tags and row.external_id in ids
+            for name in row.tags
+        ]
         if tagged:
             tag_ids = await kernel.tags.ensure(ws, {name for _, name in tagged})
             pairs = msgspec.json.encode([[member, tag_ids[name]] for member, name in tagged]).decode()
@@ -224,12 +235,16 @@ async def _lines(body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]
             number += 1
             yield number, line
         if len(buffer) > MAX_LINE_BYTES:
-            raise Problem(f"line {number + 1} is longer than {MAX_LINE_BYTES} bytes", kind="line-too-long", status=413)
+            raise Problem(
+                f"line {number + 1} is longer than {MAX_LINE_BYTES} bytes", kind="line-too-long", status=413
+            )
     if buffer.strip():
         yield number + 1, buffer
 
 
-async def _ndjson_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIterator[tuple[int, ImportRow | None]]:
+async def _ndjson_rows(
+    body: AsyncIterator[bytes], report: _Report
+) -> AsyncIterator[tuple[int, ImportRow | None]]:
     async for number, line in _lines(body):
         if not line.strip():
             continue
@@ -240,7 +255,9 @@ async def _ndjson_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIter
         yield number, _validate(number, row, error, report)
 
 
-async def _csv_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIterator[tuple[int, ImportRow | None]]:
+async def _csv_rows(
+    body: AsyncIterator[bytes], report: _Report
+) -> AsyncIterator[tuple[int, ImportRow | None]]:
     """CSV with a header row: external_id, display_name, status, tags (``a|b``), identities and
     attributes as JSON objects, or one column per key as ``identity.<channel>`` / ``attr.<key>``."""
     header: list[str] | None = None
@@ -306,10 +323,22 @@ def _csv_record(cells: dict[str, str]) -> dict[str, Any]:
 
 # --- export -----------------------------------------------------------------------------------
 
-EXPORT_COLUMNS = ["id", "external_id", "display_name", "status", "tags", "identities", "attributes", "created_at", "updated_at"]
+EXPORT_COLUMNS = [
+    "id",
+    "external_id",
+    "display_name",
+    "status",
+    "tags",
+    "identities",
+    "attributes",
+    "created_at",
+    "updated_at",
+]
 
 
-async def export_members(kernel: Kernel, ws: WorkspaceRef, fmt: str, batch: int = 1_000) -> AsyncIterator[bytes]:
+async def export_members(
+    kernel: Kernel, ws: WorkspaceRef, fmt: str, batch: int = 1_000
+) -> AsyncIterator[bytes]:
     """Every member of the workspace, in id order, a batch at a time."""
     encoder = msgspec.json.Encoder()
     if fmt == "csv":

@@ -60,7 +60,9 @@ class Keys:
             if not known_scope(scope, known):
                 raise ValidationFailed(
                     f"scopes[{i}]: unknown scope {scope!r}",
-                    errors=[{"field": f"scopes[{i}]", "source": "body", "message": f"unknown scope {scope!r}"}],
+                    errors=[
+                        {"field": f"scopes[{i}]", "source": "body", "message": f"unknown scope {scope!r}"}
+                    ],
                 )
             if ws is not None and scope in OPERATOR_SCOPES:
                 raise ValidationFailed(
@@ -82,7 +84,14 @@ class Keys:
                 " ".join(scopes),
                 now(),
             )
-        return KeyCreated(id=rows[0]["id"], name=name, prefix=prefix, scopes=scopes, workspace=ws.slug if ws else None, key=key)
+        return KeyCreated(
+            id=rows[0]["id"],
+            name=name,
+            prefix=prefix,
+            scopes=scopes,
+            workspace=ws.slug if ws else None,
+            key=key,
+        )
 
     async def list(self, ws: WorkspaceRef) -> list[KeyOut]:
         rows = await self.k.db.fetch(
@@ -107,12 +116,15 @@ class Keys:
     async def authenticate(self, key: str) -> Principal | None:
         """The principal for a presented key, or None if unknown or revoked."""
         rows = await self.k.db.fetch(
-            "SELECT id, workspace, scopes FROM scrm_api_key WHERE key_hash = {} AND revoked_at IS NULL", digest(key)
+            "SELECT id, workspace, scopes FROM scrm_api_key WHERE key_hash = {} AND revoked_at IS NULL",
+            digest(key),
         )
         if not rows:
             return None
         row = rows[0]
-        return Principal(key_id=row["id"], workspace_id=row["workspace"], scopes=frozenset(row["scopes"].split()))
+        return Principal(
+            key_id=row["id"], workspace_id=row["workspace"], scopes=frozenset(row["scopes"].split())
+        )
 
 
 def _covered(creator: Principal, scope: str) -> bool:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec import UNSET
-
 from scrm.db import is_unique_violation, prefix_pattern
 from scrm.pagination import MAX_LIMIT, Page
 from scrm.problems import Conflict, NotFound, ValidationFailed
@@ -48,7 +47,9 @@ def check_attributes_size(attributes: dict[str, Any], field: str = "attributes")
     if len(_encode.encode(attributes)) > MAX_ATTRIBUTES_BYTES:
         raise ValidationFailed(
             f"{field}: at most {MAX_ATTRIBUTES_BYTES} bytes of JSON",
-            errors=[{"field": field, "source": "body", "message": f"larger than {MAX_ATTRIBUTES_BYTES} bytes"}],
+            errors=[
+                {"field": field, "source": "body", "message": f"larger than {MAX_ATTRIBUTES_BYTES} bytes"}
+            ],
         )
 
 
@@ -66,7 +67,9 @@ class Members:
 
     async def get(self, ws: WorkspaceRef, member_id: int) -> MemberOut:
         rows = await self.k.db.fetch(
-            f"SELECT {self._columns} FROM scrm_member m WHERE m.id = {{}} AND m.workspace = {{}}", member_id, ws.id
+            f"SELECT {self._columns} FROM scrm_member m WHERE m.id = {{}} AND m.workspace = {{}}",
+            member_id,
+            ws.id,
         )
         if not rows:
             raise NotFound(f"No member {member_id} in this workspace")
@@ -110,7 +113,9 @@ class Members:
                 ) from None
             raise
         member = await self.get(ws, member_id)
-        await self.k.plugins.notify("scrm_member_created", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member))
+        await self.k.plugins.notify(
+            "scrm_member_created", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member)
+        )
         return member
 
     async def update(self, ws: WorkspaceRef, member_id: int, data: MemberUpdate) -> MemberOut:
@@ -161,7 +166,11 @@ class Members:
         member = await self.get(ws, member_id)
         if changed:
             await self.k.plugins.notify(
-                "scrm_member_updated", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member), changed=changed
+                "scrm_member_updated",
+                ws.enabled_plugins,
+                workspace=ws,
+                member=msgspec.to_builtins(member),
+                changed=changed,
             )
         return member
 
@@ -180,10 +189,16 @@ class Members:
             )
             if not rows:
                 raise NotFound(f"No member {member_id} in this workspace")
-            await self.k.db.fetch("DELETE FROM scrm_member_tag WHERE member = {} AND workspace = {}", member_id, ws.id)
-        await self.k.plugins.notify("scrm_member_erased", ws.enabled_plugins, workspace=ws, member_id=member_id)
+            await self.k.db.fetch(
+                "DELETE FROM scrm_member_tag WHERE member = {} AND workspace = {}", member_id, ws.id
+            )
+        await self.k.plugins.notify(
+            "scrm_member_erased", ws.enabled_plugins, workspace=ws, member_id=member_id
+        )
 
-    async def list(self, ws: WorkspaceRef, filters: MemberFilter, cursor: str | None, limit: int) -> Page[MemberOut]:
+    async def list(
+        self, ws: WorkspaceRef, filters: MemberFilter, cursor: str | None, limit: int
+    ) -> Page[MemberOut]:
         after = self.k.cursors.decode("members", cursor)
         limit = max(1, min(limit, MAX_LIMIT))
         where, args = await self._where(ws, filters)
@@ -276,4 +291,8 @@ def to_member(row: dict[str, Any]) -> MemberOut:
 def _timestamp(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC) if "+" not in str(value) else datetime.fromisoformat(str(value))
+    return (
+        datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+        if "+" not in str(value)
+        else datetime.fromisoformat(str(value))
+    )

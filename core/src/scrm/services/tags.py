@@ -10,7 +10,6 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET
-
 from scrm.db import is_unique_violation
 from scrm.problems import Conflict, NotFound
 from scrm.schemas import BulkTagChange, BulkTagResult, TagChange, TagCreate, TagOut, TagUpdate
@@ -39,7 +38,9 @@ class Tags:
     async def list(self, ws: WorkspaceRef, group: str | None = None) -> list[TagOut]:
         where, args = ("", []) if group is None else (" AND t.group_name = {}", [group])
         rows = await self.k.db.fetch(
-            f"SELECT {_TAG_COLUMNS} FROM scrm_tag t WHERE t.workspace = {{}}{where} ORDER BY t.name", ws.id, *args
+            f"SELECT {_TAG_COLUMNS} FROM scrm_tag t WHERE t.workspace = {{}}{where} ORDER BY t.name",
+            ws.id,
+            *args,
         )
         return [_to_tag(r) for r in rows]
 
@@ -98,7 +99,9 @@ class Tags:
                 raise NotFound(f"No tag {name!r} in this workspace")
             tag_id = tag_ids[name]
             members = await self.k.db.fetch(
-                "DELETE FROM scrm_member_tag WHERE workspace = {} AND tag = {} RETURNING member", ws.id, tag_id
+                "DELETE FROM scrm_member_tag WHERE workspace = {} AND tag = {} RETURNING member",
+                ws.id,
+                tag_id,
             )
             await self.k.db.fetch("DELETE FROM scrm_tag WHERE workspace = {} AND id = {}", ws.id, tag_id)
         for row in members:
@@ -130,7 +133,9 @@ class Tags:
             )
         return await self.ids(ws, wanted)
 
-    async def attach(self, ws: WorkspaceRef, member_ids: Sequence[int], names: Iterable[str]) -> list[tuple[int, str]]:
+    async def attach(
+        self, ws: WorkspaceRef, member_ids: Sequence[int], names: Iterable[str]
+    ) -> list[tuple[int, str]]:
         """Tag members (inside the caller's transaction); returns the (member, tag) pairs added."""
         tag_ids = await self.ensure(ws, names)
         added: list[tuple[int, str]] = []
@@ -149,7 +154,9 @@ class Tags:
                     added.append((member_id, name))
         return added
 
-    async def detach(self, ws: WorkspaceRef, member_ids: Sequence[int], names: Iterable[str]) -> list[tuple[int, str]]:
+    async def detach(
+        self, ws: WorkspaceRef, member_ids: Sequence[int], names: Iterable[str]
+    ) -> list[tuple[int, str]]:
         """Untag members (inside the caller's transaction); returns the (member, tag) pairs removed."""
         tag_ids = await self.ids(ws, names)
         removed: list[tuple[int, str]] = []
@@ -164,7 +171,9 @@ class Tags:
             removed += [(r["member"], name) for r in rows]
         return removed
 
-    async def change(self, ws: WorkspaceRef, member_id: int, add: Sequence[str], remove: Sequence[str]) -> TagChange:
+    async def change(
+        self, ws: WorkspaceRef, member_id: int, add: Sequence[str], remove: Sequence[str]
+    ) -> TagChange:
         """Add and remove tags on one member in one transaction."""
         result = await self.bulk_change(
             ws, BulkTagChange(member_ids=[member_id], add=list(add), remove=list(remove))

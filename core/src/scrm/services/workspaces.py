@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from msgspec import UNSET
-
 from scrm.db import is_unique_violation
 from scrm.problems import Conflict, NotFound, ValidationFailed
 from scrm.schemas import MAX_ID, PluginOut, WorkspaceCreate, WorkspaceOut, WorkspaceUpdate
@@ -33,7 +32,13 @@ def _check_time_zone(tz: str) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationFailed(
             f"time_zone: unknown time zone {tz!r}",
-            errors=[{"field": "time_zone", "source": "body", "message": "not an IANA time zone such as Asia/Shanghai"}],
+            errors=[
+                {
+                    "field": "time_zone",
+                    "source": "body",
+                    "message": "not an IANA time zone such as Asia/Shanghai",
+                }
+            ],
         ) from None
 
 
@@ -80,7 +85,9 @@ class Workspaces:
         return rows or await self.k.db.fetch(f"{cols} WHERE name = {{}} ORDER BY id LIMIT 2", ident)
 
     async def list(self) -> list[WorkspaceOut]:
-        rows = await self.k.db.fetch("SELECT id, slug, name, time_zone, created_at FROM scrm_workspace ORDER BY id")
+        rows = await self.k.db.fetch(
+            "SELECT id, slug, name, time_zone, created_at FROM scrm_workspace ORDER BY id"
+        )
         return [_to_workspace(r) for r in rows]
 
     async def update(self, slug: str, data: WorkspaceUpdate) -> WorkspaceOut:
@@ -94,7 +101,9 @@ class Workspaces:
         if values:
             async with self.k.db.transaction():
                 sets = ", ".join(f"{k} = {{}}" for k in values)
-                await self.k.db.fetch(f"UPDATE scrm_workspace SET {sets} WHERE id = {{}}", *values.values(), ws.id)
+                await self.k.db.fetch(
+                    f"UPDATE scrm_workspace SET {sets} WHERE id = {{}}", *values.values(), ws.id
+                )
             self.k.forget_cached()
         return await self.get(ws.id)
 
@@ -153,10 +162,15 @@ class Workspaces:
                 return plugin
         raise NotFound(f"No plugin {name!r} is installed")
 
-    async def set_plugin(self, ws: WorkspaceRef, name: str, enabled: bool, settings: dict[str, Any] | None) -> PluginOut:
+    async def set_plugin(
+        self, ws: WorkspaceRef, name: str, enabled: bool, settings: dict[str, Any] | None
+    ) -> PluginOut:
         """Switch a plugin on or off here (and replace its settings when given)."""
         if name not in self.k.plugins.plugins:
-            raise NotFound(f"No plugin {name!r} is installed", errors=[{"field": "name", "source": "body", "message": "not installed"}])
+            raise NotFound(
+                f"No plugin {name!r} is installed",
+                errors=[{"field": "name", "source": "body", "message": "not installed"}],
+            )
         settings_json = msgspec.json.encode(settings).decode() if settings is not None else None
         keep_settings = "" if settings_json is None else ", settings = excluded.settings"
         async with self.k.db.transaction():
@@ -174,11 +188,17 @@ class Workspaces:
         result = await self.plugin(ws, name)
         if enabled:
             fresh = await self.ref(ws.id)
-            await self.k.plugins.notify("scrm_workspace_enabled", [name], workspace=fresh, settings=result.settings)
+            await self.k.plugins.notify(
+                "scrm_workspace_enabled", [name], workspace=fresh, settings=result.settings
+            )
         return result
 
 
 def _to_workspace(row: dict[str, Any]) -> WorkspaceOut:
     return WorkspaceOut(
-        id=row["id"], slug=row["slug"], name=row["name"], time_zone=row["time_zone"], created_at=_timestamp(row["created_at"])
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        time_zone=row["time_zone"],
+        created_at=_timestamp(row["created_at"]),
     )

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import scrm
 from litestar import get
 from piccolo.conf.apps import AppConfig
 
-import scrm
 from scrm_testplugin.tables import Welcome
 
 
@@ -40,8 +40,12 @@ def scrm_tables() -> AppConfig:
 
 
 @get("/welcomes", opt={"scope": "testplugin:read"}, operation_id="testpluginListWelcomes")
-async def list_welcomes(ws: scrm.WorkspaceRef) -> list[dict[str, Any]]:
-    rows = await Welcome.select(Welcome.member_id, Welcome.message).where(Welcome.workspace == ws.id).order_by(Welcome.id)
+async def list_welcomes(ws: scrm.WorkspaceDep) -> list[dict[str, Any]]:
+    rows = (
+        await Welcome.select(Welcome.member_id, Welcome.message)
+        .where(Welcome.workspace == ws.id)
+        .order_by(Welcome.id)
+    )
     return rows
 
 

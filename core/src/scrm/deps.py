@@ -1,0 +1,17 @@
+"""What route handlers (the core's and plugins') can ask Litestar to inject, by parameter name.
+
+``kernel: KernelDep`` — the process's :class:`~scrm.kernel.Kernel` and its services;
+``ws: WorkspaceDep`` — the workspace the call acts in; ``principal: PrincipalDep`` — the caller.
+"""
+
+from __future__ import annotations
+
+from litestar.di import NamedDependency
+
+from scrm.kernel import Kernel
+from scrm.services.context import WorkspaceRef
+from scrm.services.keys import Principal
+
+KernelDep = NamedDependency[Kernel]
+WorkspaceDep = NamedDependency[WorkspaceRef]
+PrincipalDep = NamedDependency[Principal]
