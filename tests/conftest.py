@@ -159,7 +159,8 @@ def problem(response: Any, status: int, kind: str) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     assert body["type"] == f"urn:scrm:problem:{kind}", body
     assert body["status"] == status
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     return body
 
 

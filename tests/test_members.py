@@ -15,7 +15,8 @@ async def test_create_read_update_erase(tenant: Tenant) -> None:
         attributes={"city": "Shanghai", "visits": 3},
         tags=["vip", "new"],
     )
-    assert created["status"] == "active" and created["tags"] == ["new", "vip"]
+    assert created["status"] == "active"
+    assert created["tags"] == ["new", "vip"]
     got = (await tenant.get(f"/api/v1/members/{created['id']}")).json()
     assert got == created
     by_ext = await tenant.get("/api/v1/members/by-external-id/u-1")
@@ -31,7 +32,8 @@ async def test_create_read_update_erase(tenant: Tenant) -> None:
     )
     assert patched.status_code == 200, patched.text
     body = patched.json()
-    assert body["display_name"] == "Li W." and body["status"] == "blocked"
+    assert body["display_name"] == "Li W."
+    assert body["status"] == "blocked"
     assert body["attributes"] == {"visits": 4, "tier": "gold"}
     assert body["identities"] == {"email": "li@example.com"}
     assert body["updated_at"] > created["updated_at"]
@@ -40,8 +42,11 @@ async def test_create_read_update_erase(tenant: Tenant) -> None:
     assert erased.status_code == 204
     after = (await tenant.get(f"/api/v1/members/{created['id']}")).json()
     assert after["status"] == "erased"
-    assert after["external_id"] is None and after["display_name"] == ""
-    assert after["identities"] == {} and after["attributes"] == {} and after["tags"] == []
+    assert after["external_id"] is None
+    assert after["display_name"] == ""
+    assert after["identities"] == {}
+    assert after["attributes"] == {}
+    assert after["tags"] == []
     problem(await tenant.delete(f"/api/v1/members/{created['id']}"), 404, "not-found")
     problem(await tenant.patch(f"/api/v1/members/{created['id']}", {"display_name": "x"}), 404, "not-found")
 
@@ -69,12 +74,8 @@ async def test_concurrent_creates_with_one_external_id(tenant: Tenant) -> None:
 
 
 async def test_filters(tenant: Tenant) -> None:
-    a = await tenant.member(
-        external_id="f-a", display_name="Anna", attributes={"city": "Paris"}, tags=["vip", "tea"]
-    )
-    b = await tenant.member(
-        external_id="f-b", display_name="Ben", attributes={"city": "Berlin"}, tags=["vip"]
-    )
+    a = await tenant.member(external_id="f-a", display_name="Anna", attributes={"city": "Paris"}, tags=["vip", "tea"])
+    b = await tenant.member(external_id="f-b", display_name="Ben", attributes={"city": "Berlin"}, tags=["vip"])
     c = await tenant.member(external_id="f-c", display_name="anne", attributes={"city": "Paris", "visits": 7})
 
     async def ids(**params: object) -> list[int]:
@@ -123,8 +124,6 @@ async def test_bad_cursor_and_limits(tenant: Tenant) -> None:
     body = problem(await tenant.get("/api/v1/members", params={"limit": 0}), 422, "validation-error")
     assert body["errors"][0]["field"] == "limit"
     problem(await tenant.get("/api/v1/members", params={"limit": 501}), 422, "validation-error")
-    problem(
-        await tenant.get("/api/v1/members", params={"created_after": "yesterday"}), 422, "validation-error"
-    )
+    problem(await tenant.get("/api/v1/members", params={"created_after": "yesterday"}), 422, "validation-error")
     problem(await tenant.get("/api/v1/members", params={"attribute": "no-colon"}), 422, "validation-error")
     problem(await tenant.get("/api/v1/members", params={"attribute": "bad key:1"}), 422, "validation-error")

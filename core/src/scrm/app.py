@@ -94,9 +94,7 @@ def create_app(
             api,
             healthz,
             readyz,
-            create_static_files_router(
-                "/schema/assets", directories=[STATIC / "swagger-ui"], include_in_schema=False
-            ),
+            create_static_files_router("/schema/assets", directories=[STATIC / "swagger-ui"], include_in_schema=False),
         ],
         dependencies={"kernel": Provide(provide_kernel)},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -116,9 +114,7 @@ def create_app(
                 )
             ],
             components=Components(
-                security_schemes={
-                    "apiKey": SecurityScheme(type="http", scheme="bearer", description="An scrm API key")
-                }
+                security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="An scrm API key")}
             ),
         ),
         signature_types=[Kernel],
@@ -151,10 +147,10 @@ def _check_scopes(app: Litestar, kernel: Kernel) -> None:
         if not route.path.startswith(API_PREFIX):
             continue
         for handler in route.route_handlers:  # type: ignore[union-attr]
-            if handler.http_methods == {"OPTIONS"}:  # type: ignore[union-attr]
+            if handler.http_methods == {"OPTIONS"}:
                 continue  # Litestar's automatic CORS preflight answers
             scope = handler.opt.get(SCOPE_OPT)
-            where = f"{'/'.join(sorted(handler.http_methods))} {route.path}"  # type: ignore[union-attr]
+            where = f"{'/'.join(sorted(handler.http_methods))} {route.path}"
             if not scope:
                 raise PluginError(f"route {where} declares no scope (opt={{'scope': ...}})")
             if scope not in known:

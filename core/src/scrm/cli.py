@@ -175,9 +175,7 @@ def keys_create(workspace: str | None, scopes: str, name: str, operator: bool) -
         return await kernel.keys.create(ws, scope_list, name)
 
     created = _with_kernel(run)
-    click.echo(
-        f"created key {created.prefix}… (id {created.id}) with scopes {' '.join(created.scopes)}", err=False
-    )
+    click.echo(f"created key {created.prefix}… (id {created.id}) with scopes {' '.join(created.scopes)}", err=False)
     click.echo(created.key)
 
 
@@ -200,9 +198,7 @@ def plugins_list() -> None:
         click.echo("no plugins installed")
     for name, plugin in sorted(kernel.plugins.plugins.items()):
         m = plugin.manifest
-        click.echo(
-            f"{name}\t{m.version}\t{plugin.distribution or '-'}\t{' '.join(m.scopes) or '-'}\t{m.description}"
-        )
+        click.echo(f"{name}\t{m.version}\t{plugin.distribution or '-'}\t{' '.join(m.scopes) or '-'}\t{m.description}")
 
 
 @main.command("makemigrations", hidden=True)

@@ -47,7 +47,7 @@ TAGS = {
 
 def demo_rows(count: int, seed: int = 7) -> list[dict[str, object]]:
     rng = random.Random(seed)
-    rows = []
+    rows: list[dict[str, object]] = []
     for i in range(1, count + 1):
         name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
         tags = [rng.choice(TAGS["lifecycle"]), *rng.sample(TAGS["interest"], rng.randint(0, 2))]

@@ -85,9 +85,7 @@ class PluginManager:
         if not NAME_PATTERN.match(name):
             raise PluginError(f"plugin {name!r}: names are 2-40 lowercase letters, digits or _")
         if entry_name is not None and entry_name != name:
-            raise PluginError(
-                f"plugin {name!r}: entry point is named {entry_name!r}; use one name everywhere"
-            )
+            raise PluginError(f"plugin {name!r}: entry point is named {entry_name!r}; use one name everywhere")
         if name in self.plugins or name == "scrm":
             raise PluginError(f"plugin {name!r}: a plugin of this name is already registered")
         _check_core_version(manifest)
@@ -155,14 +153,10 @@ class PluginManager:
         if not isinstance(config, AppConfig):
             raise PluginError(f"plugin {name!r}: scrm_tables must return a piccolo AppConfig")
         if config.app_name != name:
-            raise PluginError(
-                f"plugin {name!r}: its piccolo app must be named {name!r}, not {config.app_name!r}"
-            )
+            raise PluginError(f"plugin {name!r}: its piccolo app must be named {name!r}, not {config.app_name!r}")
         for table in config.table_classes:
             if not table._meta.tablename.startswith(f"{name}_"):
-                raise PluginError(
-                    f"plugin {name!r}: table {table._meta.tablename!r} must start with '{name}_'"
-                )
+                raise PluginError(f"plugin {name!r}: table {table._meta.tablename!r} must start with '{name}_'")
         return config
 
 

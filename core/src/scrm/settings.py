@@ -49,9 +49,7 @@ class DatabaseURL:
             try:
                 port = parts.port or 5432
             except ValueError:
-                raise SettingsError(
-                    f"SCRM_DATABASE_URL: the port is not a number in {redact(url)!r}"
-                ) from None
+                raise SettingsError(f"SCRM_DATABASE_URL: the port is not a number in {redact(url)!r}") from None
             database = parts.path.lstrip("/")
             if not parts.hostname or not database:
                 raise SettingsError(
@@ -103,19 +101,13 @@ class Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("SCRM_DATA_DIR") or "scrm-data").absolute()
         url = env.get("SCRM_DATABASE_URL")
-        database = (
-            DatabaseURL.parse(url) if url else DatabaseURL(dialect="sqlite", path=data_dir / "scrm.sqlite3")
-        )
+        database = DatabaseURL.parse(url) if url else DatabaseURL(dialect="sqlite", path=data_dir / "scrm.sqlite3")
         log_format = env.get("SCRM_LOG_FORMAT", "text").lower()
         if log_format not in LOG_FORMATS:
-            raise SettingsError(
-                f"SCRM_LOG_FORMAT: expected one of {', '.join(LOG_FORMATS)} (got {log_format!r})"
-            )
+            raise SettingsError(f"SCRM_LOG_FORMAT: expected one of {', '.join(LOG_FORMATS)} (got {log_format!r})")
         log_level = env.get("SCRM_LOG_LEVEL", "INFO").upper()
         if log_level not in LOG_LEVELS:
-            raise SettingsError(
-                f"SCRM_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)} (got {log_level!r})"
-            )
+            raise SettingsError(f"SCRM_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)} (got {log_level!r})")
         redis_url = env.get("SCRM_REDIS_URL") or None
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"SCRM_REDIS_URL: expected redis://HOST:PORT/DB (got {redact(redis_url)!r})")
@@ -132,9 +124,7 @@ class Settings:
             log_level=log_level,
             db_pool_size=int(pool),
             plugins_allowed=(
-                frozenset(name.strip() for name in allowed.split(",") if name.strip())
-                if allowed is not None
-                else None
+                frozenset(name.strip() for name in allowed.split(",") if name.strip()) if allowed is not None else None
             ),
         )
 

@@ -56,9 +56,7 @@ class MemberController(Controller):
         kernel: KernelDep,
         ws: WorkspaceDep,
         tag: Annotated[list[str] | None, QueryParameter(description="Has this tag (repeat: has all)")] = None,
-        attribute: Annotated[
-            list[str] | None, QueryParameter(description="KEY:VALUE on custom attributes")
-        ] = None,
+        attribute: Annotated[list[str] | None, QueryParameter(description="KEY:VALUE on custom attributes")] = None,
         status: Annotated[Literal["active", "blocked", "erased"] | None, QueryParameter()] = None,
         created_after: Annotated[datetime | None, QueryParameter()] = None,
         created_before: Annotated[datetime | None, QueryParameter()] = None,
@@ -79,9 +77,7 @@ class MemberController(Controller):
         return await kernel.members.list(ws, filters, cursor, limit)
 
     @post(opt=WRITE, operation_id="createMember")
-    async def create_member(
-        self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[MemberCreate]
-    ) -> MemberOut:
+    async def create_member(self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[MemberCreate]) -> MemberOut:
         return await kernel.members.create(ws, data)
 
     @get("/{member_id:int}", opt=READ, operation_id="getMember")
@@ -89,9 +85,7 @@ class MemberController(Controller):
         return await kernel.members.get(ws, member_id)
 
     @get("/by-external-id/{external_id:str}", opt=READ, operation_id="getMemberByExternalId")
-    async def get_by_external_id(
-        self, kernel: KernelDep, ws: WorkspaceDep, external_id: FromPath[str]
-    ) -> MemberOut:
+    async def get_by_external_id(self, kernel: KernelDep, ws: WorkspaceDep, external_id: FromPath[str]) -> MemberOut:
         return await kernel.members.get_by_external_id(ws, external_id)
 
     @patch("/{member_id:int}", opt=WRITE, operation_id="updateMember")
@@ -115,15 +109,11 @@ class MemberController(Controller):
         return await kernel.tags.change(ws, member_id, add=data.tags, remove=[])
 
     @delete("/{member_id:int}/tags/{name:str}", opt={"scope": "tags:write"}, operation_id="removeMemberTag")
-    async def remove_tag(
-        self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId, name: FromPath[str]
-    ) -> None:
+    async def remove_tag(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId, name: FromPath[str]) -> None:
         await kernel.tags.change(ws, member_id, add=[], remove=[name])
 
     @post("/bulk-tags", opt={"scope": "tags:write"}, operation_id="bulkTagMembers", status_code=200)
-    async def bulk_tags(
-        self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[BulkTagChange]
-    ) -> BulkTagResult:
+    async def bulk_tags(self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[BulkTagChange]) -> BulkTagResult:
         return await kernel.tags.bulk(ws, data)
 
     @post(

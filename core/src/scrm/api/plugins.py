@@ -23,8 +23,6 @@ class PluginController(Controller):
         return await kernel.workspaces.plugin(ws, name)
 
     @post(opt={"scope": "plugins:write"}, operation_id="setPlugin", status_code=200)
-    async def set_plugin(
-        self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[PluginToggle]
-    ) -> PluginOut:
+    async def set_plugin(self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[PluginToggle]) -> PluginOut:
         settings = None if data.settings is UNSET else data.settings
         return await kernel.workspaces.set_plugin(ws, data.name, data.enabled, settings)

@@ -7,7 +7,7 @@ own, or — for an operator key — the one named by the ``X-Scrm-Workspace`` he
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -51,7 +51,7 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 
 async def resolve_workspace(connection: ASGIConnection[Any, Any, Any, Any]) -> WorkspaceRef:
     """The workspace this call acts in (memoised on the connection)."""
-    cached: WorkspaceRef | None = connection.scope.get("scrm_workspace")  # type: ignore[typeddict-item]
+    cached = cast("WorkspaceRef | None", connection.scope.get("scrm_workspace"))
     if cached is not None:
         return cached
     principal = principal_of(connection)

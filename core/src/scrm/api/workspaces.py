@@ -28,9 +28,7 @@ class WorkspaceController(Controller):
         return await kernel.workspaces.create(data)
 
     @get("/{slug:str}", opt=READ, operation_id="getWorkspace")
-    async def get_workspace(
-        self, kernel: KernelDep, principal: PrincipalDep, slug: FromPath[str]
-    ) -> WorkspaceOut:
+    async def get_workspace(self, kernel: KernelDep, principal: PrincipalDep, slug: FromPath[str]) -> WorkspaceOut:
         ws = await kernel.workspaces.get(slug)
         if principal.workspace_id not in (None, ws.id):
             raise NotFound(f"No workspace {slug!r}")

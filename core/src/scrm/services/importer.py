@@ -80,9 +80,7 @@ class _Report:
             self.result.errors_truncated = True
 
 
-async def import_members(
-    kernel: Kernel, ws: WorkspaceRef, fmt: str, body: AsyncIterator[bytes]
-) -> ImportResult:
+async def import_members(kernel: Kernel, ws: WorkspaceRef, fmt: str, body: AsyncIterator[bytes]) -> ImportResult:
     report = _Report()
     batch: list[tuple[int, ImportRow]] = []
     failed = False
@@ -134,10 +132,7 @@ async def _write_batch(kernel: Kernel, ws: WorkspaceRef, rows: list[ImportRow], 
         inserted = await kernel.db.fetch(sql["insert"], ws.id, at, at, payload)
         ids = {r["external_id"]: r["id"] for r in (*updated, *inserted)}
         tagged = [
-            (ids[row.external_id], name)
-            for row in rows
-            if row.tags and row.external_id in ids
-            for name in row.tags
+            (ids[row.external_id], name) for row in rows if row.tags and row.external_id in ids for name in row.tags
         ]
         if tagged:
             tag_ids = await kernel.tags.ensure(ws, {name for _, name in tagged})
@@ -235,16 +230,12 @@ async def _lines(body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]
             number += 1
             yield number, line
         if len(buffer) > MAX_LINE_BYTES:
-            raise Problem(
-                f"line {number + 1} is longer than {MAX_LINE_BYTES} bytes", kind="line-too-long", status=413
-            )
+            raise Problem(f"line {number + 1} is longer than {MAX_LINE_BYTES} bytes", kind="line-too-long", status=413)
     if buffer.strip():
         yield number + 1, buffer
 
 
-async def _ndjson_rows(
-    body: AsyncIterator[bytes], report: _Report
-) -> AsyncIterator[tuple[int, ImportRow | None]]:
+async def _ndjson_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIterator[tuple[int, ImportRow | None]]:
     async for number, line in _lines(body):
         if not line.strip():
             continue
@@ -255,9 +246,7 @@ async def _ndjson_rows(
         yield number, _validate(number, row, error, report)
 
 
-async def _csv_rows(
-    body: AsyncIterator[bytes], report: _Report
-) -> AsyncIterator[tuple[int, ImportRow | None]]:
+async def _csv_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIterator[tuple[int, ImportRow | None]]:
     """CSV with a header row: external_id, display_name, status, tags (``a|b``), identities and
     attributes as JSON objects, or one column per key as ``identity.<channel>`` / ``attr.<key>``."""
     header: list[str] | None = None
@@ -336,9 +325,7 @@ EXPORT_COLUMNS = [
 ]
 
 
-async def export_members(
-    kernel: Kernel, ws: WorkspaceRef, fmt: str, batch: int = 1_000
-) -> AsyncIterator[bytes]:
+async def export_members(kernel: Kernel, ws: WorkspaceRef, fmt: str, batch: int = 1_000) -> AsyncIterator[bytes]:
     """Every member of the workspace, in id order, a batch at a time."""
     encoder = msgspec.json.Encoder()
     if fmt == "csv":

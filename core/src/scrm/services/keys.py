@@ -60,9 +60,7 @@ class Keys:
             if not known_scope(scope, known):
                 raise ValidationFailed(
                     f"scopes[{i}]: unknown scope {scope!r}",
-                    errors=[
-                        {"field": f"scopes[{i}]", "source": "body", "message": f"unknown scope {scope!r}"}
-                    ],
+                    errors=[{"field": f"scopes[{i}]", "source": "body", "message": f"unknown scope {scope!r}"}],
                 )
             if ws is not None and scope in OPERATOR_SCOPES:
                 raise ValidationFailed(
@@ -122,9 +120,7 @@ class Keys:
         if not rows:
             return None
         row = rows[0]
-        return Principal(
-            key_id=row["id"], workspace_id=row["workspace"], scopes=frozenset(row["scopes"].split())
-        )
+        return Principal(key_id=row["id"], workspace_id=row["workspace"], scopes=frozenset(row["scopes"].split()))
 
 
 def _covered(creator: Principal, scope: str) -> bool:

@@ -6,6 +6,7 @@ one round trip; every statement is scoped by workspace.
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,9 +48,7 @@ def check_attributes_size(attributes: dict[str, Any], field: str = "attributes")
     if len(_encode.encode(attributes)) > MAX_ATTRIBUTES_BYTES:
         raise ValidationFailed(
             f"{field}: at most {MAX_ATTRIBUTES_BYTES} bytes of JSON",
-            errors=[
-                {"field": field, "source": "body", "message": f"larger than {MAX_ATTRIBUTES_BYTES} bytes"}
-            ],
+            errors=[{"field": field, "source": "body", "message": f"larger than {MAX_ATTRIBUTES_BYTES} bytes"}],
         )
 
 
@@ -119,7 +118,7 @@ class Members:
         return member
 
     async def update(self, ws: WorkspaceRef, member_id: int, data: MemberUpdate) -> MemberOut:
-        changed: list[str] = []
+        changed: builtins.list[str] = []
         try:
             async with self.k.db.transaction():
                 lock = " FOR UPDATE" if self.k.db.dialect.name == "postgres" else ""
@@ -189,16 +188,10 @@ class Members:
             )
             if not rows:
                 raise NotFound(f"No member {member_id} in this workspace")
-            await self.k.db.fetch(
-                "DELETE FROM scrm_member_tag WHERE member = {} AND workspace = {}", member_id, ws.id
-            )
-        await self.k.plugins.notify(
-            "scrm_member_erased", ws.enabled_plugins, workspace=ws, member_id=member_id
-        )
+            await self.k.db.fetch("DELETE FROM scrm_member_tag WHERE member = {} AND workspace = {}", member_id, ws.id)
+        await self.k.plugins.notify("scrm_member_erased", ws.enabled_plugins, workspace=ws, member_id=member_id)
 
-    async def list(
-        self, ws: WorkspaceRef, filters: MemberFilter, cursor: str | None, limit: int
-    ) -> Page[MemberOut]:
+    async def list(self, ws: WorkspaceRef, filters: MemberFilter, cursor: str | None, limit: int) -> Page[MemberOut]:
         after = self.k.cursors.decode("members", cursor)
         limit = max(1, min(limit, MAX_LIMIT))
         where, args = await self._where(ws, filters)
@@ -224,10 +217,10 @@ class Members:
         )
         return int(rows[0]["n"])
 
-    async def _where(self, ws: WorkspaceRef, f: MemberFilter) -> tuple[str | None, list[Any]]:
+    async def _where(self, ws: WorkspaceRef, f: MemberFilter) -> tuple[str | None, builtins.list[Any]]:
         """Extra WHERE conditions for a filter, or None when it can match nobody (an unknown tag)."""
-        clauses: list[str] = []
-        args: list[Any] = []
+        clauses: builtins.list[str] = []
+        args: builtins.list[Any] = []
         if f.tags:
             tag_ids = await self.k.tags.ids(ws, f.tags)
             if len(tag_ids) < len(set(f.tags)):

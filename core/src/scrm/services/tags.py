@@ -6,6 +6,7 @@ importers need no second call; every actual change is reported through ``scrm_ta
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ class Tags:
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
 
-    async def list(self, ws: WorkspaceRef, group: str | None = None) -> list[TagOut]:
+    async def list(self, ws: WorkspaceRef, group: str | None = None) -> builtins.list[TagOut]:
         where, args = ("", []) if group is None else (" AND t.group_name = {}", [group])
         rows = await self.k.db.fetch(
             f"SELECT {_TAG_COLUMNS} FROM scrm_tag t WHERE t.workspace = {{}}{where} ORDER BY t.name",
@@ -135,10 +136,10 @@ class Tags:
 
     async def attach(
         self, ws: WorkspaceRef, member_ids: Sequence[int], names: Iterable[str]
-    ) -> list[tuple[int, str]]:
+    ) -> builtins.list[tuple[int, str]]:
         """Tag members (inside the caller's transaction); returns the (member, tag) pairs added."""
         tag_ids = await self.ensure(ws, names)
-        added: list[tuple[int, str]] = []
+        added: builtins.list[tuple[int, str]] = []
         at = now()
         for name, tag_id in tag_ids.items():
             for member_id in member_ids:
@@ -156,10 +157,10 @@ class Tags:
 
     async def detach(
         self, ws: WorkspaceRef, member_ids: Sequence[int], names: Iterable[str]
-    ) -> list[tuple[int, str]]:
+    ) -> builtins.list[tuple[int, str]]:
         """Untag members (inside the caller's transaction); returns the (member, tag) pairs removed."""
         tag_ids = await self.ids(ws, names)
-        removed: list[tuple[int, str]] = []
+        removed: builtins.list[tuple[int, str]] = []
         for name, tag_id in tag_ids.items():
             rows = await self.k.db.fetch(
                 f"DELETE FROM scrm_member_tag WHERE workspace = {{}} AND tag = {{}} "
@@ -171,13 +172,9 @@ class Tags:
             removed += [(r["member"], name) for r in rows]
         return removed
 
-    async def change(
-        self, ws: WorkspaceRef, member_id: int, add: Sequence[str], remove: Sequence[str]
-    ) -> TagChange:
+    async def change(self, ws: WorkspaceRef, member_id: int, add: Sequence[str], remove: Sequence[str]) -> TagChange:
         """Add and remove tags on one member in one transaction."""
-        result = await self.bulk_change(
-            ws, BulkTagChange(member_ids=[member_id], add=list(add), remove=list(remove))
-        )
+        result = await self.bulk_change(ws, BulkTagChange(member_ids=[member_id], add=list(add), remove=list(remove)))
         return result[0] if result else TagChange(member_id=member_id, added=[], removed=[])
 
     async def bulk(self, ws: WorkspaceRef, data: BulkTagChange) -> BulkTagResult:
@@ -188,7 +185,7 @@ class Tags:
             removed=sum(len(c.removed) for c in changes),
         )
 
-    async def bulk_change(self, ws: WorkspaceRef, data: BulkTagChange) -> list[TagChange]:
+    async def bulk_change(self, ws: WorkspaceRef, data: BulkTagChange) -> builtins.list[TagChange]:
         overlap = set(data.add) & set(data.remove)
         if overlap:
             raise Conflict(f"Tags both added and removed: {', '.join(sorted(overlap))}")
@@ -205,7 +202,7 @@ class Tags:
             await self._notify(ws, change)
         return list(by_member.values())
 
-    async def _resolve(self, ws: WorkspaceRef, data: BulkTagChange) -> list[int]:
+    async def _resolve(self, ws: WorkspaceRef, data: BulkTagChange) -> builtins.list[int]:
         """Member ids from ids and external ids; every one must exist (and not be erased) here."""
         found: set[int] = set()
         if data.member_ids:

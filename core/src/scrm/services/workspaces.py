@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -75,7 +76,7 @@ class Workspaces:
             raise NotFound(f"No workspace {ident!r}")
         return _to_workspace(rows[0])
 
-    async def _find(self, ident: str | int) -> list[dict[str, Any]]:
+    async def _find(self, ident: str | int) -> builtins.list[dict[str, Any]]:
         cols = "SELECT id, slug, name, time_zone, created_at FROM scrm_workspace"
         if isinstance(ident, int) or ident.isdigit():
             if int(ident) > MAX_ID:
@@ -84,10 +85,8 @@ class Workspaces:
         rows = await self.k.db.fetch(f"{cols} WHERE slug = {{}}", ident)
         return rows or await self.k.db.fetch(f"{cols} WHERE name = {{}} ORDER BY id LIMIT 2", ident)
 
-    async def list(self) -> list[WorkspaceOut]:
-        rows = await self.k.db.fetch(
-            "SELECT id, slug, name, time_zone, created_at FROM scrm_workspace ORDER BY id"
-        )
+    async def list(self) -> builtins.list[WorkspaceOut]:
+        rows = await self.k.db.fetch("SELECT id, slug, name, time_zone, created_at FROM scrm_workspace ORDER BY id")
         return [_to_workspace(r) for r in rows]
 
     async def update(self, slug: str, data: WorkspaceUpdate) -> WorkspaceOut:
@@ -101,9 +100,7 @@ class Workspaces:
         if values:
             async with self.k.db.transaction():
                 sets = ", ".join(f"{k} = {{}}" for k in values)
-                await self.k.db.fetch(
-                    f"UPDATE scrm_workspace SET {sets} WHERE id = {{}}", *values.values(), ws.id
-                )
+                await self.k.db.fetch(f"UPDATE scrm_workspace SET {sets} WHERE id = {{}}", *values.values(), ws.id)
             self.k.forget_cached()
         return await self.get(ws.id)
 
@@ -131,7 +128,7 @@ class Workspaces:
 
     # --- plugins in a workspace -----------------------------------------------------------------
 
-    async def plugins(self, ws: WorkspaceRef) -> list[PluginOut]:
+    async def plugins(self, ws: WorkspaceRef) -> builtins.list[PluginOut]:
         """Every installed plugin with whether it is enabled here and its settings here."""
         rows = await self.k.db.fetch(
             "SELECT plugin, enabled, settings FROM scrm_workspace_plugin WHERE workspace = {}", ws.id
@@ -188,9 +185,7 @@ class Workspaces:
         result = await self.plugin(ws, name)
         if enabled:
             fresh = await self.ref(ws.id)
-            await self.k.plugins.notify(
-                "scrm_workspace_enabled", [name], workspace=fresh, settings=result.settings
-            )
+            await self.k.plugins.notify("scrm_workspace_enabled", [name], workspace=fresh, settings=result.settings)
         return result
 
 

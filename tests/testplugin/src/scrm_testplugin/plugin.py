@@ -42,9 +42,7 @@ def scrm_tables() -> AppConfig:
 @get("/welcomes", opt={"scope": "testplugin:read"}, operation_id="testpluginListWelcomes")
 async def list_welcomes(ws: scrm.WorkspaceDep) -> list[dict[str, Any]]:
     rows = (
-        await Welcome.select(Welcome.member_id, Welcome.message)
-        .where(Welcome.workspace == ws.id)
-        .order_by(Welcome.id)
+        await Welcome.select(Welcome.member_id, Welcome.message).where(Welcome.workspace == ws.id).order_by(Welcome.id)
     )
     return rows
 
