@@ -23,12 +23,11 @@ def _settings() -> Settings:
 
 def _with_kernel(fn: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``fn(kernel)`` against a started kernel; a bad setting or plugin is one clear line."""
-    from scrm.kernel import Kernel
     from scrm.plugins import PluginError
     from scrm.problems import Problem
 
     async def run() -> T:
-        kernel = Kernel(_settings())
+        kernel = _kernel()
         await kernel.start()
         try:
             return await fn(kernel)
@@ -69,8 +68,19 @@ def migrate() -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="API processes")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the API with the configured settings."""
-    _settings()  # fail with one line before any process starts
+    _kernel()  # fail with one line before any server process starts
     _serve(host, port, workers)
+
+
+def _kernel() -> Any:
+    """A kernel for the environment's settings; a bad setting or broken plugin is one clear line."""
+    from scrm.kernel import Kernel
+    from scrm.plugins import PluginError
+
+    try:
+        return Kernel(_settings())
+    except PluginError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _serve(host: str, port: int, workers: int = 1) -> None:
@@ -108,7 +118,6 @@ def demo(host: str, port: int, members: int, no_serve: bool) -> None:
     click.echo(f"  workspace:  {slug} ({members} members)")
     click.echo(f"  API:        {base}/api/v1/members")
     click.echo(f"  API docs:   {base}/schema/swagger")
-    click.echo(f"  console:    {base}/console (when scrm-web is installed)")
     click.echo(f"  try:        curl -H 'Authorization: Bearer {key}' {base}/api/v1/members?limit=3")
     click.echo(f"  API key:    {key}")
     if not no_serve:
@@ -187,13 +196,7 @@ def plugins() -> None:
 @plugins.command("list")
 def plugins_list() -> None:
     """List installed plugins with their version and the scopes they ask for."""
-    from scrm.kernel import Kernel
-    from scrm.plugins import PluginError
-
-    try:
-        kernel = Kernel(_settings())
-    except PluginError as exc:
-        raise click.ClickException(str(exc)) from None
+    kernel = _kernel()
     if not kernel.plugins.plugins:
         click.echo("no plugins installed")
     for name, plugin in sorted(kernel.plugins.plugins.items()):

@@ -213,11 +213,23 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 
 def _map_database_error(exc: Exception) -> Problem | None:
-    """A database that cannot be reached is a 503, not a 500."""
+    """A database that cannot be reached (down, restarting, out of connections) is a 503, not a 500."""
+    import sqlite3
+
     import asyncpg
 
-    if isinstance(exc, (ConnectionError, OSError, asyncpg.CannotConnectNowError, asyncpg.InterfaceError)):
-        return ServiceUnavailable("The database is unavailable")
+    unavailable = (
+        ConnectionError,
+        OSError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.OperatorInterventionError,
+        asyncpg.InsufficientResourcesError,
+        asyncpg.InterfaceError,
+    )
+    if isinstance(exc, unavailable):
+        return ServiceUnavailable("The database is unavailable; retry shortly")
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return ServiceUnavailable("The database is busy; retry shortly")
     return None
 
 
