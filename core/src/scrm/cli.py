@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -34,6 +35,8 @@ def _with_kernel(fn: Callable[[Any], Awaitable[T]]) -> T:
         finally:
             await kernel.stop()
 
+    # piccolo warns (with a source line) when the server is unreachable; the OSError below says it once
+    warnings.filterwarnings("ignore", message=r".*Unable to (connect to database|fetch server version)")
     try:
         return asyncio.run(run())
     except (PluginError, SettingsError) as exc:

@@ -25,6 +25,10 @@ class RedactSecrets(logging.Filter):
         if "scrm_" in message:
             record.msg = _KEY.sub(lambda m: m.group(0)[:12] + "…", message)
             record.args = None
+        if record.exc_info:  # an exception's message may carry a key too; formatters print exc_text
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = _KEY.sub(lambda m: m.group(0)[:12] + "…", text)
+            record.exc_info = None
         return True
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:scrm:problem:"
@@ -193,11 +193,13 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     """Litestar's own errors (routing, body decoding, validation) as problem documents."""
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc.extra)
+        if any(e["field"] == "" and e["message"] == "'data'" for e in errors):  # Litestar: no body at all
+            return problem_response(_MalformedBody("The request body is empty; send a JSON object"), request)
         detail = errors[0]["message"] if errors else exc.detail
         if "JSON is malformed" in str(detail) or "malformed" in str(exc.detail).lower():
             return problem_response(_MalformedBody(str(detail), errors=errors), request)
         return problem_response(ValidationFailed(_describe(errors) or exc.detail, errors=errors), request)
-    if exc.status_code == 400 and isinstance(exc.__cause__, msgspec.DecodeError):
+    if exc.status_code == 400 and isinstance(exc.__cause__, (msgspec.DecodeError, SerializationException)):
         return problem_response(_MalformedBody(f"The body is not valid JSON: {exc.detail}"), request)
     kind = _STATUS_KINDS.get(exc.status_code, "http-error")
     return problem_response(_generic(exc.status_code, kind, exc.detail), request)

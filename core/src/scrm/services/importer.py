@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from scrm.problems import Problem
+from scrm.problems import _field_name as field_name
 from scrm.schemas import (
     Attributes,
     DisplayName,
@@ -37,7 +37,7 @@ BATCH_SIZE = 2_000
 MAX_REPORTED_ERRORS = 1_000
 MAX_LINE_BYTES = 64 * 1024
 CSV_LIST_SEPARATOR = "|"
-_FIELD_IN_MESSAGE = re.compile(r"at `\$\.?([^`]*)`")
+EXPORT_ONLY_COLUMNS = frozenset({"id", "created_at", "updated_at"})
 
 
 class ImportRow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
@@ -49,6 +49,10 @@ class ImportRow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_d
     identities: Identities | None = None
     attributes: Attributes | None = None
     tags: Annotated[list[TagName], msgspec.Meta(max_length=100)] | None = None
+    # the read-only columns of an export, accepted (and ignored) so that an export imports as is
+    id: int | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
 
 
 class UnsupportedFormat(Problem):
@@ -207,14 +211,15 @@ _row_decoder = msgspec.json.Decoder(ImportRow)
 
 
 def _validate(line: int, row: ImportRow | None, error: str | None, report: _Report) -> ImportRow | None:
+    field = ""
     if error is None and row is not None and row.attributes is not None:
         try:
             check_attributes_size(row.attributes)
         except Problem as exc:
             error = exc.detail
+            field = exc.errors[0]["field"] if exc.errors else ""
     if error is not None:
-        match = _FIELD_IN_MESSAGE.search(error)
-        report.error(line, match.group(1) if match else "", error)
+        report.error(line, field or field_name("", error), error)
         return None
     return row
 
@@ -290,7 +295,7 @@ def _csv_record(cells: dict[str, str]) -> dict[str, Any]:
     identities: dict[str, str] = {}
     attributes: dict[str, Any] = {}
     for column, value in cells.items():
-        if value == "":
+        if value == "" or column in EXPORT_ONLY_COLUMNS:
             continue
         if column in ("identities", "attributes"):
             target = identities if column == "identities" else attributes

@@ -1,0 +1,1 @@
+"""scrm-notes: operators' notes on members (an example scrm plugin)."""
