@@ -12,8 +12,22 @@ from scrm.kernel import Kernel
 from scrm.manifest import Manifest
 from scrm.pagination import Page
 from scrm.problems import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from scrm.schemas import (
+    BulkTagChange,
+    MemberCreate,
+    MemberOut,
+    MemberUpdate,
+    TagChange,
+    TagCreate,
+    TagOut,
+    TagUpdate,
+    WorkspaceCreate,
+    WorkspaceOut,
+    WorkspaceUpdate,
+)
 from scrm.services.context import WorkspaceRef
 from scrm.services.keys import Principal
+from scrm.services.members import MemberFilter
 from scrm.settings import Settings, SettingsError
 from scrm.version import __version__
 
@@ -21,11 +35,16 @@ hookimpl = pluggy.HookimplMarker("scrm")
 """Marks a plugin's hook implementation: ``@scrm.hookimpl def scrm_manifest(): ...``."""
 
 __all__ = [
+    "BulkTagChange",
     "Conflict",
     "Forbidden",
     "Kernel",
     "KernelDep",
     "Manifest",
+    "MemberCreate",
+    "MemberFilter",
+    "MemberOut",
+    "MemberUpdate",
     "NotFound",
     "Page",
     "Principal",
@@ -33,9 +52,16 @@ __all__ = [
     "Problem",
     "Settings",
     "SettingsError",
+    "TagChange",
+    "TagCreate",
+    "TagOut",
+    "TagUpdate",
     "ValidationFailed",
+    "WorkspaceCreate",
     "WorkspaceDep",
+    "WorkspaceOut",
     "WorkspaceRef",
+    "WorkspaceUpdate",
     "__version__",
     "create_app",
     "hookimpl",

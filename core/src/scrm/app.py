@@ -76,8 +76,10 @@ def create_app(
         try:
             yield
         finally:
-            await kernel.plugins.call("scrm_shutdown")
-            await kernel.stop()
+            try:
+                await kernel.plugins.notify("scrm_shutdown")
+            finally:
+                await kernel.stop()
 
     api = Router(
         API_PREFIX,

@@ -183,7 +183,7 @@ def keys_create(workspace: str | None, scopes: str, name: str, operator: bool) -
         raise click.ClickException("--scopes: give at least one scope")
 
     async def run(kernel: Any) -> Any:
-        ws = await kernel.workspaces.ref(workspace) if workspace else None
+        ws = await kernel.workspaces.ref(workspace, by_name=True) if workspace else None
         return await kernel.keys.create(ws, scope_list, name)
 
     created = _with_kernel(run)

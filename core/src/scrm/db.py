@@ -34,11 +34,20 @@ class Dialect:
 
     name: str  # "sqlite" or "postgres"
 
-    def json_text(self, column: str, key_param: str) -> str:
-        """SQL for the text value of ``column[key]``; the key is a bound parameter placeholder."""
+    def json_text_equals(self, column: str, key: str, value: str) -> tuple[str, list[Any]]:
+        """SQL (and its arguments) comparing the text form of ``column[key]`` with ``value``.
+
+        Both engines compare the same text: JSON booleans read ``true``/``false`` (SQLite's
+        json_extract alone would give 1/0), numbers their JSON spelling, strings unquoted.
+        """
         if self.name == "postgres":
-            return f"({column} ->> CAST({key_param} AS text))"
-        return f"CAST(json_extract({column}, '$.\"' || {key_param} || '\"') AS TEXT)"
+            return f"({column} ->> CAST({{}} AS text)) = {{}}", [key, value]
+        path = f'$."{key}"'
+        sql = (
+            f"(CASE json_type({column}, {{}}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+            f"ELSE CAST(json_extract({column}, {{}}) AS TEXT) END) = {{}}"
+        )
+        return sql, [path, path, value]
 
     def like_prefix(self, column: str) -> str:
         """Case-insensitive prefix match of ``column`` against a pattern from :func:`prefix_pattern`."""

@@ -1,8 +1,10 @@
 """Every hook a plugin can implement — the plugin contract, in one module.
 
-Plugins implement hooks with ``scrm.hookimpl``. An implementation may accept any subset of a spec's
-arguments (so adding an argument later breaks no plugin) and may be ``async``: the core awaits
-whatever comes back. Names say what comes back: ``scrm_manifest`` returns one manifest,
+Plugins implement hooks with ``scrm.hookimpl`` (an unmarked function is not a hook). An
+implementation may accept any subset of a spec's arguments, so adding an argument later breaks no
+plugin. The registration hooks (``scrm_manifest``, ``scrm_tables``, ``scrm_routes``) are plain
+functions, called once while the app is built; every other hook may also be ``async``: the core
+awaits whatever comes back. Names say what comes back: ``scrm_manifest`` returns one manifest,
 ``scrm_tables`` / ``scrm_routes`` return what the plugin registers; ``scrm_member_*`` and
 ``scrm_tags_changed`` react to a committed change and return nothing.
 
@@ -55,8 +57,9 @@ def scrm_routes() -> list[ControllerRouterHandler]:
 
     They are mounted under ``/api/v1/<name>``, behind API-key authentication, and answer only in
     workspaces where the plugin is enabled (404 ``plugin-not-enabled`` elsewhere). Every handler
-    must declare its scope with ``opt={"scope": "<name>:read"}`` (or write); scopes outside the
-    manifest's ``scopes`` stop startup.
+    must declare its scope with ``opt={"scope": "<name>:read"}``: one of the manifest's ``scopes``
+    (or a core scope such as ``members:read``); a route with no scope, or a scope no manifest
+    declares, stops startup.
     """
 
 

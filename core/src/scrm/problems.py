@@ -97,6 +97,11 @@ class MissingScope(Problem):
     title = "The credential lacks the scope this route needs"
 
 
+class WorkspaceRequired(Problem):
+    kind = "workspace-required"
+    title = "Name the workspace to act in"
+
+
 class NotFound(Problem):
     status = 404
     kind = "not-found"

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -60,8 +60,8 @@ class DatabaseURL:
                 dialect="postgres",
                 host=parts.hostname,
                 port=port,
-                user=parts.username or "postgres",
-                password=parts.password,
+                user=unquote(parts.username or "postgres"),
+                password=unquote(parts.password) if parts.password is not None else None,
                 database=database,
             )
         raise SettingsError(

@@ -27,6 +27,10 @@ class KeyController(Controller):
 
     @delete("/{key_id:int}", opt={"scope": "keys:write"}, operation_id="revokeKey")
     async def revoke_key(
-        self, kernel: KernelDep, ws: WorkspaceDep, key_id: Annotated[int, PathParameter(gt=0, le=MAX_ID)]
+        self,
+        kernel: KernelDep,
+        ws: WorkspaceDep,
+        principal: PrincipalDep,
+        key_id: Annotated[int, PathParameter(gt=0, le=MAX_ID)],
     ) -> None:
-        await kernel.keys.revoke(ws, key_id)
+        await kernel.keys.revoke(ws, key_id, revoker=principal)

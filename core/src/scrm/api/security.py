@@ -14,7 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from scrm.kernel import Kernel
-from scrm.problems import BadRequest, MissingScope, NotFound, PluginNotEnabled, Unauthenticated
+from scrm.problems import MissingScope, NotFound, PluginNotEnabled, Unauthenticated, WorkspaceRequired
 from scrm.services.context import WorkspaceRef
 from scrm.services.keys import Principal
 
@@ -64,10 +64,7 @@ async def resolve_workspace(connection: ASGIConnection[Any, Any, Any, Any]) -> W
     elif named:
         ws = await kernel.workspace_ref(named)
     else:
-        raise BadRequest(
-            "An operator key must name the workspace in the X-Scrm-Workspace header",
-            kind="workspace-required",
-        )
+        raise WorkspaceRequired("An operator key must name the workspace in the X-Scrm-Workspace header")
     connection.scope["scrm_workspace"] = ws  # type: ignore[typeddict-unknown-key]
     return ws
 

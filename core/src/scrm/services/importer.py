@@ -55,6 +55,12 @@ class ImportRow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_d
     updated_at: str | None = None
 
 
+class CsvHeaderInvalid(Problem):
+    status = 422
+    kind = "csv-header"
+    title = "The CSV header is not valid"
+
+
 class UnsupportedFormat(Problem):
     status = 415
     kind = "unsupported-media-type"
@@ -224,24 +230,36 @@ def _validate(line: int, row: ImportRow | None, error: str | None, report: _Repo
     return row
 
 
-async def _lines(body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:
-    """Numbered lines of a byte stream, however it was chunked."""
+async def _lines(body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes | None]]:
+    """Numbered lines of a byte stream, however it was chunked; ``None`` for a line longer than
+    ``MAX_LINE_BYTES``, whose bytes are dropped as they arrive so memory stays bounded."""
     buffer = b""
     number = 0
+    overflow = False
     async for chunk in body:
         buffer += chunk
         *complete, buffer = buffer.split(b"\n")
         for line in complete:
             number += 1
-            yield number, line
+            yield number, None if overflow or len(line) > MAX_LINE_BYTES else line
+            overflow = False
         if len(buffer) > MAX_LINE_BYTES:
-            raise Problem(f"line {number + 1} is longer than {MAX_LINE_BYTES} bytes", kind="line-too-long", status=413)
-    if buffer.strip():
+            buffer, overflow = b"", True
+    if overflow:
+        yield number + 1, None
+    elif buffer.strip():
         yield number + 1, buffer
+
+
+TOO_LONG = f"longer than {MAX_LINE_BYTES} bytes"
 
 
 async def _ndjson_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIterator[tuple[int, ImportRow | None]]:
     async for number, line in _lines(body):
+        if line is None:
+            report.error(number, "", TOO_LONG)
+            yield number, None
+            continue
         if not line.strip():
             continue
         try:
@@ -258,6 +276,11 @@ async def _csv_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIterato
     pending: list[str] = []
     first_line = 0
     async for number, raw in _lines(body):
+        if raw is None:
+            pending = []
+            report.error(number, "", TOO_LONG)
+            yield number, None
+            continue
         try:
             text = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r")
         except UnicodeDecodeError:
@@ -277,7 +300,7 @@ async def _csv_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIterato
         if header is None:
             header = [c.strip() for c in cells]
             if "external_id" not in header:
-                raise Problem("The CSV header has no external_id column", kind="csv-header", status=422)
+                raise CsvHeaderInvalid("The CSV header has no external_id column")
             continue
         if len(cells) != len(header):
             report.error(first_line, "", f"expected {len(header)} cells, got {len(cells)}")

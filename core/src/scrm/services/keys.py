@@ -98,7 +98,14 @@ class Keys:
         )
         return [_to_key(r, ws.slug) for r in rows]
 
-    async def revoke(self, ws: WorkspaceRef, key_id: int) -> None:
+    async def revoke(self, ws: WorkspaceRef, key_id: int, revoker: Principal | None = None) -> None:
+        """Revoke a key of this workspace; a key may only revoke keys no stronger than itself."""
+        if revoker is not None:
+            rows = await self.k.db.fetch(
+                "SELECT scopes FROM scrm_api_key WHERE id = {} AND workspace = {}", key_id, ws.id
+            )
+            if rows and not all(_covered(revoker, scope) for scope in rows[0]["scopes"].split()):
+                raise Forbidden(f"Key {key_id} holds scopes this key does not; it cannot revoke it")
         async with self.k.db.transaction():
             rows = await self.k.db.fetch(
                 "UPDATE scrm_api_key SET revoked_at = {} WHERE id = {} AND workspace = {} AND revoked_at IS NULL "

@@ -17,7 +17,7 @@ from msgspec import UNSET
 from scrm.db import is_unique_violation, prefix_pattern
 from scrm.pagination import MAX_LIMIT, Page
 from scrm.problems import Conflict, NotFound, ValidationFailed
-from scrm.schemas import MAX_ATTRIBUTES_BYTES, MemberCreate, MemberOut, MemberUpdate
+from scrm.schemas import MAX_ATTRIBUTES_BYTES, MemberCreate, MemberOut, MemberUpdate, TagChange
 from scrm.services.context import WorkspaceRef
 
 if TYPE_CHECKING:
@@ -102,8 +102,7 @@ class Members:
                     at,
                 )
                 member_id = rows[0]["id"]
-                if data.tags:
-                    await self.k.tags.attach(ws, [member_id], data.tags)
+                tagged = await self.k.tags.attach(ws, [member_id], data.tags) if data.tags else []
         except Exception as exc:
             if is_unique_violation(exc):
                 raise Conflict(
@@ -115,6 +114,8 @@ class Members:
         await self.k.plugins.notify(
             "scrm_member_created", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member)
         )
+        if tagged:
+            await self.k.tags.notify(ws, TagChange(member_id, added=[name for _, name in tagged], removed=[]))
         return member
 
     async def update(self, ws: WorkspaceRef, member_id: int, data: MemberUpdate) -> MemberOut:
@@ -234,8 +235,9 @@ class Members:
                     f"attribute filter key {key!r}: letters, digits and _ only",
                     errors=[{"field": "attribute", "source": "query", "message": "bad key"}],
                 )
-            clauses.append(f"{self.k.db.dialect.json_text('m.attributes', '{}')} = {{}}")
-            args += [key, value]
+            sql, sql_args = self.k.db.dialect.json_text_equals("m.attributes", key, value)
+            clauses.append(sql)
+            args += sql_args
         if f.status:
             clauses.append("m.status = {}")
             args.append(f.status)

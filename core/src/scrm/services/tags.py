@@ -106,7 +106,7 @@ class Tags:
             )
             await self.k.db.fetch("DELETE FROM scrm_tag WHERE workspace = {} AND id = {}", ws.id, tag_id)
         for row in members:
-            await self._notify(ws, TagChange(member_id=row["member"], added=[], removed=[name]))
+            await self.notify(ws, TagChange(member_id=row["member"], added=[], removed=[name]))
 
     async def ids(self, ws: WorkspaceRef, names: Iterable[str]) -> dict[str, int]:
         """The ids of those of ``names`` that exist in the workspace."""
@@ -199,7 +199,7 @@ class Tags:
         for member_id, name in removed:
             by_member.setdefault(member_id, TagChange(member_id, [], [])).removed.append(name)
         for change in by_member.values():
-            await self._notify(ws, change)
+            await self.notify(ws, change)
         return list(by_member.values())
 
     async def _resolve(self, ws: WorkspaceRef, data: BulkTagChange) -> builtins.list[int]:
@@ -234,7 +234,8 @@ class Tags:
             found |= {r["id"] for r in rows}
         return sorted(found)
 
-    async def _notify(self, ws: WorkspaceRef, change: TagChange) -> None:
+    async def notify(self, ws: WorkspaceRef, change: TagChange) -> None:
+        """Tell the workspace's plugins about a committed tag change (``scrm_tags_changed``)."""
         await self.k.plugins.notify(
             "scrm_tags_changed",
             ws.enabled_plugins,

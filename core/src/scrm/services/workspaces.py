@@ -69,21 +69,24 @@ class Workspaces:
             raise
         return await self.get(data.slug)
 
-    async def get(self, ident: str | int) -> WorkspaceOut:
-        """A workspace by slug, id, or (for the CLI's convenience) exact name."""
-        rows = await self._find(ident)
+    async def get(self, ident: str | int, by_name: bool = False) -> WorkspaceOut:
+        """A workspace by slug or id — or, with ``by_name`` (the CLI's convenience), exact name."""
+        rows = await self._find(ident, by_name)
         if not rows:
             raise NotFound(f"No workspace {ident!r}")
         return _to_workspace(rows[0])
 
-    async def _find(self, ident: str | int) -> builtins.list[dict[str, Any]]:
+    async def _find(self, ident: str | int, by_name: bool) -> builtins.list[dict[str, Any]]:
         cols = "SELECT id, slug, name, time_zone, created_at FROM scrm_workspace"
         if isinstance(ident, int) or ident.isdigit():
             if int(ident) > MAX_ID:
                 return []
             return await self.k.db.fetch(f"{cols} WHERE id = {{}}", int(ident))
         rows = await self.k.db.fetch(f"{cols} WHERE slug = {{}}", ident)
-        return rows or await self.k.db.fetch(f"{cols} WHERE name = {{}} ORDER BY id LIMIT 2", ident)
+        if rows or not by_name:
+            return rows
+        by_names = await self.k.db.fetch(f"{cols} WHERE name = {{}} ORDER BY id LIMIT 2", ident)
+        return by_names if len(by_names) == 1 else []
 
     async def list(self) -> builtins.list[WorkspaceOut]:
         rows = await self.k.db.fetch("SELECT id, slug, name, time_zone, created_at FROM scrm_workspace ORDER BY id")
@@ -111,9 +114,9 @@ class Workspaces:
             await self.k.db.fetch("DELETE FROM scrm_workspace WHERE id = {}", ws.id)
         self.k.forget_cached()
 
-    async def ref(self, ident: str | int) -> WorkspaceRef:
+    async def ref(self, ident: str | int, by_name: bool = False) -> WorkspaceRef:
         """The :class:`WorkspaceRef` services act in, with the plugins enabled there."""
-        ws = await self.get(ident)
+        ws = await self.get(ident, by_name)
         rows = await self.k.db.fetch(
             "SELECT plugin FROM scrm_workspace_plugin WHERE workspace = {} AND enabled = {}", ws.id, True
         )
