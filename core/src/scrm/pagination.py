@@ -47,9 +47,11 @@ class Cursors:
             return 0
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            body, _, mac = raw.rpartition(b".")
+            body, dot, mac = raw[:-13], raw[-13:-12], raw[-12:]  # the MAC itself may contain b"."
             expected = hmac.new(self._key, body, hashlib.sha256).digest()[:12]
             name, _, last = body.decode().rpartition(":")
+            if dot != b".":
+                raise ValueError(cursor)
         except (binascii.Error, ValueError, UnicodeDecodeError):
             raise InvalidCursor("The cursor is not one this server issued") from None
         if not hmac.compare_digest(mac, expected) or name != listing or not last.isdigit():

@@ -149,6 +149,7 @@ def _secret_key(env: Mapping[str, str], database: DatabaseURL, data_dir: Path) -
         return key_file.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
     return key

@@ -354,15 +354,16 @@ EXPORT_COLUMNS = [
 
 
 async def export_members(kernel: Kernel, ws: WorkspaceRef, fmt: str, batch: int = 1_000) -> AsyncIterator[bytes]:
-    """Every member of the workspace, in id order, a batch at a time."""
+    """Every member of the workspace, in id order, a batch at a time — except erased ones, which
+    hold no personal data and could not be imported back (they have no external_id)."""
     encoder = msgspec.json.Encoder()
     if fmt == "csv":
         yield _csv_line(EXPORT_COLUMNS)
     after = 0
-    columns = kernel.members._columns
+    columns = kernel.members.columns
     while True:
         rows = await kernel.db.fetch(
-            f"SELECT {columns} FROM scrm_member m WHERE m.workspace = {{}} AND m.id > {{}} ORDER BY m.id LIMIT {{}}",
+            f"SELECT {columns} FROM scrm_member m WHERE m.workspace = {{}} AND m.id > {{}} AND m.status <> 'erased' ORDER BY m.id LIMIT {{}}",
             ws.id,
             after,
             batch,

@@ -58,7 +58,7 @@ class Members:
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
         d = kernel.db.dialect
-        self._columns = (
+        self.columns = (
             "m.id, m.external_id, m.display_name, m.status, m.identities, m.attributes, m.created_at, m.updated_at, "
             f"(SELECT {d.json_array_agg('t.name')} FROM scrm_member_tag mt JOIN scrm_tag t ON t.id = mt.tag "
             "WHERE mt.member = m.id) AS tags"
@@ -66,7 +66,7 @@ class Members:
 
     async def get(self, ws: WorkspaceRef, member_id: int) -> MemberOut:
         rows = await self.k.db.fetch(
-            f"SELECT {self._columns} FROM scrm_member m WHERE m.id = {{}} AND m.workspace = {{}}",
+            f"SELECT {self.columns} FROM scrm_member m WHERE m.id = {{}} AND m.workspace = {{}}",
             member_id,
             ws.id,
         )
@@ -76,7 +76,7 @@ class Members:
 
     async def get_by_external_id(self, ws: WorkspaceRef, external_id: str) -> MemberOut:
         rows = await self.k.db.fetch(
-            f"SELECT {self._columns} FROM scrm_member m WHERE m.workspace = {{}} AND m.external_id = {{}}",
+            f"SELECT {self.columns} FROM scrm_member m WHERE m.workspace = {{}} AND m.external_id = {{}}",
             ws.id,
             external_id,
         )
@@ -199,7 +199,7 @@ class Members:
         if where is None:
             return Page(items=[], next_cursor=None)
         rows = await self.k.db.fetch(
-            f"SELECT {self._columns} FROM scrm_member m WHERE m.workspace = {{}} AND m.id > {{}}{where} "
+            f"SELECT {self.columns} FROM scrm_member m WHERE m.workspace = {{}} AND m.id > {{}}{where} "
             "ORDER BY m.id LIMIT {}",
             ws.id,
             after,
