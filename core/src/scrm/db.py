@@ -96,14 +96,22 @@ class Database:
         return True
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
-        """A write transaction; on SQLite it takes the write lock at once (``BEGIN IMMEDIATE``)."""
-        if isinstance(self.engine, SQLiteEngine):
-            async with self.engine.transaction(transaction_type=_IMMEDIATE):
-                yield
-        else:
-            async with self.engine.transaction():
-                yield
+    async def transaction(self, on_duplicate: Exception | None = None) -> AsyncIterator[None]:
+        """A write transaction; on SQLite it takes the write lock at once (``BEGIN IMMEDIATE``).
+
+        ``on_duplicate`` is raised instead of a unique-constraint violation (after the rollback).
+        """
+        try:
+            if isinstance(self.engine, SQLiteEngine):
+                async with self.engine.transaction(transaction_type=_IMMEDIATE):
+                    yield
+            else:
+                async with self.engine.transaction():
+                    yield
+        except Exception as exc:
+            if on_duplicate is not None and is_unique_violation(exc):
+                raise on_duplicate from None
+            raise
 
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         """Run SQL with ``{}`` placeholders; returns rows as dicts."""

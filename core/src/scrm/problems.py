@@ -120,6 +120,11 @@ class Conflict(Problem):
     title = "Conflicts with existing data"
 
 
+def duplicate(field: str, detail: str) -> Conflict:
+    """The conflict of a value that must be unique, naming the field."""
+    return Conflict(detail, errors=[{"field": field, "source": "body", "message": "already exists"}])
+
+
 class PayloadTooLarge(Problem):
     status = 413
     kind = "payload-too-large"

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec import UNSET
-from scrm.db import is_unique_violation, prefix_pattern
+from scrm.db import prefix_pattern
 from scrm.pagination import MAX_LIMIT, Page
-from scrm.problems import Conflict, NotFound, ValidationFailed
+from scrm.problems import NotFound, ValidationFailed, duplicate
 from scrm.schemas import MAX_ATTRIBUTES_BYTES, MemberCreate, MemberOut, MemberUpdate, TagChange
 from scrm.services.context import WorkspaceRef
 
@@ -87,29 +87,22 @@ class Members:
     async def create(self, ws: WorkspaceRef, data: MemberCreate) -> MemberOut:
         check_attributes_size(data.attributes)
         at = now()
-        try:
-            async with self.k.db.transaction():
-                rows = await self.k.db.fetch(
-                    "INSERT INTO scrm_member (workspace, external_id, display_name, status, identities, attributes, "
-                    "created_at, updated_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
-                    ws.id,
-                    data.external_id,
-                    data.display_name,
-                    data.status,
-                    _encode.encode(data.identities).decode(),
-                    _encode.encode(data.attributes).decode(),
-                    at,
-                    at,
-                )
-                member_id = rows[0]["id"]
-                tagged = await self.k.tags.attach(ws, [member_id], data.tags) if data.tags else []
-        except Exception as exc:
-            if is_unique_violation(exc):
-                raise Conflict(
-                    f"A member with external_id {data.external_id!r} already exists",
-                    errors=[{"field": "external_id", "source": "body", "message": "already exists"}],
-                ) from None
-            raise
+        conflict = duplicate("external_id", f"A member with external_id {data.external_id!r} already exists")
+        async with self.k.db.transaction(on_duplicate=conflict):
+            rows = await self.k.db.fetch(
+                "INSERT INTO scrm_member (workspace, external_id, display_name, status, identities, attributes, "
+                "created_at, updated_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
+                ws.id,
+                data.external_id,
+                data.display_name,
+                data.status,
+                _encode.encode(data.identities).decode(),
+                _encode.encode(data.attributes).decode(),
+                at,
+                at,
+            )
+            member_id = rows[0]["id"]
+            tagged = await self.k.tags.attach(ws, [member_id], data.tags) if data.tags else []
         member = await self.get(ws, member_id)
         await self.k.plugins.notify(
             "scrm_member_created", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member)
@@ -120,49 +113,42 @@ class Members:
 
     async def update(self, ws: WorkspaceRef, member_id: int, data: MemberUpdate) -> MemberOut:
         changed: builtins.list[str] = []
-        try:
-            async with self.k.db.transaction():
-                lock = " FOR UPDATE" if self.k.db.dialect.name == "postgres" else ""
-                rows = await self.k.db.fetch(
-                    "SELECT external_id, display_name, status, identities, attributes FROM scrm_member "
-                    f"WHERE id = {{}} AND workspace = {{}}{lock}",
+        conflict = duplicate("external_id", "Another member has this external_id")
+        async with self.k.db.transaction(on_duplicate=conflict):
+            lock = " FOR UPDATE" if self.k.db.dialect.name == "postgres" else ""
+            rows = await self.k.db.fetch(
+                "SELECT external_id, display_name, status, identities, attributes FROM scrm_member "
+                f"WHERE id = {{}} AND workspace = {{}}{lock}",
+                member_id,
+                ws.id,
+            )
+            if not rows or rows[0]["status"] == "erased":
+                raise NotFound(f"No member {member_id} in this workspace")
+            current = rows[0]
+            values: dict[str, Any] = {}
+            for field in ("external_id", "display_name", "status"):
+                new = getattr(data, field)
+                if new is not UNSET and new != current[field]:
+                    values[field] = new
+            for field in ("identities", "attributes"):
+                patch = getattr(data, field)
+                if patch is UNSET:
+                    continue
+                merged = _merge(_json(current[field]), patch)
+                if field == "attributes":
+                    check_attributes_size(merged)
+                if merged != _json(current[field]):
+                    values[field] = _encode.encode(merged).decode()
+            if values:
+                changed = sorted(values)
+                values["updated_at"] = now()
+                assignments = ", ".join(f"{name} = {{}}" for name in values)
+                await self.k.db.fetch(
+                    f"UPDATE scrm_member SET {assignments} WHERE id = {{}} AND workspace = {{}}",
+                    *values.values(),
                     member_id,
                     ws.id,
                 )
-                if not rows or rows[0]["status"] == "erased":
-                    raise NotFound(f"No member {member_id} in this workspace")
-                current = rows[0]
-                values: dict[str, Any] = {}
-                for field in ("external_id", "display_name", "status"):
-                    new = getattr(data, field)
-                    if new is not UNSET and new != current[field]:
-                        values[field] = new
-                for field in ("identities", "attributes"):
-                    patch = getattr(data, field)
-                    if patch is UNSET:
-                        continue
-                    merged = _merge(_json(current[field]), patch)
-                    if field == "attributes":
-                        check_attributes_size(merged)
-                    if merged != _json(current[field]):
-                        values[field] = _encode.encode(merged).decode()
-                if values:
-                    changed = sorted(values)
-                    values["updated_at"] = now()
-                    assignments = ", ".join(f"{name} = {{}}" for name in values)
-                    await self.k.db.fetch(
-                        f"UPDATE scrm_member SET {assignments} WHERE id = {{}} AND workspace = {{}}",
-                        *values.values(),
-                        member_id,
-                        ws.id,
-                    )
-        except Exception as exc:
-            if is_unique_violation(exc):
-                raise Conflict(
-                    "Another member has this external_id",
-                    errors=[{"field": "external_id", "source": "body", "message": "already exists"}],
-                ) from None
-            raise
         member = await self.get(ws, member_id)
         if changed:
             await self.k.plugins.notify(

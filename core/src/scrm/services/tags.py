@@ -11,8 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET
-from scrm.db import is_unique_violation
-from scrm.problems import Conflict, NotFound
+from scrm.problems import Conflict, NotFound, duplicate
 from scrm.schemas import BulkTagChange, BulkTagResult, TagChange, TagCreate, TagOut, TagUpdate
 from scrm.services.context import WorkspaceRef
 from scrm.services.members import _timestamp, now
@@ -54,23 +53,15 @@ class Tags:
         return _to_tag(rows[0])
 
     async def create(self, ws: WorkspaceRef, data: TagCreate) -> TagOut:
-        try:
-            async with self.k.db.transaction():
-                await self.k.db.fetch(
-                    "INSERT INTO scrm_tag (workspace, name, group_name, description, created_at) VALUES ({}, {}, {}, {}, {})",
-                    ws.id,
-                    data.name,
-                    data.group,
-                    data.description,
-                    now(),
-                )
-        except Exception as exc:
-            if is_unique_violation(exc):
-                raise Conflict(
-                    f"Tag {data.name!r} already exists",
-                    errors=[{"field": "name", "source": "body", "message": "already exists"}],
-                ) from None
-            raise
+        async with self.k.db.transaction(on_duplicate=duplicate("name", f"Tag {data.name!r} already exists")):
+            await self.k.db.fetch(
+                "INSERT INTO scrm_tag (workspace, name, group_name, description, created_at) VALUES ({}, {}, {}, {}, {})",
+                ws.id,
+                data.name,
+                data.group,
+                data.description,
+                now(),
+            )
         return await self.get(ws, data.name)
 
     async def update(self, ws: WorkspaceRef, name: str, data: TagUpdate) -> TagOut:

@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from msgspec import UNSET
-from scrm.db import is_unique_violation
-from scrm.problems import Conflict, NotFound, ValidationFailed
+from scrm.problems import NotFound, ValidationFailed, duplicate
 from scrm.schemas import MAX_ID, PluginOut, WorkspaceCreate, WorkspaceOut, WorkspaceUpdate
 from scrm.services.context import WorkspaceRef
 from scrm.services.members import _json, _timestamp, now
@@ -51,22 +50,14 @@ class Workspaces:
 
     async def create(self, data: WorkspaceCreate) -> WorkspaceOut:
         _check_time_zone(data.time_zone)
-        try:
-            async with self.k.db.transaction():
-                await self.k.db.fetch(
-                    "INSERT INTO scrm_workspace (slug, name, time_zone, created_at) VALUES ({}, {}, {}, {})",
-                    data.slug,
-                    data.name,
-                    data.time_zone,
-                    now(),
-                )
-        except Exception as exc:
-            if is_unique_violation(exc):
-                raise Conflict(
-                    f"A workspace {data.slug!r} already exists",
-                    errors=[{"field": "slug", "source": "body", "message": "already exists"}],
-                ) from None
-            raise
+        async with self.k.db.transaction(on_duplicate=duplicate("slug", f"A workspace {data.slug!r} already exists")):
+            await self.k.db.fetch(
+                "INSERT INTO scrm_workspace (slug, name, time_zone, created_at) VALUES ({}, {}, {}, {})",
+                data.slug,
+                data.name,
+                data.time_zone,
+                now(),
+            )
         return await self.get(data.slug)
 
     async def get(self, ident: str | int, by_name: bool = False) -> WorkspaceOut:
