@@ -92,7 +92,10 @@ class PluginManager:
         for scope in manifest.scopes:
             if not scope.startswith(f"{name}:"):
                 raise PluginError(f"plugin {name!r}: scope {scope!r} must start with '{name}:'")
-        self.pm.register(module, name=name)
+        try:
+            self.pm.register(module, name=name)
+        except pluggy.PluginValidationError as exc:  # e.g. a hook taking an argument its spec lacks
+            raise PluginError(f"plugin {name!r}: {exc}") from exc
         loaded = LoadedPlugin(module=module, manifest=manifest, distribution=distribution)
         loaded.hooks = sorted(h.name for h in self.pm.get_hookcallers(module) or [])
         loaded.app_config = self._app_config(module, name)
