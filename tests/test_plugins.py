@@ -44,7 +44,7 @@ async def test_testplugin_is_discovered_by_entry_point(tenant: Tenant, kernel: K
         "distribution": "scrm-testplugin",
         "core": ">=0.1,<1",
         "scopes": ["testplugin:read"],
-        "hooks": ["scrm_manifest", "scrm_member_created", "scrm_routes", "scrm_tables"],
+        "hooks": ["scrm_manifest", "scrm_member_created", "scrm_routes", "scrm_tables", "scrm_workspace_deleted"],
         "enabled": False,
         "settings": {},
     }
@@ -243,7 +243,8 @@ def test_a_valid_plugin_registers() -> None:
         (lambda: plugin_module("al-pha", manifest={"scopes": []}), "names are 2-40 lowercase letters"),
         (lambda: plugin_module("a", manifest={"scopes": []}), "names are 2-40 lowercase letters"),
         (lambda: plugin_module("1alpha", manifest={"scopes": []}), "names are 2-40 lowercase letters"),
-        (lambda: plugin_module("scrm"), "already registered"),
+        (lambda: plugin_module("scrm"), "reserved by the core"),
+        (lambda: plugin_module("members"), "reserved by the core"),
         (lambda: plugin_module(manifest={"scopes": ["members:read"]}), "scope 'members:read' must start with 'alpha:'"),
         (lambda: plugin_module(manifest={"scopes": ["alphabet:read"]}), "must start with 'alpha:'"),
         (lambda: plugin_module(manifest={"core": ">=99"}), "needs scrm >=99; this is scrm"),
@@ -265,6 +266,7 @@ def test_a_valid_plugin_registers() -> None:
         "one-letter-name",
         "digit-first-name",
         "reserved-name",
+        "core-route-name",
         "core-scope-in-manifest",
         "scope-of-a-longer-name",
         "core-too-old",
@@ -345,9 +347,12 @@ def routes_module(name: str, opt: dict[str, Any] | None) -> types.ModuleType:
     [
         (None, "route GET /api/v1/alpha/things declares no scope"),
         ({"scope": ""}, "route GET /api/v1/alpha/things declares no scope"),
-        ({"scope": "alpha:write"}, "uses scope 'alpha:write', which no manifest declares"),
-        ({"scope": "members:fly"}, "uses scope 'members:fly', which no manifest declares"),
-        ({"scope": "testplugin:read"}, "uses scope 'testplugin:read', which no manifest declares"),
+        ({"scope": "alpha:write"}, "uses scope 'alpha:write', which plugin 'alpha''s manifest does not declare"),
+        ({"scope": "members:fly"}, "uses scope 'members:fly', which plugin 'alpha''s manifest does not declare"),
+        (
+            {"scope": "testplugin:read"},
+            "uses scope 'testplugin:read', which plugin 'alpha''s manifest does not declare",
+        ),
     ],
     ids=["no-opt", "empty-scope", "undeclared-own-scope", "unknown-core-scope", "plugin-not-loaded"],
 )

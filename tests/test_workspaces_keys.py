@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Tenant, problem
+from conftest import Tenant, make_tenant, problem
 from scrm.kernel import Kernel
+from scrm_testplugin.tables import Welcome
 
 API = "/api/v1"
 
@@ -290,3 +291,20 @@ async def test_operator_key_manages_a_workspaces_keys(op: Operator, tenant: Tena
     revoked = await op.request("DELETE", f"/keys/{created.json()['id']}", workspace=tenant.slug)
     assert revoked.status_code == 204, revoked.text
     problem(await tenant.get(f"{API}/members", key=key), 401, "unauthenticated")
+
+
+async def test_deleting_a_workspace_deletes_plugin_rows(
+    kernel: Kernel, client: httpx.AsyncClient, operator_key: str
+) -> None:
+    """Plugins clean up their rows (scrm_workspace_deleted), so nothing surfaces in a workspace
+    that later gets the same id (SQLite reuses the highest id)."""
+    doomed = await make_tenant(kernel, client, "doomed")
+    enable = await doomed.post("/api/v1/plugins", {"name": "testplugin", "enabled": True})
+    assert enable.status_code == 200, enable.text
+    await doomed.member(external_id="bea", display_name="Secret Bea")
+    assert await Welcome.count().where(Welcome.workspace == doomed.id) == 1
+    deleted = await client.delete(
+        f"/api/v1/workspaces/{doomed.slug}", headers={"Authorization": f"Bearer {operator_key}"}
+    )
+    assert deleted.status_code == 204, deleted.text
+    assert await Welcome.count().where(Welcome.workspace == doomed.id) == 0

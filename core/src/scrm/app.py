@@ -32,6 +32,7 @@ from scrm.kernel import Kernel
 from scrm.logs import configure_logging
 from scrm.plugins import PluginError
 from scrm.problems import EXCEPTION_HANDLERS, ServiceUnavailable
+from scrm.scopes import CORE_SCOPES
 from scrm.settings import Settings
 from scrm.version import __version__
 
@@ -143,11 +144,14 @@ def _plugin_routers(kernel: Kernel) -> list[Router]:
 
 
 def _check_scopes(app: Litestar, kernel: Kernel) -> None:
-    """Every API route must declare a known scope; a plugin may only use the scopes it declared."""
-    known = set(kernel.known_scopes())
+    """Every API route must declare a scope: a core route a core scope, a plugin's route a core
+    scope or one of its own manifest's."""
     for route in app.routes:
         if not route.path.startswith(API_PREFIX):
             continue
+        segment = route.path.removeprefix(API_PREFIX + "/").split("/", 1)[0]
+        plugin = kernel.plugins.plugins.get(segment)
+        known = set(CORE_SCOPES) | set(plugin.manifest.scopes if plugin else ())
         for handler in route.route_handlers:  # type: ignore[union-attr]
             if handler.http_methods == {"OPTIONS"}:
                 continue  # Litestar's automatic CORS preflight answers
@@ -156,7 +160,8 @@ def _check_scopes(app: Litestar, kernel: Kernel) -> None:
             if not scope:
                 raise PluginError(f"route {where} declares no scope (opt={{'scope': ...}})")
             if scope not in known:
-                raise PluginError(f"route {where} uses scope {scope!r}, which no manifest declares")
+                owner = f"plugin {plugin.name!r}'s manifest" if plugin else "the core"
+                raise PluginError(f"route {where} uses scope {scope!r}, which {owner} does not declare")
 
 
 def app_from_env() -> Litestar:

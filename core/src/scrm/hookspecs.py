@@ -86,6 +86,14 @@ def scrm_workspace_enabled(workspace: WorkspaceRef, settings: dict[str, Any]) ->
     """
 
 
+@hookspec
+def scrm_workspace_deleted(workspace: WorkspaceRef) -> None:
+    """Called after ``workspace`` and the core's rows in it were deleted, for every installed plugin
+    (enabled there or not): delete your own rows of that workspace. Its id may be reused later on
+    SQLite, so rows left behind would surface in another workspace.
+    """
+
+
 # ---------------------------------------------------------------------------------------------
 # Domain: after a change to the core's facts was committed. Called for plugins enabled in the
 # workspace only.

@@ -25,6 +25,10 @@ from scrm.manifest import NAME_PATTERN, Manifest
 from scrm.version import __version__
 
 ENTRY_POINT_GROUP = "scrm"
+#: Names a plugin cannot take: the core's own piccolo app and its top-level API paths.
+RESERVED_NAMES = frozenset(
+    {"scrm", "api", "schema", "console", "workspaces", "members", "tags", "keys", "plugins", "consents", "events"}
+)
 log = logging.getLogger("scrm.plugins")
 
 
@@ -86,19 +90,21 @@ class PluginManager:
             raise PluginError(f"plugin {name!r}: names are 2-40 lowercase letters, digits or _")
         if entry_name is not None and entry_name != name:
             raise PluginError(f"plugin {name!r}: entry point is named {entry_name!r}; use one name everywhere")
-        if name in self.plugins or name == "scrm":
+        if name in RESERVED_NAMES:
+            raise PluginError(f"plugin {name!r}: the name is reserved by the core (its routes live there)")
+        if name in self.plugins:
             raise PluginError(f"plugin {name!r}: a plugin of this name is already registered")
         _check_core_version(manifest)
         for scope in manifest.scopes:
             if not scope.startswith(f"{name}:"):
                 raise PluginError(f"plugin {name!r}: scope {scope!r} must start with '{name}:'")
+        app_config = self._app_config(module, name)  # validated before pluggy sees the module
         try:
             self.pm.register(module, name=name)
         except pluggy.PluginValidationError as exc:  # e.g. a hook taking an argument its spec lacks
             raise PluginError(f"plugin {name!r}: {exc}") from exc
-        loaded = LoadedPlugin(module=module, manifest=manifest, distribution=distribution)
+        loaded = LoadedPlugin(module=module, manifest=manifest, distribution=distribution, app_config=app_config)
         loaded.hooks = sorted(h.name for h in self.pm.get_hookcallers(module) or [])
-        loaded.app_config = self._app_config(module, name)
         self.plugins[name] = loaded
         return loaded
 

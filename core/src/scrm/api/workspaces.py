@@ -6,8 +6,10 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
 from scrm.deps import KernelDep, PrincipalDep
+from scrm.kernel import Kernel
 from scrm.problems import NotFound
 from scrm.schemas import WorkspaceCreate, WorkspaceOut, WorkspaceUpdate
+from scrm.services.keys import Principal
 
 READ = {"scope": "workspaces:read"}
 WRITE = {"scope": "workspaces:write"}
@@ -29,17 +31,24 @@ class WorkspaceController(Controller):
 
     @get("/{slug:str}", opt=READ, operation_id="getWorkspace")
     async def get_workspace(self, kernel: KernelDep, principal: PrincipalDep, slug: FromPath[str]) -> WorkspaceOut:
-        ws = await kernel.workspaces.get(slug)
-        if principal.workspace_id not in (None, ws.id):
-            raise NotFound(f"No workspace {slug!r}")
-        return ws
+        return await _visible(kernel, principal, slug)
 
     @patch("/{slug:str}", opt=WRITE, operation_id="updateWorkspace")
     async def update_workspace(
-        self, kernel: KernelDep, slug: FromPath[str], data: JSONBody[WorkspaceUpdate]
+        self, kernel: KernelDep, principal: PrincipalDep, slug: FromPath[str], data: JSONBody[WorkspaceUpdate]
     ) -> WorkspaceOut:
-        return await kernel.workspaces.update(slug, data)
+        ws = await _visible(kernel, principal, slug)
+        return await kernel.workspaces.update(ws.slug, data)
 
     @delete("/{slug:str}", opt=WRITE, operation_id="deleteWorkspace")
-    async def delete_workspace(self, kernel: KernelDep, slug: FromPath[str]) -> None:
-        await kernel.workspaces.delete(slug)
+    async def delete_workspace(self, kernel: KernelDep, principal: PrincipalDep, slug: FromPath[str]) -> None:
+        ws = await _visible(kernel, principal, slug)
+        await kernel.workspaces.delete(ws.slug)
+
+
+async def _visible(kernel: Kernel, principal: Principal, slug: str) -> WorkspaceOut:
+    """The workspace, if this caller may see it: an operator sees all, a workspace key its own."""
+    ws = await kernel.workspaces.get(slug)
+    if principal.workspace_id not in (None, ws.id):
+        raise NotFound(f"No workspace {slug!r}")
+    return ws

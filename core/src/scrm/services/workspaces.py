@@ -99,11 +99,13 @@ class Workspaces:
         return await self.get(ws.id)
 
     async def delete(self, slug: str) -> None:
-        """Delete a workspace and everything in it (the database cascades)."""
-        ws = await self.get(slug)
+        """Delete a workspace and everything in it: the database cascades through the core's tables,
+        and every installed plugin deletes its own rows (``scrm_workspace_deleted``)."""
+        ws = await self.ref(slug)
         async with self.k.db.transaction():
             await self.k.db.fetch("DELETE FROM scrm_workspace WHERE id = {}", ws.id)
         self.k.forget_cached()
+        await self.k.plugins.notify("scrm_workspace_deleted", workspace=ws)
 
     async def ref(self, ident: str | int, by_name: bool = False) -> WorkspaceRef:
         """The :class:`WorkspaceRef` services act in, with the plugins enabled there."""

@@ -53,6 +53,11 @@ def scrm_routes() -> list[Any]:
 
 
 @scrm.hookimpl
+async def scrm_workspace_deleted(workspace: scrm.WorkspaceRef) -> None:
+    await Welcome.delete().where(Welcome.workspace == workspace.id)
+
+
+@scrm.hookimpl
 async def scrm_member_created(workspace: scrm.WorkspaceRef, member: dict[str, Any]) -> None:
     await Welcome.insert(
         Welcome(
