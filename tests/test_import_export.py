@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
+import types
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+import scrm
 from conftest import Tenant, problem
+from scrm.kernel import Kernel
 from scrm.services import importer
 
 NDJSON = "application/x-ndjson"
@@ -532,3 +535,40 @@ async def test_import_never_touches_another_workspace(tenant: Tenant, other: Ten
     assert [m["id"] for m in await all_members(other)] == [theirs["id"]]
     exported = [json.loads(line) for line in (await export(other, "ndjson")).text.splitlines()]
     assert exported == [theirs]
+
+
+@pytest.fixture
+def spy(kernel: Kernel) -> Iterator[list[tuple[str, Any]]]:
+    """A throwaway plugin recording the domain hooks an import calls, registered for one test."""
+    calls: list[tuple[str, Any]] = []
+    module = types.ModuleType("scrm_spy_plugin")
+    module.scrm_manifest = scrm.hookimpl(lambda: scrm.Manifest(name="spy", version="1"))  # type: ignore[attr-defined]
+
+    @scrm.hookimpl
+    def scrm_member_updated(member: dict[str, Any], changed: list[str]) -> None:
+        calls.append(("updated", (member["external_id"], changed)))
+
+    @scrm.hookimpl
+    def scrm_tags_changed(member_id: int, added: list[str], removed: list[str]) -> None:
+        calls.append(("tags", (member_id, sorted(added), removed)))
+
+    module.scrm_member_updated = scrm_member_updated  # type: ignore[attr-defined]
+    module.scrm_tags_changed = scrm_tags_changed  # type: ignore[attr-defined]
+    kernel.plugins.register(module)
+    try:
+        yield calls
+    finally:
+        kernel.plugins.unregister("spy")
+        kernel.forget_cached()
+
+
+async def test_import_calls_update_and_tag_hooks(tenant: Tenant, spy: list[tuple[str, Any]]) -> None:
+    enabled = await tenant.post("/api/v1/plugins", {"name": "spy", "enabled": True})
+    assert enabled.status_code == 200, enabled.text
+    existing = await tenant.member(external_id="h-1", display_name="Old", tags=["a"])
+    spy.clear()
+    body = b'{"external_id":"h-1","display_name":"New","tags":["a","b"]}\n{"external_id":"h-2"}\n'
+    assert (await imported(tenant, body))["updated"] == 1
+    assert ("updated", ("h-1", ["display_name"])) in spy
+    assert ("tags", (existing["id"], ["b"], [])) in spy  # only the tag actually added
+    assert [c for c in spy if c[0] == "updated" and c[1][0] == "h-2"] == []

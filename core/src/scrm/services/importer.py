@@ -25,6 +25,7 @@ from scrm.schemas import (
     ImportError_,
     ImportResult,
     MemberStatus,
+    TagChange,
     TagName,
 )
 from scrm.services.context import WorkspaceRef
@@ -123,17 +124,38 @@ async def _flush(
         report.result.failed_batches.append(batch_no)
         return
     rows = {row.external_id: row for _, row in batch}  # a repeated external_id: the later row wins
-    created_ids = await _write_batch(kernel, ws, list(rows.values()), report)
-    if created_ids and kernel.plugins.implementers("scrm_member_created") & ws.enabled_plugins:
-        for member_id in created_ids:
-            member = await kernel.members.get(ws, member_id)
-            await kernel.plugins.notify(
-                "scrm_member_created", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member)
-            )
+    written = await _write_batch(kernel, ws, list(rows.values()), report)
+    await _notify(kernel, ws, written)
 
 
-async def _write_batch(kernel: Kernel, ws: WorkspaceRef, rows: list[ImportRow], report: _Report) -> list[int]:
-    """Upsert one batch in one transaction; returns the ids of members it created."""
+class _Written(msgspec.Struct):
+    """What one batch changed, for the hooks called after its commit."""
+
+    created: list[int]
+    updated: dict[int, list[str]]  # member id → the fields its row gave
+    tagged: dict[int, list[str]]  # member id → the tags actually added
+
+
+async def _notify(kernel: Kernel, ws: WorkspaceRef, written: _Written) -> None:
+    """The same hooks single writes call, only when an enabled plugin listens (imports are large)."""
+    hooks = kernel.plugins
+    hook_names = ("scrm_member_created", "scrm_member_updated", "scrm_tags_changed")
+    listening = {name for name in hook_names if hooks.implementers(name) & ws.enabled_plugins}
+    for member_id in written.created if "scrm_member_created" in listening else ():
+        member = msgspec.to_builtins(await kernel.members.get(ws, member_id))
+        await hooks.notify("scrm_member_created", ws.enabled_plugins, workspace=ws, member=member)
+    for member_id, changed in written.updated.items() if "scrm_member_updated" in listening else ():
+        member = msgspec.to_builtins(await kernel.members.get(ws, member_id))
+        await hooks.notify("scrm_member_updated", ws.enabled_plugins, workspace=ws, member=member, changed=changed)
+    for member_id, added in written.tagged.items() if "scrm_tags_changed" in listening else ():
+        await kernel.tags.notify(ws, TagChange(member_id, added=added, removed=[]))
+
+
+PROFILE_FIELDS = ("display_name", "status", "identities", "attributes")
+
+
+async def _write_batch(kernel: Kernel, ws: WorkspaceRef, rows: list[ImportRow], report: _Report) -> _Written:
+    """Upsert one batch in one transaction; returns what it changed."""
     payload = msgspec.json.encode(rows).decode()
     at = now()
     sql = _PG if kernel.db.dialect.name == "postgres" else _SQLITE
@@ -147,11 +169,20 @@ async def _write_batch(kernel: Kernel, ws: WorkspaceRef, rows: list[ImportRow], 
         if tagged:
             tag_ids = await kernel.tags.ensure(ws, {name for _, name in tagged})
             pairs = msgspec.json.encode([[member, tag_ids[name]] for member, name in tagged]).decode()
-            await kernel.db.fetch(sql["tag"], ws.id, at, pairs)
-    created = [r["id"] for r in inserted]
-    report.result.created += len(created)
+            added = await kernel.db.fetch(sql["tag"], ws.id, at, pairs)
+        else:
+            added = []
+    names = {tag_id: name for name, tag_id in tag_ids.items()} if tagged else {}
+    written = _Written(created=[r["id"] for r in inserted], updated={}, tagged={})
+    given = {row.external_id: [f for f in PROFILE_FIELDS if getattr(row, f) is not None] for row in rows}
+    for r in updated:
+        if given[r["external_id"]]:
+            written.updated[r["id"]] = given[r["external_id"]]
+    for r in added:
+        written.tagged.setdefault(r["member"], []).append(names[r["tag"]])
+    report.result.created += len(written.created)
     report.result.updated += len(updated)
-    return created
+    return written
 
 
 # Existing members are updated first (a field the row leaves out keeps its value), then the rest
@@ -180,6 +211,7 @@ RETURNING id, external_id
 INSERT INTO scrm_member_tag (workspace, member, tag, created_at)
 SELECT {}, CAST(p ->> 0 AS bigint), CAST(p ->> 1 AS bigint), {} FROM jsonb_array_elements(CAST({} AS jsonb)) AS p
 ON CONFLICT (member, tag) DO NOTHING
+RETURNING member, tag
 """,
 }
 _SQLITE = {
@@ -207,6 +239,7 @@ RETURNING id, external_id
 INSERT INTO scrm_member_tag (workspace, member, tag, created_at)
 SELECT {}, json_extract(value, '$[0]'), json_extract(value, '$[1]'), {} FROM json_each({}) WHERE true
 ON CONFLICT (member, tag) DO NOTHING
+RETURNING member, tag
 """,
 }
 
