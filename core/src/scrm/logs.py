@@ -1,7 +1,8 @@
 """Process logging: plain text for people, JSON lines (``SCRM_LOG_FORMAT=json``) for collectors.
 
-Secrets never reach a log line: API keys are only ever logged by their prefix, database URLs are
-redacted, and the access log records method, path, status and duration — never headers or bodies.
+Secrets never reach a log line: API keys are only ever logged by their prefix and database URLs are
+redacted. There is no per-request access log (the load balancer keeps one); errors are logged with
+method and path, never headers or bodies.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(settings.log_level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # No per-request access log: it costs a tenth of the throughput and would record query strings
+    # (which can hold personal data); the load balancer in front of scrm keeps one.
+    logging.getLogger("uvicorn.access").handlers = []
+    logging.getLogger("uvicorn.access").propagate = False

@@ -1,0 +1,496 @@
+"""Benchmark scrm against this machine's own limits, in one run.
+
+    uv run python bench/run.py [--quick]
+
+Measures the limits (an empty Litestar route, a hand-written Litestar + asyncpg member lookup, raw
+PostgreSQL COPY) and scrm's own figures (member lookup, bulk import, memory during import) on a
+throw-away PostgreSQL database, prints one table and writes it to ``bench/results/latest.json``.
+Exit status: 0 all targets met, 1 a target missed, 2 a benchmark failed or gave a wrong result.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import baselines
+import httpx
+from harness import (
+    WRK_INSTALL_HINT,
+    BenchError,
+    RssSampler,
+    Server,
+    WrkResult,
+    check_wrk,
+    create_database,
+    drop_database,
+    memory_kib,
+    pg_dsn,
+    pg_execute,
+    run_wrk,
+    serving,
+)
+from workload import stream_file, write_ndjson
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results" / "latest.json"
+MIB = 1024
+WORKSPACE = "bench"
+GET_TARGET = 0.60  # scrm's GET req/s over the hand-written route's
+IMPORT_TARGET = 0.30  # scrm's import rows/s over COPY's
+MEMORY_GROWTH_TARGET = 1.25  # peak RSS of the large import over the small one's
+PG_HINT = "PostgreSQL must accept user postgres without a password on 127.0.0.1:5432 (see bench/README.md)."
+
+
+@dataclass(frozen=True)
+class Config:
+    """How much work each benchmark does."""
+
+    seed_rows: int  # members imported first; the GET benchmark draws its ids from them
+    large_rows: int  # members of the large import (memory must stay flat)
+    warmup_s: float
+    duration_s: float
+    rounds: int  # GET runs alternate baseline/scrm this many times; the best of each is kept
+    # wrk connections: first as many as the server's pool has connections, then oversubscribed
+    connections: tuple[int, ...] = (10, 32)
+    threads: int = 1
+    pool_size: int = 10  # scrm's default SCRM_DB_POOL_SIZE; the baseline uses the same
+
+
+FULL = Config(seed_rows=100_000, large_rows=1_000_000, warmup_s=3, duration_s=15, rounds=2)
+QUICK = Config(seed_rows=20_000, large_rows=50_000, warmup_s=1, duration_s=4, rounds=1)
+
+
+@dataclass
+class Figure:
+    """One line of the report. ``ratio`` is ``value / limit``; ``target`` applies to the ratio."""
+
+    name: str
+    value: float
+    unit: str
+    limit: float | None = None
+    target: float | None = None
+    higher_is_better: bool = True
+    error: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        return self.value / self.limit if self.limit else None
+
+    @property
+    def ok(self) -> bool | None:
+        if self.error:
+            return False
+        if self.target is None or self.ratio is None:
+            return None
+        return self.ratio >= self.target if self.higher_is_better else self.ratio <= self.target
+
+    @property
+    def target_text(self) -> str:
+        if self.target is None:
+            return ""
+        return f"{'≥' if self.higher_is_better else '≤'} {self.target:.2f}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio, "ok": self.ok, "target_text": self.target_text or None}
+
+
+@dataclass
+class Report:
+    """The figures in the order they were measured, and facts about the machine."""
+
+    figures: list[Figure] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, figure: Figure) -> Figure:
+        self.figures.append(figure)
+        progress(f"  {figure.name}: {_number(figure.value)} {figure.unit}")
+        return figure
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- scrm ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scrm:
+    """How to run the scrm CLI against the benchmark database."""
+
+    env: Mapping[str, str]
+
+    def cli(self, *args: str) -> str:
+        """Run ``uv run scrm ARGS``; returns the last line of its output."""
+        done = subprocess.run(
+            ["uv", "run", "--no-sync", "scrm", *args],
+            env=dict(self.env),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise BenchError(f"scrm {' '.join(args[:2])} failed: {done.stderr.strip() or done.stdout.strip()}")
+        return done.stdout.strip().splitlines()[-1]
+
+    def serve_command(self) -> list[str]:
+        return ["uv", "run", "--no-sync", "scrm", "serve", "--port", "{port}"]
+
+
+def scrm_env(database: str, data_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SCRM_DATABASE_URL": pg_dsn(database),
+        "SCRM_SECRET_KEY": secrets.token_urlsafe(30),  # 40 characters
+        "SCRM_DATA_DIR": str(data_dir),
+    }
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What every phase needs: sizes, the throw-away database, a scratch directory, scrm and its key."""
+
+    config: Config
+    database: str
+    tmp: Path
+    scrm: Scrm
+    key: str
+    workspace_id: int
+    report: Report
+
+    @property
+    def dsn(self) -> str:
+        return pg_dsn(self.database)
+
+    def wrk(self, url: str, connections: int, **options: Any) -> WrkResult:
+        """A measured wrk run with this benchmark's durations."""
+        return run_wrk(
+            url,
+            duration_s=self.config.duration_s,
+            warmup_s=self.config.warmup_s,
+            connections=connections,
+            threads=self.config.threads,
+            **options,
+        )
+
+    def baseline_command(self, *args: str) -> list[str]:
+        return [sys.executable, str(BENCH_DIR / "baselines.py"), *args, "--port", "{port}"]
+
+
+def setup(config: Config, database: str, tmp: Path, report: Report) -> Bench:
+    """Migrate the database and create the workspace and API key with the scrm CLI."""
+    progress(f"setting up database {database}")
+    scrm = Scrm(scrm_env(database, tmp / "data"))
+    scrm.cli("migrate")
+    slug = scrm.cli("workspaces", "create", WORKSPACE)
+    key = scrm.cli("keys", "create", "--workspace", slug, "--scopes", "*")
+    workspace_id = asyncio.run(fetchval(database, "SELECT id FROM scrm_workspace WHERE slug = $1", slug))
+    report.meta["postgresql"] = asyncio.run(fetchval(database, "SHOW server_version"))
+    return Bench(config, database, tmp, scrm, key, workspace_id, report)
+
+
+# --- the benchmarks ---------------------------------------------------------------------------
+
+
+def bench_empty_route(b: Bench) -> None:
+    """The most one uvicorn + Litestar process answers, for scale."""
+    progress("baseline: empty Litestar route")
+    connections = b.config.connections[0]
+    with serving("baseline-empty", b.baseline_command("empty"), b.tmp) as server:
+        result = b.wrk(f"{server.base_url}/empty", connections)
+    b.report.add(
+        Figure(
+            f"baseline: empty Litestar route @{connections}", result.requests_per_s, "req/s", error=wrk_errors(result)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class CopyLimits:
+    seed: float
+    large: float
+
+
+def bench_copy(b: Bench) -> CopyLimits:
+    """Raw COPY of the same rows the imports will send, into a copy of the member table."""
+    progress("baseline: PostgreSQL COPY")
+    seed, large = b.config.seed_rows, b.config.large_rows
+    limits = CopyLimits(
+        seed=asyncio.run(baselines.copy_rate(b.dsn, b.workspace_id, 1, seed)),
+        large=asyncio.run(baselines.copy_rate(b.dsn, b.workspace_id, seed + 1, large)),
+    )
+    no_fk = asyncio.run(baselines.copy_rate(b.dsn, b.workspace_id, seed + 1, large, foreign_key=False))
+    b.report.add(Figure(f"baseline: COPY {seed:,} members", limits.seed, "rows/s"))
+    b.report.add(Figure(f"baseline: COPY {large:,} members", limits.large, "rows/s"))
+    b.report.add(Figure(f"baseline: COPY {large:,}, no foreign key", no_fk, "rows/s"))
+    asyncio.run(pg_execute(b.database, "CHECKPOINT"))
+    return limits
+
+
+def import_members(server: Server, key: str, ndjson: Path, rows: int) -> tuple[float, RssSampler]:
+    """Stream an NDJSON file to the import endpoint while sampling the server's memory.
+
+    Returns rows per second and the memory sampler; raises unless every row was created.
+    """
+    with RssSampler(server.pid) as rss:
+        began = time.perf_counter()
+        response = httpx.post(
+            f"{server.base_url}/api/v1/members/import",
+            content=stream_file(ndjson),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"},
+            timeout=httpx.Timeout(1800.0, connect=10.0),
+        )
+        elapsed = time.perf_counter() - began
+    if response.status_code != 200:
+        raise BenchError(f"import answered {response.status_code}: {response.text[:500]}")
+    result: dict[str, Any] = response.json()
+    if result.get("created") != rows or result.get("failed_rows") != 0:
+        summary = {k: v for k, v in result.items() if k != "errors"} | {"errors": result.get("errors", [])[:3]}
+        raise BenchError(f"import of {rows} rows did not create them all: {summary}")
+    return rows / elapsed, rss
+
+
+def bench_import(b: Bench, server: Server, ndjson: Path, rows: int, copy_limit: float) -> RssSampler:
+    """Import ``rows`` members through the API; figure its rate against COPY of the same rows."""
+    progress(f"scrm: import {rows:,} members")
+    asyncio.run(pg_execute(b.database, "CHECKPOINT"))
+    rate, rss = import_members(server, b.key, ndjson, rows)
+    b.report.add(Figure(f"scrm: import {rows:,} members", rate, "rows/s", limit=copy_limit, target=IMPORT_TARGET))
+    return rss
+
+
+def bench_get_member(b: Bench, server: Server) -> None:
+    """``GET /api/v1/members/{id}`` against the hand-written route, at each concurrency.
+
+    Both servers stay up; the runs alternate baseline, scrm, baseline… so that whatever else the
+    machine does disturbs both alike, and the best run of each is kept.
+    """
+    asyncio.run(pg_execute(b.database, "VACUUM ANALYZE scrm_member", "CHECKPOINT"))
+    sql = "SELECT min(id), max(id) FROM scrm_member WHERE workspace = $1"
+    low, high = asyncio.run(fetchrow(b.database, sql, b.workspace_id))
+    command = b.baseline_command("member", "--dsn", b.dsn, "--workspace", str(b.workspace_id))
+    command += ["--pool-size", str(b.config.pool_size)]
+    with serving("baseline-member", command, b.tmp) as baseline:
+        for connections in b.config.connections:
+            base_runs, scrm_runs = [], []
+            for n in range(b.config.rounds):
+                progress(f"GET member @{connections} connections, round {n + 1}/{b.config.rounds}")
+                base_runs.append(b.wrk(baseline.base_url, connections, random_path=("/members/", low, high)))
+                scrm_runs.append(
+                    b.wrk(
+                        server.base_url,
+                        connections,
+                        random_path=("/api/v1/members/", low, high),
+                        headers={"Authorization": f"Bearer {b.key}"},
+                    )
+                )
+            add_get_figures(b.report, connections, best(base_runs), best(scrm_runs))
+
+
+def add_get_figures(report: Report, connections: int, base: WrkResult, mine: WrkResult) -> None:
+    at = f"@{connections}"
+    report.add(Figure(f"baseline: asyncpg GET member {at}", base.requests_per_s, "req/s", error=wrk_errors(base)))
+    report.add(Figure(f"baseline: GET member p50 {at}", base.p50_ms, "ms"))
+    report.add(Figure(f"baseline: GET member p99 {at}", base.p99_ms, "ms"))
+    report.add(
+        Figure(
+            f"scrm: GET /api/v1/members/{{id}} {at}",
+            mine.requests_per_s,
+            "req/s",
+            limit=base.requests_per_s,
+            target=GET_TARGET,
+            error=wrk_errors(mine),
+        )
+    )
+    report.add(Figure(f"scrm: GET member p50 {at}", mine.p50_ms, "ms", limit=base.p50_ms))
+    report.add(Figure(f"scrm: GET member p99 {at}", mine.p99_ms, "ms", limit=base.p99_ms))
+
+
+def best(runs: list[WrkResult]) -> WrkResult:
+    """The run with the highest throughput (the least disturbed by anything else on the machine)."""
+    return max(runs, key=lambda r: r.requests_per_s)
+
+
+def wrk_errors(result: WrkResult) -> str:
+    return f"{result.errors} of {result.requests} requests failed" if result.errors else ""
+
+
+def run(config: Config, database: str, tmp: Path, report: Report) -> None:
+    """Every benchmark, in order: limits first, then scrm (see bench/README.md)."""
+    b = setup(config, database, tmp, report)
+    seed, large = config.seed_rows, config.large_rows
+    bench_empty_route(b)
+    copy = bench_copy(b)
+
+    progress("writing the import files")
+    seed_file, large_file = tmp / "seed.ndjson", tmp / "large.ndjson"
+    write_ndjson(seed_file, 1, seed)
+    write_ndjson(large_file, seed + 1, large)
+
+    with serving("scrm", b.scrm.serve_command(), tmp, env=b.scrm.env) as server:
+        idle_kib = memory_kib(server.pid)[0]
+        seed_rss = bench_import(b, server, seed_file, seed, copy.seed)  # also the GET benchmark's members
+        bench_get_member(b, server)
+        large_rss = bench_import(b, server, large_file, large, copy.large)
+
+    report.add(Figure("scrm: RSS before imports", idle_kib / MIB, "MiB"))
+    report.add(Figure(f"scrm: peak RSS, import {seed:,}", seed_rss.peak_kib / MIB, "MiB"))
+    report.add(
+        Figure(
+            f"scrm: peak RSS, import {large:,}",
+            large_rss.peak_kib / MIB,
+            "MiB",
+            limit=seed_rss.peak_kib / MIB,
+            target=MEMORY_GROWTH_TARGET,
+            higher_is_better=False,
+        )
+    )
+    # the kernel updates VmHWM lazily; a sample may have seen a little more
+    peak_since_start = max(large_rss.hwm_kib, large_rss.peak_kib, seed_rss.peak_kib)
+    report.add(Figure("scrm: peak RSS since start (VmHWM)", peak_since_start / MIB, "MiB"))
+
+
+async def fetchval(database: str, sql: str, *args: Any) -> Any:
+    return (await fetchrow(database, sql, *args))[0]
+
+
+async def fetchrow(database: str, sql: str, *args: Any) -> Any:
+    conn = await asyncpg.connect(pg_dsn(database))
+    try:
+        return await conn.fetchrow(sql, *args)
+    finally:
+        await conn.close()
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def table(figures: list[Figure]) -> str:
+    """The figures as an aligned text table, then any error in full."""
+    header = ["name", "value", "unit", "limit", "ratio", "target", "ok?"]
+    rows = [
+        [
+            f.name,
+            _number(f.value),
+            f.unit,
+            _number(f.limit),
+            f"{f.ratio:.3f}" if f.ratio is not None else "",
+            f.target_text,
+            {True: "ok", False: "FAIL", None: ""}[f.ok],
+        ]
+        for f in figures
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    right = {1, 3, 4}
+
+    def line(cells: list[str]) -> str:
+        return " | ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    out = [line(header), "-+-".join("-" * w for w in widths), *(line(r) for r in rows)]
+    out += [f"error: {f.name}: {f.error}" for f in figures if f.error]
+    return "\n".join(out)
+
+
+def machine() -> dict[str, Any]:
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "wrk": (wrk.stdout or wrk.stderr).split("\n", 1)[0].strip(),
+    }
+
+
+def write_json(path: Path, config: Config, mode: str, report: Report, elapsed_s: float, failure: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": mode,
+        "elapsed_s": round(elapsed_s, 1),
+        "machine": machine() | report.meta,
+        "config": asdict(config),
+        "figures": [f.as_dict() for f in report.figures],
+        "failure": failure or None,
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+
+def parse_args() -> tuple[Config, str]:
+    parser = argparse.ArgumentParser(description="Benchmark scrm against this machine's own limits.")
+    parser.add_argument("--quick", action="store_true", help="small sizes and short runs (under 2 minutes)")
+    parser.add_argument("--seed-rows", type=int, help="members imported for the GET benchmark")
+    parser.add_argument("--large-rows", type=int, help="members of the large import")
+    parser.add_argument("--duration", type=float, help="seconds of each measured wrk run")
+    args = parser.parse_args()
+    config = QUICK if args.quick else FULL
+    overrides = {"seed_rows": args.seed_rows, "large_rows": args.large_rows, "duration_s": args.duration}
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    return config, "quick" if args.quick else "full"
+
+
+def main() -> int:
+    config, mode = parse_args()
+    if check_wrk() is None:
+        print(WRK_INSTALL_HINT, file=sys.stderr)
+        return 2
+    report = Report()
+    failure = ""
+    began = time.monotonic()
+    try:
+        database = asyncio.run(create_database())
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"cannot create a database on {pg_dsn('postgres')}: {exc}\n{PG_HINT}", file=sys.stderr)
+        return 2
+    try:
+        with tempfile.TemporaryDirectory(prefix="scrm-bench-") as tmp:
+            run(config, database, Path(tmp), report)
+    except (BenchError, OSError, asyncpg.PostgresError, httpx.HTTPError, subprocess.TimeoutExpired) as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+    finally:
+        asyncio.run(drop_database(database))
+    elapsed = time.monotonic() - began
+    print(table(report.figures))
+    print(f"\n{mode} run, {elapsed:.0f}s; results in {RESULTS.relative_to(BENCH_DIR.parent)}")
+    write_json(RESULTS, config, mode, report, elapsed, failure)
+    if failure:
+        print(f"\nbenchmark failed: {failure}", file=sys.stderr)
+        return 2
+    if any(f.ok is False and f.error for f in report.figures):
+        return 2
+    return 1 if any(f.ok is False for f in report.figures) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
