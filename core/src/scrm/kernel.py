@@ -10,16 +10,16 @@ import io
 import logging
 from contextlib import redirect_stdout
 
-from cachetools import TTLCache
 from piccolo.apps.migrations.commands.forwards import run_forwards
 
+from scrm.cache import ShortCache
 from scrm.db import Database
 from scrm.pagination import Cursors
 from scrm.piccolo_app import APP_CONFIG
 from scrm.plugins import PluginManager
 from scrm.scopes import CORE_SCOPES
 from scrm.services.context import WorkspaceRef
-from scrm.services.keys import Keys, Principal
+from scrm.services.keys import Keys, Principal, digest
 from scrm.services.members import Members
 from scrm.services.tags import Tags
 from scrm.services.workspaces import Workspaces
@@ -54,8 +54,8 @@ class Kernel:
         self.members = Members(self)
         self.tags = Tags(self)
         self.keys = Keys(self)
-        self._principals: TTLCache[str, Principal | None] = TTLCache(maxsize=10_000, ttl=AUTH_CACHE_SECONDS)
-        self._workspaces: TTLCache[str | int, WorkspaceRef] = TTLCache(maxsize=10_000, ttl=AUTH_CACHE_SECONDS)
+        self._principals: ShortCache[str, Principal | None] = ShortCache(AUTH_CACHE_SECONDS)
+        self._workspaces: ShortCache[str | int, WorkspaceRef] = ShortCache(AUTH_CACHE_SECONDS)
 
     async def start(self) -> None:
         await self.db.start()
@@ -83,22 +83,11 @@ class Kernel:
     async def principal(self, key: str) -> Principal | None:
         """The principal for an API key, reused for a few seconds to keep authentication off the
         database on a hot path."""
-        from scrm.services.keys import digest
-
-        cache_key = digest(key)
-        if cache_key in self._principals:
-            return self._principals[cache_key]
-        principal = await self.keys.authenticate(key)
-        self._principals[cache_key] = principal
-        return principal
+        return await self._principals.get(digest(key), lambda: self.keys.authenticate(key))
 
     async def workspace_ref(self, ident: str | int) -> WorkspaceRef:
         """A workspace with its enabled plugins, reused for a few seconds (see AUTH_CACHE_SECONDS)."""
-        if ident in self._workspaces:
-            return self._workspaces[ident]
-        ref = await self.workspaces.ref(ident)
-        self._workspaces[ident] = ref
-        return ref
+        return await self._workspaces.get(ident, lambda: self.workspaces.ref(ident))
 
     def forget_cached(self) -> None:
         """Drop cached principals and workspaces after a change to keys, workspaces or plugins."""
