@@ -8,6 +8,7 @@ PostgreSQL. Where SQL must differ between the two, :class:`Dialect` holds the di
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
 import sys
@@ -21,6 +22,7 @@ import asyncpg
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppConfig, AppRegistry
 from piccolo.engine import Engine, PostgresEngine, SQLiteEngine
+from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from scrm import piccolo_conf
@@ -118,12 +120,23 @@ class Database:
                 raise on_duplicate from None
             raise
 
-    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        """Run SQL with ``{}`` placeholders; returns rows as dicts."""
-        from piccolo.querystring import QueryString
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        """Run SQL with ``{}`` placeholders; returns rows that read like dicts (``row["id"]``).
 
+        On PostgreSQL the statement goes straight to asyncpg (placeholders numbered once per
+        statement text, then cached; asyncpg caches the prepared statement), since piccolo's query
+        building was a third of a member lookup's time in a profile. SQLite goes through piccolo.
+        """
+        engine = self.engine
+        if isinstance(engine, PostgresEngine):
+            transaction = engine.current_transaction.get()
+            if transaction is not None:
+                return await transaction.connection.fetch(_numbered(sql), *args)  # type: ignore[no-any-return]
+            if engine.pool is not None:
+                async with self._slots:
+                    return await engine.pool.fetch(_numbered(sql), *args)  # type: ignore[no-any-return]
         async with self._slot():
-            rows: list[dict[str, Any]] = await self.engine.run_querystring(QueryString(sql, *args))
+            rows: list[Any] = await engine.run_querystring(QueryString(sql, *args))
         return rows or []
 
     @asynccontextmanager
@@ -136,6 +149,13 @@ class Database:
             yield
 
 
+@functools.lru_cache(maxsize=2048)
+def _numbered(sql: str) -> str:
+    """``{}`` placeholders as asyncpg's ``$1, $2, …``."""
+    parts = sql.split("{}")
+    return "".join(f"{part}${i}" for i, part in enumerate(parts[:-1], 1)) + parts[-1]
+
+
 def _app_module(config: AppConfig) -> str:
     """piccolo finds apps by module path; plugins hand us an AppConfig, so give each a module."""
     name = f"scrm.piccolo_apps.{config.app_name}"
@@ -146,8 +166,6 @@ def _app_module(config: AppConfig) -> str:
 
 
 def _select_one() -> Any:
-    from piccolo.querystring import QueryString
-
     return QueryString("SELECT 1")
 
 
