@@ -88,7 +88,7 @@ def create_app(
         guards=[authorize],
         dependencies={
             "ws": Provide(provide_ws),
-            "principal": Provide(provide_principal),
+            "principal": Provide(provide_principal, sync_to_thread=False),
         },
         security=[{"apiKey": []}],
     )
@@ -99,7 +99,7 @@ def create_app(
             readyz,
             create_static_files_router("/schema/assets", directories=[STATIC / "swagger-ui"], include_in_schema=False),
         ],
-        dependencies={"kernel": Provide(provide_kernel)},
+        dependencies={"kernel": Provide(provide_kernel, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

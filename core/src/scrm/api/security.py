@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
 from scrm.kernel import Kernel
@@ -80,13 +81,15 @@ def plugin_enabled(name: str) -> Any:
     return guard
 
 
-async def provide_kernel(request: Request[Any, Any, Any]) -> Kernel:
+def provide_kernel(request: Request[Any, Any, Any]) -> Kernel:
     return kernel_of(request)
 
 
-async def provide_ws(request: Request[Any, Any, Any]) -> WorkspaceRef:
+async def provide_ws(request: Request[Any, Any, Any], kernel: NamedDependency[Kernel]) -> WorkspaceRef:
+    # Declaring ``kernel`` orders the two dependencies: Litestar resolves dependencies of the same
+    # level concurrently in a task group, which costs more than these lookups themselves.
     return await resolve_workspace(request)
 
 
-async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return principal_of(request)
