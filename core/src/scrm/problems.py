@@ -155,7 +155,7 @@ def _validation_errors(extra: Any) -> list[dict[str, Any]]:
         if isinstance(item, dict):
             errors.append(
                 {
-                    "field": _field_name(str(item.get("key", "")), str(item.get("message", ""))),
+                    "field": field_name(str(item.get("key", "")), str(item.get("message", ""))),
                     "source": item.get("source", "body"),
                     "message": item.get("message", ""),
                 }
@@ -167,7 +167,7 @@ _PATH_IN_MESSAGE = re.compile(r"at `\$\.?([^`]*)`")
 _NAMED_FIELD = re.compile(r"(?:unknown|required) field `([^`]*)`")
 
 
-def _field_name(key: str, message: str) -> str:
+def field_name(key: str, message: str) -> str:
     """The field a validation message is about, as a client names it (``identities.email``).
 
     Litestar reports the body as a whole as ``data``; msgspec's message carries the path inside

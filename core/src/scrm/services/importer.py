@@ -15,8 +15,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
-from scrm.problems import Problem
-from scrm.problems import _field_name as field_name
+from scrm.problems import Problem, field_name
 from scrm.schemas import (
     Attributes,
     DisplayName,

@@ -15,7 +15,7 @@ from scrm.problems import Forbidden, NotFound, ValidationFailed
 from scrm.schemas import KeyCreated, KeyOut
 from scrm.scopes import OPERATOR_SCOPES, grants, known_scope
 from scrm.services.context import WorkspaceRef
-from scrm.services.members import _timestamp, now
+from scrm.services.members import now, timestamp
 
 if TYPE_CHECKING:
     from scrm.kernel import Kernel
@@ -146,6 +146,6 @@ def _to_key(row: dict[str, Any], slug: str | None) -> KeyOut:
         prefix=row["prefix"],
         scopes=row["scopes"].split(),
         workspace=slug,
-        created_at=_timestamp(row["created_at"]),
-        revoked_at=_timestamp(row["revoked_at"]) if row["revoked_at"] else None,
+        created_at=timestamp(row["created_at"]),
+        revoked_at=timestamp(row["revoked_at"]) if row["revoked_at"] else None,
     )

@@ -134,10 +134,10 @@ class Members:
                 patch = getattr(data, field)
                 if patch is UNSET:
                     continue
-                merged = _merge(_json(current[field]), patch)
+                merged = _merge(json_value(current[field]), patch)
                 if field == "attributes":
                     check_attributes_size(merged)
-                if merged != _json(current[field]):
+                if merged != json_value(current[field]):
                     values[field] = _encode.encode(merged).decode()
             if values:
                 changed = sorted(values)
@@ -239,7 +239,7 @@ class Members:
         return "".join(f" AND {c}" for c in clauses), args
 
 
-def _json(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     if isinstance(value, (str, bytes)):
         return _decode.decode(value)
     return value
@@ -261,15 +261,15 @@ def to_member(row: dict[str, Any]) -> MemberOut:
         external_id=row["external_id"],
         display_name=row["display_name"],
         status=row["status"],
-        identities=_json(row["identities"]),
-        attributes=_json(row["attributes"]),
-        tags=sorted(t for t in _json(row["tags"]) if t is not None) if row["tags"] else [],
-        created_at=_timestamp(row["created_at"]),
-        updated_at=_timestamp(row["updated_at"]),
+        identities=json_value(row["identities"]),
+        attributes=json_value(row["attributes"]),
+        tags=sorted(t for t in json_value(row["tags"]) if t is not None) if row["tags"] else [],
+        created_at=timestamp(row["created_at"]),
+        updated_at=timestamp(row["updated_at"]),
     )
 
 
-def _timestamp(value: Any) -> datetime:
+def timestamp(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     return (

@@ -14,7 +14,7 @@ from msgspec import UNSET
 from scrm.problems import Conflict, NotFound, duplicate
 from scrm.schemas import BulkTagChange, BulkTagResult, TagChange, TagCreate, TagOut, TagUpdate
 from scrm.services.context import WorkspaceRef
-from scrm.services.members import _timestamp, now
+from scrm.services.members import now, timestamp
 
 if TYPE_CHECKING:
     from scrm.kernel import Kernel
@@ -244,5 +244,5 @@ def _to_tag(row: dict[str, Any]) -> TagOut:
         group=row["group_name"],
         description=row["description"],
         member_count=int(row["member_count"]),
-        created_at=_timestamp(row["created_at"]),
+        created_at=timestamp(row["created_at"]),
     )

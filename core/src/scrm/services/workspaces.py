@@ -12,7 +12,7 @@ from msgspec import UNSET
 from scrm.problems import NotFound, ValidationFailed, duplicate
 from scrm.schemas import MAX_ID, PluginOut, WorkspaceCreate, WorkspaceOut, WorkspaceUpdate
 from scrm.services.context import WorkspaceRef
-from scrm.services.members import _json, _timestamp, now
+from scrm.services.members import json_value, now, timestamp
 
 if TYPE_CHECKING:
     from scrm.kernel import Kernel
@@ -144,7 +144,7 @@ class Workspaces:
                     scopes=list(m.scopes),
                     hooks=plugin.hooks,
                     enabled=bool(row and row["enabled"]),
-                    settings=_json(row["settings"]) if row else {},
+                    settings=json_value(row["settings"]) if row else {},
                 )
             )
         return out
@@ -191,5 +191,5 @@ def _to_workspace(row: dict[str, Any]) -> WorkspaceOut:
         slug=row["slug"],
         name=row["name"],
         time_zone=row["time_zone"],
-        created_at=_timestamp(row["created_at"]),
+        created_at=timestamp(row["created_at"]),
     )
