@@ -14,6 +14,10 @@ from scrm.pagination import Page
 from scrm.problems import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from scrm.schemas import (
     BulkTagChange,
+    ChainReport,
+    ConsentIn,
+    ConsentOut,
+    ContactDecision,
     MemberCreate,
     MemberOut,
     MemberUpdate,
@@ -25,6 +29,7 @@ from scrm.schemas import (
     WorkspaceOut,
     WorkspaceUpdate,
 )
+from scrm.services.consents import Consents
 from scrm.services.context import WorkspaceRef
 from scrm.services.keys import Principal
 from scrm.services.members import MemberFilter
@@ -36,7 +41,12 @@ hookimpl = pluggy.HookimplMarker("scrm")
 
 __all__ = [
     "BulkTagChange",
+    "ChainReport",
     "Conflict",
+    "ConsentIn",
+    "ConsentOut",
+    "Consents",
+    "ContactDecision",
     "Forbidden",
     "Kernel",
     "KernelDep",

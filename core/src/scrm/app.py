@@ -14,6 +14,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
+from scrm.api.consents import ConsentController
+from scrm.api.events import EventController
 from scrm.api.keys import KeyController
 from scrm.api.members import MemberController
 from scrm.api.plugins import PluginController
@@ -42,6 +44,8 @@ CORE_CONTROLLERS: list[ControllerRouterHandler] = [
     WorkspaceController,
     MemberController,
     TagController,
+    EventController,
+    ConsentController,
     KeyController,
     PluginController,
 ]
@@ -74,6 +78,8 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await kernel.start()
         await kernel.plugins.call("scrm_startup")
+        if not kernel.jobs.uses_redis:
+            kernel.jobs.run_crons_locally()  # the embedded default: no worker, jobs run here
         try:
             yield
         finally:

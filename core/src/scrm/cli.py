@@ -207,6 +207,36 @@ def plugins_list() -> None:
         click.echo(f"{name}\t{m.version}\t{plugin.distribution or '-'}\t{' '.join(m.scopes) or '-'}\t{m.description}")
 
 
+@main.group()
+def consent() -> None:
+    """Check the consent ledger."""
+
+
+@consent.command("verify")
+@click.option("--workspace", "workspace", help="Workspace slug, id or name (default: every workspace)")
+def consent_verify(workspace: str | None) -> None:
+    """Recompute every consent hash chain; one line per workspace, exit status 1 when one is broken."""
+
+    async def run(kernel: Any) -> list[tuple[str, Any]]:
+        if workspace:
+            targets = [await kernel.workspaces.ref(workspace, by_name=True)]
+        else:
+            targets = [await kernel.workspaces.ref(ws.id) for ws in await kernel.workspaces.list()]
+        return [(ws.slug, await kernel.consents.verify(ws)) for ws in targets]
+
+    broken = []
+    for slug, report in _with_kernel(run):
+        if report.ok:
+            click.echo(f"{slug}\tok\t{report.records} records\thead {report.head_hash}")
+        else:
+            link = report.broken
+            where = f"seq {link.seq}" + (f" (record {link.record_id})" if link.record_id is not None else "")
+            click.echo(f"{slug}\tBROKEN\t{report.records} records\t{where}: {link.reason}")
+            broken.append(f"{slug}: {where}: {link.reason}")
+    if broken:
+        raise click.ClickException(f"{len(broken)} consent chain(s) broken; first: {broken[0]}")
+
+
 @main.command("makemigrations", hidden=True)
 @click.argument("app_name")
 def makemigrations(app_name: str) -> None:

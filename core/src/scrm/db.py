@@ -8,17 +8,20 @@ PostgreSQL. Where SQL must differ between the two, :class:`Dialect` holds the di
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
+import logging
 import os
 import sqlite3
 import sys
 import types
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import msgspec
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppConfig, AppRegistry
 from piccolo.engine import Engine, PostgresEngine, SQLiteEngine
@@ -29,6 +32,11 @@ from scrm import piccolo_conf
 from scrm.settings import DatabaseURL
 
 SQLITE_BUSY_TIMEOUT_S = 30
+log = logging.getLogger("scrm.db")
+#: Callbacks to run once the current (outermost) transaction has committed.
+_after_commit: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = contextvars.ContextVar(
+    "scrm_after_commit", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,20 @@ class Dialect:
     def like_prefix(self, column: str) -> str:
         """Case-insensitive prefix match of ``column`` against a pattern from :func:`prefix_pattern`."""
         return f"lower({column}) LIKE {{}} ESCAPE '\\'"
+
+    def any_of(self, column: str, values: Iterable[Any], sql_type: str) -> tuple[str, Any]:
+        """SQL testing ``column`` against a list of values, with the list as one argument, so the
+        statement text (and its prepared plan) is the same for any number of values.
+        ``sql_type`` is ``bigint`` or ``text``."""
+        if self.name == "postgres":
+            return f"{column} = ANY({{}}::{sql_type}[])", list(values)
+        return f"{column} IN (SELECT value FROM json_each({{}}))", _json_dumps(list(values))
+
+    def json_array_length(self, column: str) -> str:
+        """The length of the JSON array held (as text) in ``column``."""
+        if self.name == "postgres":
+            return f"json_array_length({column}::json)"
+        return f"json_array_length({column})"
 
     def json_array_agg(self, expression: str) -> str:
         """An aggregate collecting ``expression`` into a JSON array (text)."""
@@ -107,7 +129,19 @@ class Database:
         """A write transaction; on SQLite it takes the write lock at once (``BEGIN IMMEDIATE``).
 
         ``on_duplicate`` is raised instead of a unique-constraint violation (after the rollback).
+        A transaction opened inside another joins it; callbacks given to :meth:`after_commit` run
+        when the outermost one has committed.
         """
+        if _after_commit.get() is not None:  # join the enclosing transaction
+            try:
+                yield
+            except Exception as exc:
+                if on_duplicate is not None and is_unique_violation(exc):
+                    raise on_duplicate from None
+                raise
+            return
+        callbacks: list[Callable[[], Awaitable[None]]] = []
+        token = _after_commit.set(callbacks)
         try:
             if isinstance(self.engine, SQLiteEngine):
                 async with self.engine.transaction(transaction_type=_IMMEDIATE):
@@ -119,6 +153,21 @@ class Database:
             if on_duplicate is not None and is_unique_violation(exc):
                 raise on_duplicate from None
             raise
+        finally:
+            _after_commit.reset(token)
+        for callback in callbacks:
+            try:
+                await callback()
+            except Exception:
+                log.exception("an after-commit callback failed")
+
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` once the current transaction has committed (not if it rolls back).
+        Raises outside a transaction: work that must follow a commit needs one to follow."""
+        callbacks = _after_commit.get()
+        if callbacks is None:
+            raise RuntimeError("after_commit() needs an open transaction (kernel.db.transaction())")
+        callbacks.append(callback)
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         """Run SQL with ``{}`` placeholders; returns rows that read like dicts (``row["id"]``).
@@ -147,6 +196,9 @@ class Database:
             return
         async with self._slots:
             yield
+
+
+_json_dumps = msgspec.json.Encoder().encode
 
 
 @functools.lru_cache(maxsize=2048)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from litestar.types import ControllerRouterHandler
     from piccolo.conf.apps import AppConfig
 
+    from scrm.jobs import Cron, Job
     from scrm.manifest import Manifest
     from scrm.services.context import WorkspaceRef
 
@@ -60,6 +61,18 @@ def scrm_routes() -> list[ControllerRouterHandler]:
     must declare its scope with ``opt={"scope": "<name>:read"}``: one of the manifest's ``scopes``
     (or a core scope such as ``members:read``); a route with no scope, or a scope no manifest
     declares, stops startup.
+    """
+
+
+@hookspec
+def scrm_jobs() -> list[Job | Cron]:
+    """Return the plugin's background jobs (:class:`scrm.Job`) and cron jobs (:class:`scrm.Cron`).
+
+    Names start with ``<name>.`` (``points.expire``). ``scrm worker`` runs them on arq; in the
+    embedded default (no ``SCRM_REDIS_URL``) they run inside the server process. A job is enqueued
+    with ``kernel.jobs.enqueue("points.expire", workspace_id=1)`` and receives a
+    :class:`scrm.JobContext` and those keyword arguments. Jobs may run more than once (a retry, a
+    worker killed mid-job): make them idempotent.
     """
 
 
@@ -116,5 +129,43 @@ def scrm_member_erased(workspace: WorkspaceRef, member_id: int) -> None:
 
 
 @hookspec
+def scrm_consent_changed(workspace: WorkspaceRef, member_id: int, purpose: str, consent: dict[str, Any]) -> None:
+    """A consent record was appended for ``member_id`` and ``purpose`` (``consent`` is its API
+    representation: ``status`` is ``granted`` or ``withdrawn``, ``previous_status`` what it was before,
+    or null)."""
+
+
+@hookspec
 def scrm_tags_changed(workspace: WorkspaceRef, member_id: int, added: list[str], removed: list[str]) -> None:
     """Tags were added to or removed from a member (only actual changes are reported)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery from the outbox: after commit, at least once, possibly out of order.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def scrm_event_recorded(workspace: WorkspaceRef, event: dict[str, Any]) -> None:
+    """An event was stored (posted through the API, recorded by a plugin, or a core change such as
+    ``member.created``). ``event`` is its API representation; ``event["id"]`` is unique and stable.
+
+    Called from the durable outbox, by a worker, after the event was committed, for plugins enabled in
+    the workspace at delivery time. Delivery is **at least once**: after a crash, a timeout or a failed
+    implementation (any plugin's), the same event is delivered again. Make the effect idempotent by
+    recording ``event["id"]`` in the same transaction as the effect (a unique index on it, and ``ON
+    CONFLICT DO NOTHING``). Raising makes the whole batch be retried later, with backoff.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Decisions
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def scrm_can_contact(workspace: WorkspaceRef, member_id: int, purpose: str) -> str | None:
+    """Veto contacting a member for ``purpose`` although they consented: return a reason (such as
+    ``"quiet hours"``), or None to allow. Asked by ``kernel.consents.can_contact`` only when the member
+    holds a current grant; any veto makes the answer no.
+    """

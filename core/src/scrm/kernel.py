@@ -14,13 +14,17 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 
 from scrm.cache import ShortCache
 from scrm.db import Database
+from scrm.jobs import Jobs
 from scrm.pagination import Cursors
 from scrm.piccolo_app import APP_CONFIG
 from scrm.plugins import PluginManager
 from scrm.scopes import CORE_SCOPES
+from scrm.services.consents import Consents
 from scrm.services.context import WorkspaceRef
+from scrm.services.events import Events
 from scrm.services.keys import Keys, Principal, digest
 from scrm.services.members import Members
+from scrm.services.outbox import CORE_JOBS, Outbox
 from scrm.services.tags import Tags
 from scrm.services.workspaces import Workspaces
 from scrm.settings import Settings
@@ -54,13 +58,24 @@ class Kernel:
         self.members = Members(self)
         self.tags = Tags(self)
         self.keys = Keys(self)
+        self.events = Events(self)
+        self.consents = Consents(self)
+        self.outbox = Outbox(self)
+        self.jobs = Jobs(self)
+        self.jobs.register(CORE_JOBS, owner="scrm")
+        for name, plugin in plugins.plugins.items():
+            declare = getattr(plugin.module, "scrm_jobs", None)
+            if declare is not None:
+                self.jobs.register(declare() or [], owner=name)
         self._principals: ShortCache[str, Principal | None] = ShortCache(AUTH_CACHE_SECONDS)
         self._workspaces: ShortCache[str | int, WorkspaceRef] = ShortCache(AUTH_CACHE_SECONDS)
 
     async def start(self) -> None:
         await self.db.start()
+        await self.jobs.start()
 
     async def stop(self) -> None:
+        await self.jobs.stop()
         await self.db.stop()
 
     async def migrate(self) -> str:

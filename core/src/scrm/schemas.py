@@ -24,7 +24,13 @@ MemberStatus = Literal["active", "blocked"]
 Identities = Annotated[dict[Channel, IdentityValue], Meta(max_length=32)]
 Attributes = Annotated[dict[AttributeKey, Any], Meta(max_length=200)]
 
+#: Dotted lowercase names: event types (``order.paid``) and consent purposes (``marketing.email``).
+DottedName = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", max_length=100)]
+AwareDatetime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a time zone")]
+
 MAX_ATTRIBUTES_BYTES = 16_384
+#: Most items one POST /events or POST /consents may carry.
+MAX_BATCH = 1000
 MAX_ID = 2**63 - 1  # ids are 64-bit; larger numbers in a path or body are a 4xx, not a database error
 
 
@@ -57,6 +63,13 @@ class WorkspaceOut(msgspec.Struct):
 # --- members ----------------------------------------------------------------------------------
 
 
+class MemberRef(Input):
+    """Names one member of the workspace, by ``member_id`` or by ``external_id`` (exactly one)."""
+
+    member_id: Annotated[int, Meta(gt=0, le=MAX_ID)] | None = None
+    external_id: ExternalId | None = None
+
+
 class MemberCreate(Input):
     external_id: ExternalId | None = None
     display_name: DisplayName = ""
@@ -87,6 +100,135 @@ class MemberOut(msgspec.Struct):
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+class EventIn(MemberRef, kw_only=True):
+    """One event to record. The same ``idempotency_key`` twice in a workspace is stored once."""
+
+    type: DottedName
+    properties: Attributes = msgspec.field(default_factory=dict)
+    occurred_at: AwareDatetime | None = None
+    source: Annotated[str, Meta(min_length=1, max_length=100)] = "api"
+    idempotency_key: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
+EventBatch = list[EventIn]  # 1 to MAX_BATCH, checked by the service (a union drops length constraints)
+
+
+class EventOut(msgspec.Struct):
+    id: int
+    member_id: int
+    type: str
+    properties: dict[str, Any]
+    occurred_at: datetime
+    recorded_at: datetime
+    source: str
+    idempotency_key: str | None
+
+
+class EventResult(msgspec.Struct):
+    """What became of one posted event: ``created``, or ``duplicate`` of the stored event ``id``."""
+
+    id: int
+    status: Literal["created", "duplicate"]
+
+
+class EventBatchResult(msgspec.Struct):
+    items: list[EventResult]
+    created: int
+    duplicates: int
+
+
+# --- consents ---------------------------------------------------------------------------------
+
+#: A consent purpose: a dotted lowercase name (``marketing.email``, ``profiling``).
+PurposeName = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", max_length=64)]
+ConsentStatus = Literal["granted", "withdrawn"]
+
+
+class ConsentIn(MemberRef, kw_only=True):
+    """One consent record to append: a member grants or withdraws consent to a purpose."""
+
+    purpose: PurposeName
+    status: ConsentStatus
+    source: Annotated[str, Meta(min_length=1, max_length=100, description="channel, form or operator")] = "api"
+    policy_version: Annotated[str, Meta(max_length=64)] = ""
+    evidence: Attributes = msgspec.field(default_factory=dict)
+    occurred_at: AwareDatetime | None = None
+
+
+ConsentBatch = Annotated[list[ConsentIn], Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class ConsentOut(msgspec.Struct):
+    """A record of the ledger. ``hash`` is the SHA-256 of its canonical content, which includes
+    ``prev_hash``, the hash of the workspace's previous record."""
+
+    id: int
+    seq: int
+    member_id: int
+    purpose: str
+    status: str
+    source: str
+    policy_version: str
+    evidence: dict[str, Any]
+    occurred_at: datetime
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+
+
+class ConsentList(msgspec.Struct):
+    items: list[ConsentOut]
+
+
+class ConsentState(msgspec.Struct):
+    """A member's consents: the latest record per purpose, and every record in order."""
+
+    member_id: int
+    current: list[ConsentOut]
+    history: list[ConsentOut]
+
+
+class ContactDecision(msgspec.Struct):
+    """Whether a member may be contacted for a purpose now, and if not, why."""
+
+    member_id: int
+    purpose: str
+    allowed: bool
+    reason: str | None
+
+
+class PurposeCreate(Input):
+    name: PurposeName
+    description: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class PurposeOut(msgspec.Struct):
+    name: str
+    description: str
+    created_at: datetime
+
+
+class BrokenLink(msgspec.Struct):
+    """The first place a consent chain does not hold: the position, the record there (None when it
+    is missing) and what is wrong."""
+
+    seq: int
+    record_id: int | None
+    reason: str
+
+
+class ChainReport(msgspec.Struct):
+    """The outcome of checking a workspace's consent chain."""
+
+    ok: bool
+    records: int
+    head_hash: str
+    broken: BrokenLink | None
 
 
 # --- tags -------------------------------------------------------------------------------------

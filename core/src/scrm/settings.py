@@ -94,6 +94,7 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     db_pool_size: int = 10
+    outbox_lease_s: float = 60.0
     plugins_allowed: frozenset[str] | None = None
 
     @classmethod
@@ -114,6 +115,9 @@ class Settings:
         pool = env.get("SCRM_DB_POOL_SIZE", "10")
         if not pool.isdigit() or not 1 <= int(pool) <= 1000:
             raise SettingsError(f"SCRM_DB_POOL_SIZE: expected a whole number from 1 to 1000 (got {pool!r})")
+        lease = env.get("SCRM_OUTBOX_LEASE_SECONDS", "60")
+        if not lease.isdigit() or not 1 <= int(lease) <= 86_400:
+            raise SettingsError(f"SCRM_OUTBOX_LEASE_SECONDS: expected a whole number from 1 to 86400 (got {lease!r})")
         allowed = env.get("SCRM_PLUGINS")
         return cls(
             data_dir=data_dir,
@@ -123,6 +127,7 @@ class Settings:
             log_format=log_format,
             log_level=log_level,
             db_pool_size=int(pool),
+            outbox_lease_s=float(lease),
             plugins_allowed=(
                 frozenset(name.strip() for name in allowed.split(",") if name.strip()) if allowed is not None else None
             ),

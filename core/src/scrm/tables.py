@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from piccolo.columns import (
     JSONB,
+    BigInt,
     BigSerial,
     Boolean,
     ForeignKey,
+    Integer,
     OnDelete,
     Text,
     Timestamptz,
@@ -97,4 +99,92 @@ class WorkspacePlugin(Table, tablename="scrm_workspace_plugin"):
     updated_at = Timestamptz()
 
 
-CORE_TABLES: list[type[Table]] = [Workspace, Member, Tag, MemberTag, ApiKey, WorkspacePlugin]
+class Event(Table, tablename="scrm_event"):
+    """A fact about a member: append-only. ``idempotency_key`` is unique per workspace, so a client
+    retrying a request stores the event once."""
+
+    id = BigSerial(primary_key=True)
+    workspace = ForeignKey(Workspace, on_delete=OnDelete.cascade, null=False)
+    member = ForeignKey(Member, on_delete=OnDelete.cascade, null=False)
+    type = Varchar(length=100)
+    properties = JSONB(default="{}")
+    occurred_at = Timestamptz()
+    recorded_at = Timestamptz()
+    source = Varchar(length=100, default="api")
+    idempotency_key = Varchar(length=200, null=True, default=None)
+
+
+class Outbox(Table, tablename="scrm_outbox"):
+    """Events stored but not yet delivered to plugins (``scrm_event_recorded``).
+
+    A row is written in the transaction that stores its events and deleted once they were delivered;
+    ``available_at`` is when it may next be claimed (a claim pushes it forward by a lease, so a worker
+    that dies mid-delivery leaves it to be claimed again).
+    """
+
+    id = BigSerial(primary_key=True)
+    workspace = ForeignKey(Workspace, on_delete=OnDelete.cascade, null=False)
+    event_ids = Text()  # a JSON array of scrm_event ids
+    available_at = Timestamptz()
+    attempts = Integer(default=0)
+    last_error = Text(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class ConsentPurpose(Table, tablename="scrm_consent_purpose"):
+    """What a member can consent to in a workspace (``marketing.email``, ``profiling``…)."""
+
+    id = BigSerial(primary_key=True)
+    workspace = ForeignKey(Workspace, on_delete=OnDelete.cascade, null=False)
+    name = Varchar(length=64)
+    description = Text(default="")
+    created_at = Timestamptz()
+
+
+class Consent(Table, tablename="scrm_consent"):
+    """One record of the consent ledger: append-only, hash-chained per workspace.
+
+    ``seq`` numbers a workspace's records 1, 2, 3…; ``hash`` is the SHA-256 of the record's canonical
+    content, which includes ``prev_hash``, the hash of record ``seq - 1``. ``evidence`` is kept as the
+    canonical JSON text that was hashed.
+    """
+
+    id = BigSerial(primary_key=True)
+    workspace = ForeignKey(Workspace, on_delete=OnDelete.cascade, null=False)
+    seq = BigInt()
+    member = ForeignKey(Member, on_delete=OnDelete.cascade, null=False)
+    purpose = Varchar(length=64)
+    status = Varchar(length=16)  # granted | withdrawn
+    source = Varchar(length=100)
+    policy_version = Varchar(length=64, default="")
+    evidence = Text(default="{}")
+    occurred_at = Timestamptz()
+    recorded_at = Timestamptz()
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64)
+
+
+class ConsentChain(Table, tablename="scrm_consent_chain"):
+    """The head of a workspace's consent chain: its last ``seq`` and ``hash``. Appends lock this row,
+    which serialises them per workspace, and a verifier compares it with the last record (a deleted
+    tail shows)."""
+
+    id = BigSerial(primary_key=True)
+    workspace = ForeignKey(Workspace, on_delete=OnDelete.cascade, null=False)
+    seq = BigInt(default=0)
+    hash = Varchar(length=64)
+
+
+CORE_TABLES: list[type[Table]] = [
+    Workspace,
+    Member,
+    Tag,
+    MemberTag,
+    ApiKey,
+    WorkspacePlugin,
+    Event,
+    Outbox,
+    ConsentPurpose,
+    Consent,
+    ConsentChain,
+]

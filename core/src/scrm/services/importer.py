@@ -28,7 +28,9 @@ from scrm.schemas import (
     TagName,
 )
 from scrm.services.context import WorkspaceRef
-from scrm.services.members import check_attributes_size, now, to_member
+from scrm.services.events import NewEvent
+from scrm.services.members import check_attributes_size, to_member
+from scrm.services.values import now
 
 if TYPE_CHECKING:
     from scrm.kernel import Kernel
@@ -175,17 +177,33 @@ async def _write_batch(kernel: Kernel, ws: WorkspaceRef, rows: list[ImportRow], 
             added = await kernel.db.fetch(sql["tag"], ws.id, at, pairs)
         else:
             added = []
-    names = {tag_id: name for name, tag_id in tag_ids.items()} if tagged else {}
-    written = _Written(created=[r["id"] for r in inserted], updated={}, tagged={})
-    given = {row.external_id: [f for f in PROFILE_FIELDS if getattr(row, f) is not None] for row in rows}
-    for r in updated:
-        if given[r["external_id"]]:
-            written.updated[r["id"]] = given[r["external_id"]]
-    for r in added:
-        written.tagged.setdefault(r["member"], []).append(names[r["tag"]])
+        names = {tag_id: name for name, tag_id in tag_ids.items()} if tagged else {}
+        written = _Written(created=[r["id"] for r in inserted], updated={}, tagged={})
+        given = {row.external_id: [f for f in PROFILE_FIELDS if getattr(row, f) is not None] for row in rows}
+        for r in updated:
+            if given[r["external_id"]]:
+                written.updated[r["id"]] = given[r["external_id"]]
+        for r in added:
+            written.tagged.setdefault(r["member"], []).append(names[r["tag"]])
+        await kernel.events.record(ws, _events(written))
     report.result.created += len(written.created)
     report.result.updated += len(updated)
     return written
+
+
+def _events(written: _Written) -> list[NewEvent]:
+    """The core events of one batch, recorded in its transaction."""
+    return [
+        *(NewEvent(member_id, "member.created", source="import") for member_id in written.created),
+        *(
+            NewEvent(member_id, "member.updated", {"changed": changed}, source="import")
+            for member_id, changed in written.updated.items()
+        ),
+        *(
+            NewEvent(member_id, "tags.changed", {"added": added, "removed": []}, source="import")
+            for member_id, added in written.tagged.items()
+        ),
+    ]
 
 
 # New members are inserted first (the unique index finds the existing ones), then only the rows

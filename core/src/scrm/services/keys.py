@@ -15,7 +15,7 @@ from scrm.problems import Forbidden, NotFound, ValidationFailed
 from scrm.schemas import KeyCreated, KeyOut
 from scrm.scopes import OPERATOR_SCOPES, grants, known_scope
 from scrm.services.context import WorkspaceRef
-from scrm.services.members import now, timestamp
+from scrm.services.values import now, timestamp
 
 if TYPE_CHECKING:
     from scrm.kernel import Kernel

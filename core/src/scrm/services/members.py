@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import builtins
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -17,8 +18,10 @@ from msgspec import UNSET
 from scrm.db import prefix_pattern
 from scrm.pagination import MAX_LIMIT, Page
 from scrm.problems import NotFound, ValidationFailed, duplicate
-from scrm.schemas import MAX_ATTRIBUTES_BYTES, MemberCreate, MemberOut, MemberUpdate, TagChange
+from scrm.schemas import MAX_ATTRIBUTES_BYTES, MemberCreate, MemberOut, MemberRef, MemberUpdate, TagChange
 from scrm.services.context import WorkspaceRef
+from scrm.services.events import NewEvent
+from scrm.services.values import json_value, now, timestamp
 
 if TYPE_CHECKING:
     from scrm.kernel import Kernel
@@ -38,10 +41,6 @@ class MemberFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     q: str | None = None
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def check_attributes_size(attributes: dict[str, Any], field: str = "attributes") -> None:
@@ -103,6 +102,9 @@ class Members:
             )
             member_id = rows[0]["id"]
             tagged = await self.k.tags.attach(ws, [member_id], data.tags) if data.tags else []
+            await self.k.events.record(ws, [NewEvent(member_id, "member.created")])
+            if tagged:
+                await self.k.tags.record(ws, [TagChange(member_id, added=[name for _, name in tagged], removed=[])])
         member = await self.get(ws, member_id)
         await self.k.plugins.notify(
             "scrm_member_created", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member)
@@ -149,6 +151,7 @@ class Members:
                     member_id,
                     ws.id,
                 )
+                await self.k.events.record(ws, [NewEvent(member_id, "member.updated", {"changed": changed})])
         member = await self.get(ws, member_id)
         if changed:
             await self.k.plugins.notify(
@@ -176,7 +179,63 @@ class Members:
             if not rows:
                 raise NotFound(f"No member {member_id} in this workspace")
             await self.k.db.fetch("DELETE FROM scrm_member_tag WHERE member = {} AND workspace = {}", member_id, ws.id)
+            await self.k.events.record(ws, [NewEvent(member_id, "member.erased")])
         await self.k.plugins.notify("scrm_member_erased", ws.enabled_plugins, workspace=ws, member_id=member_id)
+
+    async def resolve(self, ws: WorkspaceRef, refs: Sequence[MemberRef], field_prefix: str = "") -> builtins.list[int]:
+        """The member id each reference names, in order, in one query.
+
+        A reference naming no member of this workspace, an erased member, or both or neither of
+        ``member_id`` and ``external_id`` is a 422 naming every such item (``[3].member_id``;
+        ``field_prefix`` goes in front when the items sit inside a larger body).
+        """
+        d = self.k.db.dialect
+        ids = {ref.member_id for ref in refs if ref.member_id is not None}
+        external_ids = {ref.external_id for ref in refs if ref.external_id is not None}
+        found_ids: dict[int, str] = {}
+        found_external: dict[str, tuple[int, str]] = {}
+        if ids or external_ids:
+            by_id, id_arg = d.any_of("id", ids, "bigint")
+            by_external, external_arg = d.any_of("external_id", external_ids, "text")
+            rows = await self.k.db.fetch(
+                f"SELECT id, external_id, status FROM scrm_member WHERE workspace = {{}} AND ({by_id} OR {by_external})",
+                ws.id,
+                id_arg,
+                external_arg,
+            )
+            for row in rows:
+                found_ids[row["id"]] = row["status"]
+                if row["external_id"] is not None:
+                    found_external[row["external_id"]] = (row["id"], row["status"])
+        resolved: builtins.list[int] = []
+        errors: builtins.list[dict[str, Any]] = []
+        for index, ref in enumerate(refs):
+            where = f"{field_prefix}[{index}]"
+            if (ref.member_id is None) == (ref.external_id is None):
+                errors.append(
+                    {
+                        "field": f"{where}.member_id",
+                        "source": "body",
+                        "message": "give member_id or external_id, not both",
+                    }
+                )
+                continue
+            if ref.member_id is not None:
+                member_id, status, field = ref.member_id, found_ids.get(ref.member_id), "member_id"
+            else:
+                member_id, status = found_external.get(ref.external_id or "", (0, None))
+                field = "external_id"
+            if status is None:
+                errors.append(
+                    {"field": f"{where}.{field}", "source": "body", "message": "no such member in this workspace"}
+                )
+            elif status == "erased":
+                errors.append({"field": f"{where}.{field}", "source": "body", "message": "the member was erased"})
+            else:
+                resolved.append(member_id)
+        if errors:
+            raise ValidationFailed(f"{len(errors)} item(s) name no usable member", errors=errors[:100])
+        return resolved
 
     async def list(self, ws: WorkspaceRef, filters: MemberFilter, cursor: str | None, limit: int) -> Page[MemberOut]:
         after = self.k.cursors.decode("members", cursor)
@@ -239,12 +298,6 @@ class Members:
         return "".join(f" AND {c}" for c in clauses), args
 
 
-def json_value(value: Any) -> Any:
-    if isinstance(value, (str, bytes)):
-        return _decode.decode(value)
-    return value
-
-
 def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     merged = dict(current)
     for key, value in patch.items():
@@ -266,14 +319,4 @@ def to_member(row: dict[str, Any]) -> MemberOut:
         tags=sorted(t for t in json_value(row["tags"]) if t is not None) if row["tags"] else [],
         created_at=timestamp(row["created_at"]),
         updated_at=timestamp(row["updated_at"]),
-    )
-
-
-def timestamp(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return (
-        datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
-        if "+" not in str(value)
-        else datetime.fromisoformat(str(value))
     )

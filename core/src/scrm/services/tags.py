@@ -14,7 +14,8 @@ from msgspec import UNSET
 from scrm.problems import Conflict, NotFound, duplicate
 from scrm.schemas import BulkTagChange, BulkTagResult, TagChange, TagCreate, TagOut, TagUpdate
 from scrm.services.context import WorkspaceRef
-from scrm.services.members import now, timestamp
+from scrm.services.events import NewEvent
+from scrm.services.values import now, timestamp
 
 if TYPE_CHECKING:
     from scrm.kernel import Kernel
@@ -96,8 +97,10 @@ class Tags:
                 tag_id,
             )
             await self.k.db.fetch("DELETE FROM scrm_tag WHERE workspace = {} AND id = {}", ws.id, tag_id)
-        for row in members:
-            await self.notify(ws, TagChange(member_id=row["member"], added=[], removed=[name]))
+            changes = [TagChange(member_id=row["member"], added=[], removed=[name]) for row in members]
+            await self.record(ws, changes)
+        for change in changes:
+            await self.notify(ws, change)
 
     async def ids(self, ws: WorkspaceRef, names: Iterable[str]) -> dict[str, int]:
         """The ids of those of ``names`` that exist in the workspace."""
@@ -184,11 +187,12 @@ class Tags:
             member_ids = await self._resolve(ws, data)
             added = await self.attach(ws, member_ids, data.add) if data.add else []
             removed = await self.detach(ws, member_ids, data.remove) if data.remove else []
-        by_member: dict[int, TagChange] = {}
-        for member_id, name in added:
-            by_member.setdefault(member_id, TagChange(member_id, [], [])).added.append(name)
-        for member_id, name in removed:
-            by_member.setdefault(member_id, TagChange(member_id, [], [])).removed.append(name)
+            by_member: dict[int, TagChange] = {}
+            for member_id, name in added:
+                by_member.setdefault(member_id, TagChange(member_id, [], [])).added.append(name)
+            for member_id, name in removed:
+                by_member.setdefault(member_id, TagChange(member_id, [], [])).removed.append(name)
+            await self.record(ws, by_member.values())
         for change in by_member.values():
             await self.notify(ws, change)
         return list(by_member.values())
@@ -224,6 +228,13 @@ class Tags:
                 )
             found |= {r["id"] for r in rows}
         return sorted(found)
+
+    async def record(self, ws: WorkspaceRef, changes: Iterable[TagChange]) -> None:
+        """Record ``tags.changed`` events for these changes (inside the caller's transaction)."""
+        await self.k.events.record(
+            ws,
+            [NewEvent(c.member_id, "tags.changed", {"added": c.added, "removed": c.removed}) for c in changes],
+        )
 
     async def notify(self, ws: WorkspaceRef, change: TagChange) -> None:
         """Tell the workspace's plugins about a committed tag change (``scrm_tags_changed``)."""

@@ -12,7 +12,7 @@ from msgspec import UNSET
 from scrm.problems import NotFound, ValidationFailed, duplicate
 from scrm.schemas import MAX_ID, PluginOut, WorkspaceCreate, WorkspaceOut, WorkspaceUpdate
 from scrm.services.context import WorkspaceRef
-from scrm.services.members import json_value, now, timestamp
+from scrm.services.values import json_value, now, timestamp
 
 if TYPE_CHECKING:
     from scrm.kernel import Kernel
@@ -51,13 +51,14 @@ class Workspaces:
     async def create(self, data: WorkspaceCreate) -> WorkspaceOut:
         _check_time_zone(data.time_zone)
         async with self.k.db.transaction(on_duplicate=duplicate("slug", f"A workspace {data.slug!r} already exists")):
-            await self.k.db.fetch(
-                "INSERT INTO scrm_workspace (slug, name, time_zone, created_at) VALUES ({}, {}, {}, {})",
+            rows = await self.k.db.fetch(
+                "INSERT INTO scrm_workspace (slug, name, time_zone, created_at) VALUES ({}, {}, {}, {}) RETURNING id",
                 data.slug,
                 data.name,
                 data.time_zone,
                 now(),
             )
+            await self.k.consents.seed_purposes(rows[0]["id"])
         return await self.get(data.slug)
 
     async def get(self, ident: str | int, by_name: bool = False) -> WorkspaceOut:

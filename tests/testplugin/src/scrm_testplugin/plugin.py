@@ -1,8 +1,9 @@
 """A small plugin installed as a real distribution (entry point ``scrm: testplugin``).
 
 It proves the plugin contract end to end: a manifest with its own scopes, a piccolo app with a
-table and migration, routes under ``/api/v1/testplugin`` and a domain hook
-(``scrm_member_created``) that writes to its table — in workspaces where it is enabled only.
+table and migration, routes under ``/api/v1/testplugin``, a domain hook (``scrm_member_created``)
+that writes to its table — in workspaces where it is enabled only — and an idempotent handler of
+delivered events (``scrm_event_recorded``) that counts each event once however often it arrives.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import scrm
 from litestar import get
 from piccolo.conf.apps import AppConfig
 
-from scrm_testplugin.tables import Welcome
+from scrm_testplugin.tables import Seen, Tally, Welcome
+
+#: Event types whose delivery fails while listed here (tests of retries set and clear it).
+FAIL_TYPES: set[str] = set()
 
 
 @scrm.hookimpl
@@ -34,7 +38,7 @@ def scrm_tables() -> AppConfig:
     return AppConfig(
         app_name="testplugin",
         migrations_folder_path=str(Path(__file__).parent / "migrations"),
-        table_classes=[Welcome],
+        table_classes=[Welcome, Seen, Tally],
         migration_dependencies=[],
     )
 
@@ -55,6 +59,8 @@ def scrm_routes() -> list[Any]:
 @scrm.hookimpl
 async def scrm_workspace_deleted(workspace: scrm.WorkspaceRef) -> None:
     await Welcome.delete().where(Welcome.workspace == workspace.id)
+    await Seen.delete().where(Seen.workspace == workspace.id)
+    await Tally.delete().where(Tally.workspace == workspace.id)
 
 
 @scrm.hookimpl
@@ -67,3 +73,21 @@ async def scrm_member_created(workspace: scrm.WorkspaceRef, member: dict[str, An
             created_at=datetime.now(UTC),
         )
     )
+
+
+@scrm.hookimpl
+async def scrm_event_recorded(workspace: scrm.WorkspaceRef, event: dict[str, Any]) -> None:
+    """Count the event once: its id is recorded in the same transaction as the count."""
+    if event["type"] in FAIL_TYPES:
+        raise RuntimeError(f"testplugin refuses {event['type']} events")
+    async with Seen._meta.db.transaction():
+        new = await (
+            Seen.insert(Seen(workspace=workspace.id, event_id=event["id"], type=event["type"]))
+            .on_conflict(action="DO NOTHING")
+            .returning(Seen.id)
+        )
+        if not new:
+            await Seen.update({Seen.redeliveries: Seen.redeliveries + 1}).where(Seen.event_id == event["id"])
+            return
+        await Tally.insert(Tally(workspace=workspace.id, events=0)).on_conflict(action="DO NOTHING")
+        await Tally.update({Tally.events: Tally.events + 1}).where(Tally.workspace == workspace.id)

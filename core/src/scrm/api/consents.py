@@ -1,0 +1,92 @@
+"""``/api/v1/consents`` and ``/api/v1/members/{id}/consents``: the consent ledger, its purposes, its
+verification, and whether a member may be contacted."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.params import JSONBody, QueryParameter
+
+from scrm.api.members import MemberId
+from scrm.deps import KernelDep, WorkspaceDep
+from scrm.problems import ValidationFailed
+from scrm.schemas import (
+    ChainReport,
+    ConsentBatch,
+    ConsentIn,
+    ConsentList,
+    ConsentOut,
+    ConsentState,
+    ContactDecision,
+    PurposeCreate,
+    PurposeOut,
+)
+
+READ = {"scope": "consent:read"}
+WRITE = {"scope": "consent:write"}
+Purpose = Annotated[str, QueryParameter(min_length=1, max_length=64, description="A purpose, e.g. marketing.email")]
+
+
+class ConsentController(Controller):
+    path = "/"
+    tags = ["consents"]
+
+    @post(
+        "/consents",
+        opt=WRITE,
+        operation_id="recordConsents",
+        description=(
+            "Append one consent record (a JSON object; the answer is the record) or a batch (a JSON array of up "
+            'to 1,000; all are appended, in order, or none; the answer is {"items": [...]}). Records are never '
+            "changed or deleted: a withdrawal is a new record."
+        ),
+    )
+    async def record_consents(
+        self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[ConsentIn | ConsentBatch]
+    ) -> Response[ConsentOut | ConsentList]:
+        if isinstance(data, ConsentIn):
+            try:
+                record = (await kernel.consents.append(ws, [data]))[0]
+            except ValidationFailed as exc:
+                raise _unbatched(exc) from None
+            return Response(record, status_code=201)
+        if not data:  # Litestar drops the batch type's min_length
+            raise ValidationFailed(
+                "an empty batch: send at least one record",
+                errors=[{"field": "", "source": "body", "message": "at least 1 item"}],
+            )
+        return Response(ConsentList(items=await kernel.consents.append(ws, data)), status_code=201)
+
+    @get("/consents/purposes", opt=READ, operation_id="listConsentPurposes")
+    async def list_purposes(self, kernel: KernelDep, ws: WorkspaceDep) -> list[PurposeOut]:
+        return await kernel.consents.purposes.list(ws)
+
+    @post("/consents/purposes", opt=WRITE, operation_id="createConsentPurpose")
+    async def create_purpose(self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[PurposeCreate]) -> PurposeOut:
+        return await kernel.consents.purposes.create(ws, data.name, data.description)
+
+    @get("/consents/verify", opt=READ, operation_id="verifyConsentChain")
+    async def verify(self, kernel: KernelDep, ws: WorkspaceDep) -> ChainReport:
+        """Recompute the workspace's hash chain and report the first broken link, if any."""
+        return await kernel.consents.verify(ws)
+
+    @get("/members/{member_id:int}/consents", opt=READ, operation_id="getMemberConsents")
+    async def member_consents(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId) -> ConsentState:
+        """The member's current consent per purpose and every record, oldest first."""
+        return await kernel.consents.state(ws, member_id)
+
+    @get("/members/{member_id:int}/can-contact", opt=READ, operation_id="canContactMember")
+    async def can_contact(
+        self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId, purpose: Purpose
+    ) -> ContactDecision:
+        """Whether the member may be contacted for the purpose now (a current grant, an active member, no
+        plugin veto), and if not, why."""
+        return await kernel.consents.decide(ws, member_id, purpose)
+
+
+def _unbatched(exc: ValidationFailed) -> ValidationFailed:
+    """The errors of a single posted record name its fields (``purpose``), not ``[0].purpose``."""
+    for error in exc.errors or []:
+        error["field"] = error["field"].removeprefix("[0].")
+    return exc

@@ -1,0 +1,91 @@
+"""``/api/v1/events`` and ``/api/v1/members/{id}/events``: record events, list them, a member's timeline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.params import JSONBody, PathParameter, QueryParameter
+
+from scrm.api.members import Cursor, Limit, MemberId
+from scrm.deps import KernelDep, WorkspaceDep
+from scrm.pagination import DEFAULT_LIMIT, Page
+from scrm.schemas import MAX_ID, EventBatch, EventBatchResult, EventIn, EventOut, EventResult
+from scrm.services.events import EventFilter
+
+READ = {"scope": "events:read"}
+WRITE = {"scope": "events:write"}
+EventId = Annotated[int, PathParameter(gt=0, le=MAX_ID, description="The event's id")]
+Type = Annotated[str | None, QueryParameter(min_length=1, max_length=100, description="Only events of this type")]
+After = Annotated[datetime | None, QueryParameter(description="occurred_at at or after (UTC when no zone is given)")]
+Before = Annotated[datetime | None, QueryParameter(description="occurred_at before (UTC when no zone is given)")]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+class EventController(Controller):
+    path = "/"
+    tags = ["events"]
+
+    @post(
+        "/events",
+        opt=WRITE,
+        operation_id="recordEvents",
+        status_code=200,
+        description=(
+            "Record one event (a JSON object: 201 when stored, 200 when its idempotency key was seen before) or "
+            "a batch (a JSON array of up to 1,000: stored all or none; each item's result says created or "
+            "duplicate)."
+        ),
+    )
+    async def record_events(
+        self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[EventIn | EventBatch]
+    ) -> Response[EventResult | EventBatchResult]:
+        if isinstance(data, EventIn):
+            result = (await kernel.events.post(ws, [data]))[0]
+            return Response(result, status_code=201 if result.status == "created" else 200)
+        results = await kernel.events.post(ws, data)
+        created = sum(1 for r in results if r.status == "created")
+        return Response(EventBatchResult(items=results, created=created, duplicates=len(results) - created))
+
+    @get("/events", opt=READ, operation_id="listEvents")
+    async def list_events(
+        self,
+        kernel: KernelDep,
+        ws: WorkspaceDep,
+        type: Type = None,
+        member_id: Annotated[int | None, QueryParameter(gt=0, le=MAX_ID, description="Only this member's")] = None,
+        after: After = None,
+        before: Before = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[EventOut]:
+        """Events newest first (by occurred_at)."""
+        filters = EventFilter(type=type, member_id=member_id, after=_utc(after), before=_utc(before))
+        return await kernel.events.list(ws, filters, cursor, limit)
+
+    @get("/events/{event_id:int}", opt=READ, operation_id="getEvent")
+    async def get_event(self, kernel: KernelDep, ws: WorkspaceDep, event_id: EventId) -> EventOut:
+        return await kernel.events.get(ws, event_id)
+
+    @get("/members/{member_id:int}/events", opt=READ, operation_id="listMemberEvents")
+    async def member_timeline(
+        self,
+        kernel: KernelDep,
+        ws: WorkspaceDep,
+        member_id: MemberId,
+        type: Type = None,
+        after: After = None,
+        before: Before = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[EventOut]:
+        """One member's events, newest first."""
+        await kernel.members.get(ws, member_id)  # a 404 for a member of another workspace
+        filters = EventFilter(type=type, member_id=member_id, after=_utc(after), before=_utc(before))
+        return await kernel.events.list(ws, filters, cursor, limit)

@@ -1,0 +1,273 @@
+"""The event log: append-only facts about members (``checkin``, ``order.paid``, ``member.created``…).
+
+An event is stored once per idempotency key and workspace, also when two requests race: the unique
+index ``(workspace, idempotency_key)`` decides, and the loser learns the id of the stored event.
+Storing writes an outbox row in the same transaction; plugins hear of the event after the commit,
+from the outbox (:mod:`scrm.services.outbox`), never in the request.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from scrm.pagination import MAX_LIMIT, Page
+from scrm.problems import NotFound, ValidationFailed
+from scrm.schemas import MAX_ATTRIBUTES_BYTES, MAX_BATCH, EventIn, EventOut, EventResult
+from scrm.services.context import WorkspaceRef
+from scrm.services.values import json_value, now, timestamp
+
+if TYPE_CHECKING:
+    from scrm.kernel import Kernel
+
+#: Event types the core records itself; a client cannot post them.
+CORE_TYPE_PREFIXES = ("member.", "tags.", "consent.")
+#: How far in the future ``occurred_at`` may be (clock skew between a client and this server).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_encode = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event for :meth:`Events.record`: what the core and plugins store."""
+
+    member_id: int
+    type: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    occurred_at: datetime | None = None  # now, when omitted
+    source: str = "core"
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What an event listing is narrowed by; every condition must hold."""
+
+    type: str | None = None
+    member_id: int | None = None
+    after: datetime | None = None  # occurred_at >= after
+    before: datetime | None = None  # occurred_at < before
+
+
+class Events:
+    """Record, read and list events of a workspace (``kernel.events``)."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.k = kernel
+        self.columns = "e.id, e.member, e.type, e.properties, e.occurred_at, e.recorded_at, e.source, e.idempotency_key"
+
+    async def post(self, ws: WorkspaceRef, items: Sequence[EventIn]) -> builtins.list[EventResult]:
+        """Check and record events a client posted: all of them, or none with a 422 naming each bad one."""
+        if not 1 <= len(items) <= MAX_BATCH:
+            raise ValidationFailed(
+                f"A batch holds 1 to {MAX_BATCH} events (got {len(items)})",
+                errors=[{"field": "body", "source": "body", "message": f"1 to {MAX_BATCH} events"}],
+            )
+        limit = now() + MAX_CLOCK_SKEW
+        errors: builtins.list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            if item.type.startswith(CORE_TYPE_PREFIXES):
+                errors.append(
+                    _error(index, "type", f"types starting with {', '.join(CORE_TYPE_PREFIXES)} are the core's")
+                )
+            if item.occurred_at is not None and not EARLIEST <= item.occurred_at <= limit:
+                errors.append(_error(index, "occurred_at", "must lie between 1970 and a few minutes from now"))
+            if len(_encode.encode(item.properties)) > MAX_ATTRIBUTES_BYTES:
+                errors.append(_error(index, "properties", f"larger than {MAX_ATTRIBUTES_BYTES} bytes of JSON"))
+        if errors:
+            raise ValidationFailed(f"{len(errors)} event(s) are not valid", errors=errors[:100])
+        member_ids = await self.k.members.resolve(ws, items)
+        return await self.record(
+            ws,
+            [
+                NewEvent(
+                    member_id=member_id,
+                    type=item.type,
+                    properties=item.properties,
+                    occurred_at=item.occurred_at,
+                    source=item.source,
+                    idempotency_key=item.idempotency_key,
+                )
+                for member_id, item in zip(member_ids, items, strict=True)
+            ],
+        )
+
+    async def record(self, ws: WorkspaceRef, events: Sequence[NewEvent]) -> builtins.list[EventResult]:
+        """Store events (joining the caller's transaction, if any) and queue their delivery.
+
+        Returns, in order, each event's id and whether it was ``created`` or a ``duplicate`` of an
+        event stored earlier with the same idempotency key. The caller has checked the members.
+        """
+        if not events:
+            return []
+        at = now()
+        async with self.k.db.transaction():
+            if self.k.db.dialect.name == "postgres":
+                results = await self._insert_postgres(ws, events, at)
+            else:
+                results = await self._insert_sqlite(ws, events, at)
+            created = [r.id for r in results if r.status == "created"]
+            if created:
+                await self.k.outbox.add(ws.id, created)
+        return results
+
+    async def _insert_postgres(
+        self, ws: WorkspaceRef, events: Sequence[NewEvent], at: datetime
+    ) -> builtins.list[EventResult]:
+        # Ids are drawn first, so each input row knows its id whether or not it was inserted; one
+        # statement, whatever the batch size.
+        rows = await self.k.db.fetch(
+            "WITH input AS (SELECT nextval('scrm_event_id_seq') AS id, x.* FROM unnest("
+            "{}::bigint[], {}::text[], {}::text[], {}::timestamptz[], {}::text[], {}::text[]) "
+            "WITH ORDINALITY AS x(member, type, properties, occurred_at, source, key, ord)), "
+            "inserted AS (INSERT INTO scrm_event "
+            "(id, workspace, member, type, properties, occurred_at, recorded_at, source, idempotency_key) "
+            "SELECT id, {}, member, type, properties::jsonb, occurred_at, {}, source, key FROM input ORDER BY ord "
+            "ON CONFLICT (workspace, idempotency_key) DO NOTHING RETURNING id) "
+            "SELECT input.id, input.key, inserted.id IS NOT NULL AS created "
+            "FROM input LEFT JOIN inserted ON inserted.id = input.id ORDER BY input.ord",
+            [e.member_id for e in events],
+            [e.type for e in events],
+            [_encode.encode(e.properties).decode() for e in events],
+            [e.occurred_at or at for e in events],
+            [e.source for e in events],
+            [e.idempotency_key for e in events],
+            ws.id,
+            at,
+        )
+        duplicates = [row["key"] for row in rows if not row["created"]]
+        stored = await self._ids_by_key(ws, duplicates) if duplicates else {}
+        return [
+            EventResult(id=row["id"], status="created")
+            if row["created"]
+            else EventResult(id=stored[row["key"]], status="duplicate")
+            for row in rows
+        ]
+
+    async def _insert_sqlite(
+        self, ws: WorkspaceRef, events: Sequence[NewEvent], at: datetime
+    ) -> builtins.list[EventResult]:
+        # SQLite holds the write lock for the whole transaction, so which keys exist cannot change
+        # between this look-up and the insert.
+        keys = [e.idempotency_key for e in events if e.idempotency_key is not None]
+        known = await self._ids_by_key(ws, keys) if keys else {}
+        fresh: builtins.list[NewEvent] = []
+        pending: set[str] = set()
+        for event in events:
+            key = event.idempotency_key
+            if key is None or (key not in known and key not in pending):
+                fresh.append(event)
+                if key is not None:
+                    pending.add(key)
+        rows = await self.k.db.fetch(
+            "INSERT INTO scrm_event (workspace, member, type, properties, occurred_at, recorded_at, source, "
+            "idempotency_key) SELECT {}, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+            "json_extract(value, '$[2]'), json_extract(value, '$[3]'), {}, json_extract(value, '$[4]'), "
+            "json_extract(value, '$[5]') FROM json_each({}) WHERE true ORDER BY key RETURNING id",
+            ws.id,
+            at,
+            _encode.encode(
+                [
+                    [
+                        e.member_id,
+                        e.type,
+                        e.properties,
+                        str((e.occurred_at or at).astimezone(UTC)),
+                        e.source,
+                        e.idempotency_key,
+                    ]
+                    for e in fresh
+                ]
+            ).decode(),
+        )
+        new_ids = iter(sorted(row["id"] for row in rows))  # ids grow in insertion order under the lock
+        results: builtins.list[EventResult] = []
+        for event in events:
+            key = event.idempotency_key
+            if key is not None and key in known:
+                results.append(EventResult(id=known[key], status="duplicate"))
+                continue
+            event_id = next(new_ids)
+            if key is not None:
+                known[key] = event_id
+            results.append(EventResult(id=event_id, status="created"))
+        return results
+
+    async def _ids_by_key(self, ws: WorkspaceRef, keys: Iterable[str]) -> dict[str, int]:
+        condition, arg = self.k.db.dialect.any_of("idempotency_key", set(keys), "text")
+        rows = await self.k.db.fetch(
+            f"SELECT id, idempotency_key FROM scrm_event WHERE workspace = {{}} AND {condition}", ws.id, arg
+        )
+        return {row["idempotency_key"]: row["id"] for row in rows}
+
+    async def get(self, ws: WorkspaceRef, event_id: int) -> EventOut:
+        rows = await self.k.db.fetch(
+            f"SELECT {self.columns} FROM scrm_event e WHERE e.id = {{}} AND e.workspace = {{}}", event_id, ws.id
+        )
+        if not rows:
+            raise NotFound(f"No event {event_id} in this workspace")
+        return to_event(rows[0])
+
+    async def by_ids(self, ws: WorkspaceRef, event_ids: Iterable[int]) -> builtins.list[EventOut]:
+        """The workspace's events with these ids, oldest id first (missing ids are left out)."""
+        condition, arg = self.k.db.dialect.any_of("e.id", event_ids, "bigint")
+        rows = await self.k.db.fetch(
+            f"SELECT {self.columns} FROM scrm_event e WHERE e.workspace = {{}} AND {condition} ORDER BY e.id",
+            ws.id,
+            arg,
+        )
+        return [to_event(row) for row in rows]
+
+    async def list(self, ws: WorkspaceRef, filters: EventFilter, cursor: str | None, limit: int) -> Page[EventOut]:
+        """Events newest first (by ``occurred_at``, then id), keyset-paginated."""
+        position = self.k.cursors.decode_position("events", cursor)
+        limit = max(1, min(limit, MAX_LIMIT))
+        clauses = ["e.workspace = {}"]
+        args: builtins.list[Any] = [ws.id]
+        for clause, value in (
+            ("e.type = {}", filters.type),
+            ("e.member = {}", filters.member_id),
+            ("e.occurred_at >= {}", filters.after),
+            ("e.occurred_at < {}", filters.before),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                args.append(value)
+        if position is not None:
+            clauses.append("(e.occurred_at, e.id) < ({}, {})")
+            args += list(position)
+        rows = await self.k.db.fetch(
+            f"SELECT {self.columns} FROM scrm_event e WHERE {' AND '.join(clauses)} "
+            "ORDER BY e.occurred_at DESC, e.id DESC LIMIT {}",
+            *args,
+            limit + 1,
+        )
+        items = [to_event(row) for row in rows]
+        if len(items) > limit:
+            last = items[limit - 1]
+            return Page(
+                items=items[:limit], next_cursor=self.k.cursors.encode_position("events", last.occurred_at, last.id)
+            )
+        return Page(items=items, next_cursor=None)
+
+
+def _error(index: int, field: str, message: str) -> dict[str, Any]:
+    return {"field": f"[{index}].{field}", "source": "body", "message": message}
+
+
+def to_event(row: Any) -> EventOut:
+    return EventOut(
+        id=row["id"],
+        member_id=row["member"],
+        type=row["type"],
+        properties=json_value(row["properties"]),
+        occurred_at=timestamp(row["occurred_at"]),
+        recorded_at=timestamp(row["recorded_at"]),
+        source=row["source"],
+        idempotency_key=row["idempotency_key"],
+    )

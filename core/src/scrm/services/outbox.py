@@ -1,0 +1,170 @@
+"""The transactional outbox: how a stored event reaches plugins (``scrm_event_recorded``) although
+the process, the worker or Redis may die at any moment.
+
+Storing events writes one outbox row (naming their ids) in the same transaction. After the commit a
+job ``scrm.deliver_events`` is queued to deliver it at once; if that job is lost, the cron job
+``scrm.sweep_outbox`` finds the row later. A deliverer *claims* rows by pushing their
+``available_at`` forward by a lease, delivers their events, then deletes them; a deliverer that dies
+leaves its rows to be claimed again when the lease runs out. Delivery is therefore at least once,
+and plugins make their handlers idempotent with the event id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from scrm.jobs import Cron, Job, JobContext
+from scrm.problems import ServiceUnavailable
+from scrm.services.values import json_value, now, timestamp
+
+if TYPE_CHECKING:
+    from scrm.kernel import Kernel
+
+log = logging.getLogger("scrm.outbox")
+#: Outbox rows one claim takes; each holds the events of one write (up to a batch of 1,000).
+CLAIM_SIZE = 20
+#: The longest a failed delivery waits before its next attempt.
+MAX_BACKOFF_S = 3600
+_encode = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    """How far delivery is behind: what ``scrm outbox`` prints."""
+
+    pending_rows: int
+    pending_events: int
+    oldest: datetime | None
+    failing_rows: int
+    last_error: str | None
+
+
+class Outbox:
+    """Writes, claims and delivers outbox rows (``kernel.outbox``)."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.k = kernel
+
+    async def add(self, workspace_id: int, event_ids: Sequence[int]) -> None:
+        """Record events for delivery, inside the caller's transaction; queue their delivery after
+        the commit."""
+        at = now()
+        rows = await self.k.db.fetch(
+            "INSERT INTO scrm_outbox (workspace, event_ids, available_at, attempts, created_at) "
+            "VALUES ({}, {}, {}, 0, {}) RETURNING id",
+            workspace_id,
+            _encode.encode(list(event_ids)).decode(),
+            at,
+            at,
+        )
+        outbox_id = rows[0]["id"]
+        self.k.db.after_commit(lambda: self.kick(outbox_id))
+
+    async def kick(self, outbox_id: int) -> None:
+        """Queue delivery now. If the queue is down, the sweeper delivers the row later."""
+        try:
+            await self.k.jobs.enqueue("scrm.deliver_events", job_id=f"scrm.outbox.{outbox_id}")
+        except ServiceUnavailable as exc:
+            log.warning("outbox row %s waits for the sweeper: %s", outbox_id, exc.detail)
+
+    async def drain(self, max_rounds: int = 1000) -> int:
+        """Claim and deliver ready rows until none is left (or ``max_rounds`` claims); returns the
+        number of rows delivered."""
+        delivered = 0
+        for _ in range(max_rounds):
+            rows = await self._claim()
+            if not rows:
+                break
+            for row in rows:
+                if await self._deliver(row):
+                    delivered += 1
+        return delivered
+
+    async def _claim(self) -> list[Any]:
+        at = now()
+        lease = at + timedelta(seconds=self.k.settings.outbox_lease_s)
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self.k.db.dialect.name == "postgres" else ""
+        async with self.k.db.transaction():
+            return await self.k.db.fetch(
+                "UPDATE scrm_outbox SET available_at = {}, attempts = attempts + 1 WHERE id IN "
+                f"(SELECT id FROM scrm_outbox WHERE available_at <= {{}} ORDER BY available_at, id LIMIT {{}}{skip_locked}) "
+                "RETURNING id, workspace, event_ids, attempts",
+                lease,
+                at,
+                CLAIM_SIZE,
+            )
+
+    async def _deliver(self, row: Any) -> bool:
+        """Deliver one claimed row's events to the plugins enabled in its workspace; delete the row
+        when all went through, or schedule a retry with exponential backoff."""
+        try:
+            ws = await self.k.workspace_ref(row["workspace"])
+            if ws.enabled_plugins & self.k.plugins.implementers("scrm_event_recorded"):
+                for event in await self.k.events.by_ids(ws, json_value(row["event_ids"])):
+                    await self.k.plugins.call(
+                        "scrm_event_recorded", ws.enabled_plugins, workspace=ws, event=msgspec.to_builtins(event)
+                    )
+        except Exception as exc:
+            attempts = int(row["attempts"])
+            delay = min(2**attempts, MAX_BACKOFF_S)
+            log.exception("delivering outbox row %s failed (attempt %s); retrying in %s s", row["id"], attempts, delay)
+            await self.k.db.fetch(
+                "UPDATE scrm_outbox SET available_at = {}, last_error = {} WHERE id = {}",
+                now() + timedelta(seconds=delay),
+                f"{type(exc).__name__}: {exc}"[:2000],
+                row["id"],
+            )
+            return False
+        await self.k.db.fetch("DELETE FROM scrm_outbox WHERE id = {}", row["id"])
+        return True
+
+    async def status(self) -> OutboxStatus:
+        rows = await self.k.db.fetch(
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest, "
+            "SUM(CASE WHEN last_error IS NOT NULL THEN 1 ELSE 0 END) AS failing FROM scrm_outbox"
+        )
+        events = await self.k.db.fetch(
+            f"SELECT COALESCE(SUM({self.k.db.dialect.json_array_length('event_ids')}), 0) AS n FROM scrm_outbox"
+        )
+        last = await self.k.db.fetch(
+            "SELECT last_error FROM scrm_outbox WHERE last_error IS NOT NULL ORDER BY id DESC LIMIT 1"
+        )
+        oldest = rows[0]["oldest"]
+        return OutboxStatus(
+            pending_rows=int(rows[0]["n"]),
+            pending_events=int(events[0]["n"]),
+            oldest=timestamp(oldest) if oldest is not None else None,
+            failing_rows=int(rows[0]["failing"] or 0),
+            last_error=last[0]["last_error"] if last else None,
+        )
+
+    async def retry_now(self) -> int:
+        """Make every waiting row available at once (after fixing a failing plugin)."""
+        rows = await self.k.db.fetch("UPDATE scrm_outbox SET available_at = {} RETURNING id", now())
+        for row in rows:
+            await self.kick(row["id"])
+        return len(rows)
+
+
+async def deliver_events(ctx: JobContext) -> None:
+    """Job: deliver whatever the outbox holds that is ready (queued after every write)."""
+    await ctx.kernel.outbox.drain()
+
+
+async def sweep_outbox(ctx: JobContext) -> None:
+    """Cron: deliver rows whose job was lost (Redis restarted, worker killed) or whose retry is due."""
+    delivered = await ctx.kernel.outbox.drain()
+    if delivered:
+        log.info("outbox sweeper delivered %s row(s)", delivered)
+
+
+#: The core's jobs: registered before any plugin's.
+CORE_JOBS: list[Job | Cron] = [
+    Job("scrm.deliver_events", deliver_events),
+    Cron("scrm.sweep_outbox", sweep_outbox, second=set(range(0, 60, 5)), run_at_startup=True),
+]

@@ -1,0 +1,353 @@
+"""The event log: recording (one or a batch), idempotency keys under races, listings and the member
+timeline, the core's own events, bad input, and delivery to plugins from the outbox in the
+embedded default (jobs inside the process)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from conftest import Tenant, problem
+from scrm.kernel import Kernel
+from scrm_testplugin import plugin as testplugin
+from scrm_testplugin.tables import Seen, Tally
+
+API = "/api/v1"
+
+
+async def count_events(kernel: Kernel, tenant: Tenant) -> int:
+    rows = await kernel.db.fetch("SELECT COUNT(*) AS n FROM scrm_event WHERE workspace = {}", tenant.id)
+    return int(rows[0]["n"])
+
+
+async def post(tenant: Tenant, body: Any) -> Any:
+    return await tenant.post(f"{API}/events", body)
+
+
+# --- recording ------------------------------------------------------------------------------------
+
+
+async def test_one_event_is_stored_and_read_back(tenant: Tenant) -> None:
+    member = await tenant.member(external_id="u-1")
+    at = "2026-11-20T08:30:00.250000+08:00"
+    created = await post(
+        tenant,
+        {"member_id": member["id"], "type": "checkin", "properties": {"streak": 3}, "occurred_at": at, "source": "app"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "created"
+    event = (await tenant.get(f"{API}/events/{created.json()['id']}")).json()
+    assert event["member_id"] == member["id"]
+    assert event["type"] == "checkin"
+    assert event["properties"] == {"streak": 3}
+    assert datetime.fromisoformat(event["occurred_at"]) == datetime.fromisoformat(at)
+    assert event["source"] == "app"
+    assert event["idempotency_key"] is None
+
+
+async def test_by_external_id_and_default_time(tenant: Tenant) -> None:
+    member = await tenant.member(external_id="u-ext")
+    before = datetime.now(UTC)
+    created = await post(tenant, {"external_id": "u-ext", "type": "order.paid", "properties": {"amount": 42.5}})
+    assert created.status_code == 201, created.text
+    event = (await tenant.get(f"{API}/events/{created.json()['id']}")).json()
+    assert event["member_id"] == member["id"]
+    assert datetime.fromisoformat(event["occurred_at"]) >= before - timedelta(seconds=1)
+    assert event["source"] == "api"
+
+
+async def test_same_idempotency_key_is_stored_once(tenant: Tenant, kernel: Kernel) -> None:
+    member = await tenant.member()
+    body = {"member_id": member["id"], "type": "checkin", "idempotency_key": "checkin-2026-11-23"}
+    first = await post(tenant, body)
+    again = await post(tenant, {**body, "properties": {"different": True}})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == {"id": first.json()["id"], "status": "duplicate"}
+    assert await count_events(kernel, tenant) == 2  # member.created and the checkin
+
+
+async def test_batch_reports_each_item(tenant: Tenant) -> None:
+    member = await tenant.member()
+    stored = await post(tenant, {"member_id": member["id"], "type": "visit", "idempotency_key": "k-old"})
+    batch = [
+        {"member_id": member["id"], "type": "visit", "idempotency_key": "k-new"},
+        {"member_id": member["id"], "type": "visit", "idempotency_key": "k-old"},
+        {"member_id": member["id"], "type": "visit"},
+        {"member_id": member["id"], "type": "visit", "idempotency_key": "k-new"},
+    ]
+    response = await post(tenant, batch)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["created"], body["duplicates"]) == (2, 2)
+    items = body["items"]
+    assert [i["status"] for i in items] == ["created", "duplicate", "created", "duplicate"]
+    assert items[1]["id"] == stored.json()["id"]
+    assert items[3]["id"] == items[0]["id"]
+    assert len({i["id"] for i in items}) == 3
+
+
+async def test_the_same_key_in_another_workspace_is_another_event(tenant: Tenant, other: Tenant) -> None:
+    a, b = await tenant.member(), await other.member()
+    first = await post(tenant, {"member_id": a["id"], "type": "visit", "idempotency_key": "shared"})
+    second = await post(other, {"member_id": b["id"], "type": "visit", "idempotency_key": "shared"})
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["id"] != second.json()["id"]
+
+
+async def test_racing_posts_store_each_key_once(tenant: Tenant, kernel: Kernel) -> None:
+    """100 concurrent requests, singles and batches, over 10 idempotency keys."""
+    member = await tenant.member()
+    keys = [f"race-{i}" for i in range(10)]
+
+    async def send(n: int) -> list[dict[str, Any]]:
+        key = keys[n % 10]
+        if n % 2:
+            response = await post(tenant, {"member_id": member["id"], "type": "vote", "idempotency_key": key})
+            assert response.status_code in (200, 201), response.text
+            return [{**response.json(), "key": key}]
+        other_key = keys[(n + 3) % 10]
+        response = await post(
+            tenant,
+            [
+                {"member_id": member["id"], "type": "vote", "idempotency_key": key},
+                {"member_id": member["id"], "type": "vote", "idempotency_key": other_key},
+            ],
+        )
+        assert response.status_code == 200, response.text
+        return [{**item, "key": k} for item, k in zip(response.json()["items"], (key, other_key), strict=True)]
+
+    results = [r for batch in await asyncio.gather(*(send(n) for n in range(100))) for r in batch]
+    rows = await kernel.db.fetch(
+        "SELECT idempotency_key, COUNT(*) AS n, MIN(id) AS id FROM scrm_event WHERE workspace = {} "
+        "AND type = 'vote' GROUP BY idempotency_key",
+        tenant.id,
+    )
+    stored = {row["idempotency_key"]: row["id"] for row in rows}
+    assert sorted(stored) == sorted(keys)
+    assert all(row["n"] == 1 for row in rows)
+    for key in keys:
+        mine = [r for r in results if r["key"] == key]
+        assert {r["id"] for r in mine} == {stored[key]}, key
+        assert sum(r["status"] == "created" for r in mine) == 1, key
+
+
+# --- listings -------------------------------------------------------------------------------------
+
+
+async def test_listing_is_newest_first_and_pages_are_stable(tenant: Tenant) -> None:
+    member = await tenant.member()
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    batch = [
+        {"member_id": member["id"], "type": "visit", "occurred_at": (base + timedelta(minutes=i % 5)).isoformat()}
+        for i in range(12)
+    ]
+    assert (await post(tenant, batch)).status_code == 200
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"type": "visit", "limit": 5}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await tenant.get(f"{API}/events", params=params)).json()
+        seen += page["items"]
+        if len(seen) == 5:  # an event arriving between pages, older than the cursor, shows up later
+            late = {"member_id": member["id"], "type": "visit", "occurred_at": base.isoformat()}
+            assert (await post(tenant, late)).status_code == 201
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 13
+    assert len({e["id"] for e in seen}) == 13
+    order = [(e["occurred_at"], e["id"]) for e in seen]
+    assert order == sorted(order, reverse=True)
+
+
+async def test_filters(tenant: Tenant) -> None:
+    ann, bob = await tenant.member(), await tenant.member()
+    base = datetime(2026, 3, 1, tzinfo=UTC)
+    batch = [
+        {"member_id": ann["id"], "type": "visit", "occurred_at": base.isoformat()},
+        {"member_id": ann["id"], "type": "order.paid", "occurred_at": (base + timedelta(days=1)).isoformat()},
+        {"member_id": bob["id"], "type": "visit", "occurred_at": (base + timedelta(days=2)).isoformat()},
+    ]
+    assert (await post(tenant, batch)).status_code == 200
+
+    async def listed(**params: Any) -> list[tuple[int, str]]:
+        response = await tenant.get(f"{API}/events", params=params)
+        assert response.status_code == 200, response.text
+        return [(e["member_id"], e["type"]) for e in response.json()["items"]]
+
+    assert await listed(type="visit") == [(bob["id"], "visit"), (ann["id"], "visit")]
+    assert await listed(member_id=ann["id"], type="order.paid") == [(ann["id"], "order.paid")]
+    window = {"after": (base + timedelta(hours=12)).isoformat(), "before": (base + timedelta(days=2)).isoformat()}
+    assert await listed(**window) == [(ann["id"], "order.paid")]
+    naive = {"after": "2026-03-02T00:00:00", "type": "visit"}  # read as UTC
+    assert await listed(**naive) == [(bob["id"], "visit")]
+
+
+async def test_member_timeline(tenant: Tenant, other: Tenant) -> None:
+    member = await tenant.member(tags=["new"])
+    assert (await post(tenant, {"member_id": member["id"], "type": "checkin"})).status_code == 201
+    timeline = await tenant.get(f"{API}/members/{member['id']}/events")
+    assert timeline.status_code == 200, timeline.text
+    assert [e["type"] for e in timeline.json()["items"]][:1] == ["checkin"]
+    assert {e["type"] for e in timeline.json()["items"]} == {"checkin", "member.created", "tags.changed"}
+    problem(await other.get(f"{API}/members/{member['id']}/events"), 404, "not-found")
+
+
+async def test_a_cursor_of_another_listing_is_refused(tenant: Tenant) -> None:
+    for _ in range(3):
+        await tenant.member()
+    members = (await tenant.get(f"{API}/members", params={"limit": 1})).json()
+    problem(await tenant.get(f"{API}/events", params={"cursor": members["next_cursor"]}), 400, "invalid-cursor")
+
+
+# --- the core's own changes are events --------------------------------------------------------------
+
+
+async def test_core_changes_are_events(tenant: Tenant) -> None:
+    member = await tenant.member(external_id="core-1")
+    mid = member["id"]
+    assert (await tenant.patch(f"{API}/members/{mid}", {"display_name": "Ann"})).status_code == 200
+    assert (await tenant.post(f"{API}/members/{mid}/tags", {"tags": ["vip"]})).status_code == 200
+    assert (await tenant.delete(f"{API}/members/{mid}/tags/vip")).status_code == 204
+    assert (await tenant.delete(f"{API}/members/{mid}")).status_code == 204
+    items = (await tenant.get(f"{API}/events", params={"member_id": mid})).json()["items"]
+    got = sorted((e["type"], repr(sorted(e["properties"].items()))) for e in items)
+    assert got == sorted(
+        [
+            ("member.created", "[]"),
+            ("member.updated", "[('changed', ['display_name'])]"),
+            ("tags.changed", "[('added', ['vip']), ('removed', [])]"),
+            ("tags.changed", "[('added', []), ('removed', ['vip'])]"),
+            ("member.erased", "[]"),
+        ]
+    )
+
+
+async def test_an_import_records_member_events(tenant: Tenant) -> None:
+    body = b'{"external_id": "imp-1", "tags": ["x"]}\n{"external_id": "imp-2"}\n'
+    response = await tenant.client.post(
+        f"{API}/members/import", content=body, headers=tenant.headers(**{"Content-Type": "application/x-ndjson"})
+    )
+    assert response.status_code == 200, response.text
+    items = (await tenant.get(f"{API}/events")).json()["items"]
+    assert sorted(e["type"] for e in items) == ["member.created", "member.created", "tags.changed"]
+    assert {e["source"] for e in items} == {"import"}
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda m: {"member_id": 2**62, "type": "visit"}, "[0].member_id"),
+        (lambda m: {"external_id": "nobody", "type": "visit"}, "[0].external_id"),
+        (lambda m: {"type": "visit"}, "[0].member_id"),
+        (lambda m: {"member_id": m, "external_id": "x", "type": "visit"}, "[0].member_id"),
+        (lambda m: {"member_id": m, "type": "Not A Type"}, "type"),
+        (lambda m: {"member_id": m, "type": "member.created"}, "[0].type"),
+        (lambda m: {"member_id": m, "type": "visit", "occurred_at": "2026-11-23T10:00:00"}, "occurred_at"),
+        (lambda m: {"member_id": m, "type": "visit", "occurred_at": "yesterday"}, "occurred_at"),
+        (lambda m: {"member_id": m, "type": "visit", "occurred_at": "2999-01-01T00:00:00Z"}, "[0].occurred_at"),
+        (lambda m: {"member_id": m, "type": "visit", "occurred_at": "1900-01-01T00:00:00Z"}, "[0].occurred_at"),
+        (lambda m: {"member_id": m, "type": "visit", "properties": {"big": "x" * 20_000}}, "[0].properties"),
+        (lambda m: {"member_id": m, "type": "visit", "idempotency_key": ""}, "idempotency_key"),
+        (lambda m: {"member_id": m, "type": "visit", "colour": "red"}, "colour"),
+    ],
+)
+async def test_bad_event_is_a_422_naming_the_field(tenant: Tenant, kernel: Kernel, make: Any, field: str) -> None:
+    member = await tenant.member()
+    before = await count_events(kernel, tenant)
+    body = problem(await post(tenant, make(member["id"])), 422, "validation-error")
+    assert field in [e["field"] for e in body["errors"]], body
+    assert await count_events(kernel, tenant) == before
+
+
+async def test_a_batch_with_one_bad_event_stores_none(tenant: Tenant, kernel: Kernel) -> None:
+    member = await tenant.member()
+    before = await count_events(kernel, tenant)
+    batch = [{"member_id": member["id"], "type": "visit"} for _ in range(5)]
+    batch[3]["member_id"] = 2**62
+    body = problem(await post(tenant, batch), 422, "validation-error")
+    assert [e["field"] for e in body["errors"]] == ["[3].member_id"]
+    assert await count_events(kernel, tenant) == before
+
+
+async def test_oversized_and_empty_batches_are_refused(tenant: Tenant, kernel: Kernel) -> None:
+    member = await tenant.member()
+    before = await count_events(kernel, tenant)
+    problem(await post(tenant, [{"member_id": member["id"], "type": "visit"}] * 1001), 422, "validation-error")
+    problem(await post(tenant, []), 422, "validation-error")
+    assert await count_events(kernel, tenant) == before
+
+
+async def test_an_erased_member_gets_no_new_events(tenant: Tenant) -> None:
+    member = await tenant.member()
+    assert (await tenant.delete(f"{API}/members/{member['id']}")).status_code == 204
+    body = problem(await post(tenant, {"member_id": member["id"], "type": "visit"}), 422, "validation-error")
+    assert body["errors"][0]["message"] == "the member was erased"
+
+
+# --- delivery to plugins (embedded default: jobs run in this process) ------------------------------
+
+
+async def tally(tenant: Tenant) -> int:
+    rows = await Tally.select(Tally.events).where(Tally.workspace == tenant.id)
+    return int(rows[0]["events"]) if rows else 0
+
+
+async def test_events_reach_enabled_plugins_once(tenant: Tenant, other: Tenant, kernel: Kernel) -> None:
+    await tenant.post(f"{API}/plugins", {"name": "testplugin", "enabled": True})
+    member, stranger = await tenant.member(), await other.member()
+    batch = [{"member_id": member["id"], "type": "visit"} for _ in range(30)]
+    assert (await post(tenant, batch)).status_code == 200
+    assert (await post(other, {"member_id": stranger["id"], "type": "visit"})).status_code == 201
+    await kernel.jobs.idle()
+    assert await tally(tenant) == 31  # the 30 visits and member.created (the plugin was on by then)
+    assert await tally(other) == 0  # not enabled there
+    seen = await Seen.count().where(Seen.workspace == tenant.id)
+    assert seen == 31
+    # delivering the same rows again (a crash after delivery, before the row was deleted) changes nothing
+    ids = [row["event_id"] for row in await Seen.select(Seen.event_id).where(Seen.workspace == tenant.id)]
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    await kernel.db.fetch(
+        "INSERT INTO scrm_outbox (workspace, event_ids, available_at, attempts, created_at) VALUES ({}, {}, {}, 0, {})",
+        tenant.id,
+        json.dumps(ids),
+        past,
+        past,
+    )
+    await kernel.outbox.drain()
+    assert await tally(tenant) == 31
+    redelivered = await Seen.select(Seen.redeliveries).where(Seen.workspace == tenant.id)
+    assert [row["redeliveries"] for row in redelivered] == [1] * 31
+
+
+async def test_a_failing_handler_keeps_the_row_and_retries_later(tenant: Tenant, kernel: Kernel) -> None:
+    await tenant.post(f"{API}/plugins", {"name": "testplugin", "enabled": True})
+    member = await tenant.member()
+    await kernel.jobs.idle()
+    testplugin.FAIL_TYPES.add("fragile")
+    try:
+        assert (await post(tenant, {"member_id": member["id"], "type": "fragile"})).status_code == 201
+        await kernel.jobs.idle()
+        rows = await kernel.db.fetch(
+            "SELECT attempts, last_error, available_at FROM scrm_outbox WHERE workspace = {}", tenant.id
+        )
+        assert len(rows) == 1
+        assert rows[0]["attempts"] == 1
+        assert "testplugin refuses fragile events" in rows[0]["last_error"]
+        status = await kernel.outbox.status()
+        assert status.failing_rows >= 1
+    finally:
+        testplugin.FAIL_TYPES.discard("fragile")
+    assert await tally(tenant) == 1  # member.created only
+    assert await kernel.outbox.retry_now() >= 1
+    await kernel.jobs.idle()
+    assert await kernel.db.fetch("SELECT id FROM scrm_outbox WHERE workspace = {}", tenant.id) == []
+    assert await tally(tenant) == 2
