@@ -237,6 +237,64 @@ def consent_verify(workspace: str | None) -> None:
         raise click.ClickException(f"{len(broken)} consent chain(s) broken; first: {broken[0]}")
 
 
+@main.command()
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit")
+@click.option("--max-jobs", default=10, show_default=True, type=click.IntRange(1, 1000), help="Jobs run at once")
+def worker(burst: bool, max_jobs: int) -> None:
+    """Run background jobs (the core's and plugins') from Redis: needs SCRM_REDIS_URL."""
+    from scrm.jobs import JobError
+    from scrm.logs import configure_logging
+
+    settings = _settings()
+    if settings.redis_url is None:
+        raise click.ClickException("scrm worker needs SCRM_REDIS_URL; without it, jobs run inside scrm serve")
+    configure_logging(settings)
+
+    async def run(kernel: Any) -> None:
+        names = ", ".join(sorted(kernel.jobs.registry))
+        click.echo(f"scrm worker: {len(kernel.jobs.registry)} job(s): {names}")
+        await kernel.jobs.work(burst=burst, max_jobs=max_jobs)
+
+    try:
+        _with_kernel(run)
+    except JobError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("scrm worker: stopped")
+
+
+@main.group()
+def outbox() -> None:
+    """Delivery of stored events to plugins: how far behind it is, and retrying failures."""
+
+
+@outbox.command("status")
+def outbox_status() -> None:
+    """Print the undelivered events, the oldest one's age and failing deliveries."""
+    from scrm.services.values import now
+
+    async def run(kernel: Any) -> Any:
+        return await kernel.outbox.status()
+
+    status = _with_kernel(run)
+    lag = f"{(now() - status.oldest).total_seconds():.1f} s" if status.oldest else "none"
+    click.echo(f"pending: {status.pending_events} event(s) in {status.pending_rows} row(s); oldest: {lag}")
+    click.echo(f"failing: {status.failing_rows} row(s)")
+    if status.last_error:
+        click.echo(f"last error: {status.last_error}")
+
+
+@outbox.command("retry")
+def outbox_retry() -> None:
+    """Make every waiting delivery due now (after fixing a failing plugin)."""
+
+    async def run(kernel: Any) -> int:
+        count: int = await kernel.outbox.retry_now()
+        return count
+
+    click.echo(f"{_with_kernel(run)} row(s) queued for delivery")
+
+
 @main.command("makemigrations", hidden=True)
 @click.argument("app_name")
 def makemigrations(app_name: str) -> None:
