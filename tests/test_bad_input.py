@@ -190,6 +190,7 @@ JSON_WRITES = [
     ("PATCH", "/api/v1/tags/vip", False),
     ("POST", "/api/v1/keys", False),
     ("POST", "/api/v1/plugins", False),
+    ("POST", "/api/v1/events", False),
     ("POST", "/api/v1/workspaces", True),
     ("PATCH", "/api/v1/workspaces/{slug}", True),
 ]
@@ -234,6 +235,8 @@ ID_ROUTES = [
     ("POST", "/api/v1/members/{id}/tags", {"tags": ["x"]}),
     ("DELETE", "/api/v1/members/{id}/tags/vip", None),
     ("DELETE", "/api/v1/keys/{id}", None),
+    ("GET", "/api/v1/events/{id}", None),
+    ("GET", "/api/v1/members/{id}/events", None),
 ]
 
 
@@ -246,7 +249,7 @@ async def test_out_of_range_path_id_is_422(
     response = await send(world, method, path.replace("{id}", bad), json=body if body is not None else UNSET)
     doc = problem(response, 422, "validation-error")
     assert doc["errors"][0]["source"] == "path"
-    assert doc["errors"][0]["field"] in ("member_id", "key_id")
+    assert doc["errors"][0]["field"] in ("member_id", "key_id", "event_id")
     assert await snapshot(kernel, world.tenant) == before
 
 

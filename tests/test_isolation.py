@@ -33,6 +33,7 @@ class World:
     a_member: dict[str, Any]
     b_member: dict[str, Any]
     b_key_id: int
+    b_event: int
     b_reader: str  # a members:read key of B, revoked by nothing here
     a_spare_key_id: int
 
@@ -55,6 +56,8 @@ async def world(tenant: Tenant, other: Tenant) -> World:
     )
     created = await b.post(f"{API}/keys", {"scopes": ["members:read"], "name": "b-reader"})
     assert created.status_code == 201, created.text
+    event = await b.post(f"{API}/events", {"member_id": b_member["id"], "type": "b.secret", "idempotency_key": "b-key"})
+    assert event.status_code == 201, event.text
     a_member = await a.member(external_id="a-ext", display_name="Ann", tags=["a-only"])
     spare = await a.post(f"{API}/keys", {"scopes": ["members:read"], "name": "a-spare"})
     assert spare.status_code == 201, spare.text
@@ -64,6 +67,7 @@ async def world(tenant: Tenant, other: Tenant) -> World:
         a_member=a_member,
         b_member=b_member,
         b_key_id=created.json()["id"],
+        b_event=event.json()["id"],
         b_reader=created.json()["key"],
         a_spare_key_id=spare.json()["id"],
     )
@@ -82,6 +86,7 @@ async def state(ws: Tenant, member_id: int) -> dict[str, Any]:
         "/keys",
         "/plugins",
         "/testplugin/welcomes",
+        "/events",
     ):
         response = await ws.get(API + path)
         assert response.status_code == 200, f"{path}: {response.text}"
@@ -106,6 +111,7 @@ def values(w: World) -> dict[str, Any]:
         "b_slug": w.b.slug,
         "b_id": w.b.id,
         "b_key": w.b_key_id,
+        "b_event": w.b_event,
     }
 
 
@@ -165,6 +171,9 @@ PROBES = [
     Probe("DELETE", f"{API}/tags/{{name:str}}", "/tags/b-only"),
     # keys
     Probe("DELETE", f"{API}/keys/{{key_id:int}}", "/keys/{b_key}"),
+    # events
+    Probe("GET", f"{API}/events/{{event_id:int}}", "/events/{b_event}"),
+    Probe("GET", f"{API}/members/{{member_id:int}}/events", "/members/{b_member}/events"),
     # plugins are installed for all, but their state and settings are per workspace
     Probe("GET", f"{API}/plugins/{{name:str}}", "/plugins/testplugin", None, 200, "", _a_state_of_testplugin),
 ]
@@ -185,6 +194,8 @@ PARAMLESS = {
     ("GET", f"{API}/plugins"): "test_listings_hold_only_own_rows",
     ("POST", f"{API}/plugins"): "test_plugin_switch_is_per_workspace",
     ("GET", f"{API}/testplugin/welcomes"): "test_listings_hold_only_own_rows",
+    ("GET", f"{API}/events"): "test_listings_hold_only_own_rows",
+    ("POST", f"{API}/events"): "test_events_naming_b_are_refused_or_stay_in_a",
 }
 
 
@@ -345,6 +356,12 @@ async def test_listings_hold_only_own_rows(world: World) -> None:
     assert plugins["testplugin"]["enabled"] is True
     assert plugins["testplugin"]["settings"] == {}
 
+    events = (await w.a.get(f"{API}/events")).json()["items"]
+    assert {e["member_id"] for e in events} == {w.a_member["id"]}
+    assert w.b_event not in [e["id"] for e in events]
+    for params in ({"member_id": b_member}, {"type": "b.secret"}):
+        assert (await w.a.get(f"{API}/events", params=params)).json()["items"] == [], params
+
     welcomes = (await w.a.get(f"{API}/testplugin/welcomes")).json()
     assert [row["member_id"] for row in welcomes] == [w.a_member["id"]]
     b_welcomes = (await w.b.get(f"{API}/testplugin/welcomes")).json()
@@ -423,6 +440,23 @@ async def test_writes_with_b_names_land_in_a(world: World) -> None:
     assert w.b_member["id"] not in [m["id"] for m in listed["items"]]
 
     assert await state(w.b, w.b_member["id"]) == b_before
+
+
+async def test_events_naming_b_are_refused_or_stay_in_a(world: World) -> None:
+    """An event for B's member (by id or external id) is a 422; B's idempotency key in A makes A's
+    own event, not a duplicate of B's."""
+    w = world
+    before = await both(w)
+    for ref in ({"member_id": w.b_member["id"]}, {"external_id": "b-ext"}):
+        doc = problem(await w.a.post(f"{API}/events", {**ref, "type": "hijack"}), 422, "validation-error")
+        assert doc["errors"][0]["message"] == "no such member in this workspace"
+    assert await both(w) == before
+    mine = await w.a.post(
+        f"{API}/events", {"member_id": w.a_member["id"], "type": "b.secret", "idempotency_key": "b-key"}
+    )
+    assert mine.status_code == 201, mine.text
+    assert mine.json()["id"] != w.b_event
+    assert await state(w.b, w.b_member["id"]) == before[1]
 
 
 async def test_plugin_switch_is_per_workspace(world: World) -> None:

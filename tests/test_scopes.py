@@ -24,6 +24,7 @@ from scrm.api.security import SCOPE_OPT
 from scrm.kernel import Kernel
 from scrm.schemas import WorkspaceCreate
 from scrm.scopes import CORE_SCOPES, OPERATOR_SCOPES, grants
+from scrm.services.events import NewEvent
 
 API = "/api/v1"
 _seq = itertools.count(1)
@@ -244,6 +245,29 @@ async def _set_plugin(c: Ctx) -> Call:
     return Call(f"{API}/plugins", {"name": "testplugin", "enabled": True, "settings": {"n": next(_seq)}})
 
 
+@recipe("POST", "/events")
+async def _record_event(c: Ctx) -> Call:
+    return Call(f"{API}/events", {"member_id": await c.member(), "type": "scoped"})
+
+
+@recipe("GET", "/events")
+async def _list_events(c: Ctx) -> Call:
+    return Call(f"{API}/events")
+
+
+@recipe("GET", "/events/{event_id:int}")
+async def _get_event(c: Ctx) -> Call:
+    created = await c.kernel.events.record(
+        await c.kernel.workspaces.ref(c.tenant.id), [NewEvent(await c.member(), "scoped")]
+    )
+    return Call(f"{API}/events/{created[0].id}")
+
+
+@recipe("GET", "/members/{member_id:int}/events")
+async def _member_events(c: Ctx) -> Call:
+    return Call(f"{API}/members/{await c.member()}/events")
+
+
 @recipe("GET", "/testplugin/welcomes")
 async def _welcomes(c: Ctx) -> Call:
     return Call(f"{API}/testplugin/welcomes")
@@ -251,7 +275,7 @@ async def _welcomes(c: Ctx) -> Call:
 
 # --- what "nothing written" means -------------------------------------------------------------
 
-WORKSPACE_TABLES = ("scrm_member", "scrm_tag", "scrm_member_tag", "scrm_api_key", "scrm_workspace_plugin")
+WORKSPACE_TABLES = ("scrm_member", "scrm_tag", "scrm_member_tag", "scrm_api_key", "scrm_workspace_plugin", "scrm_event")
 
 
 async def snapshot(kernel: Kernel, tenant: Tenant) -> dict[str, Any]:

@@ -114,8 +114,8 @@ async def tally(workspace_id: int) -> int:
     return int(rows[0]["events"]) if rows else 0
 
 
-async def wait_for(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(condition: object, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if await condition():  # type: ignore[operator]
             return
