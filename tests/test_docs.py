@@ -92,7 +92,7 @@ def core_routes() -> Iterator[tuple[str, str, str]]:
             if not isinstance(handler, HTTPRouteHandler):
                 continue
             for sub in handler.paths:
-                path = API_PREFIX + attributes["path"] + ("" if sub == "/" else sub)
+                path = (API_PREFIX + attributes["path"]).rstrip("/") + ("" if sub == "/" else sub)
                 path = re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
                 for method in sorted(handler.http_methods):
                     yield method, path, handler.opt["scope"]

@@ -8,6 +8,7 @@ import pluggy
 
 from scrm.app import create_app
 from scrm.deps import KernelDep, PrincipalDep, WorkspaceDep
+from scrm.jobs import Cron, Job, JobContext
 from scrm.kernel import Kernel
 from scrm.manifest import Manifest
 from scrm.pagination import Page
@@ -18,6 +19,9 @@ from scrm.schemas import (
     ConsentIn,
     ConsentOut,
     ContactDecision,
+    EventIn,
+    EventOut,
+    EventResult,
     MemberCreate,
     MemberOut,
     MemberUpdate,
@@ -31,6 +35,7 @@ from scrm.schemas import (
 )
 from scrm.services.consents import Consents
 from scrm.services.context import WorkspaceRef
+from scrm.services.events import EventFilter, Events, NewEvent
 from scrm.services.keys import Principal
 from scrm.services.members import MemberFilter
 from scrm.settings import Settings, SettingsError
@@ -47,7 +52,15 @@ __all__ = [
     "ConsentOut",
     "Consents",
     "ContactDecision",
+    "Cron",
+    "EventFilter",
+    "EventIn",
+    "EventOut",
+    "EventResult",
+    "Events",
     "Forbidden",
+    "Job",
+    "JobContext",
     "Kernel",
     "KernelDep",
     "Manifest",
@@ -55,6 +68,7 @@ __all__ = [
     "MemberFilter",
     "MemberOut",
     "MemberUpdate",
+    "NewEvent",
     "NotFound",
     "Page",
     "Principal",
