@@ -3,30 +3,35 @@
 * ``empty``: a Litestar route returning ``{}`` — the cost of uvicorn + Litestar alone;
 * ``member``: a hand-written Litestar + asyncpg route running the same primary-key select as
   scrm's ``GET /api/v1/members/{id}`` (same columns, same tags subquery), no ORM, no auth;
-* :func:`copy_rate`: raw PostgreSQL ``COPY`` of member rows into a copy of ``scrm_member``.
+* ``event``: a hand-written Litestar + asyncpg ``POST /events`` inserting one event (a JSON object)
+  into ``scrm_event`` itself, with the same ``ON CONFLICT`` on the idempotency key as scrm; no
+  member check beyond the foreign key, no outbox, no auth;
+* :func:`copy_rate`: raw PostgreSQL ``COPY`` of member rows into a copy of ``scrm_member``;
+* :func:`event_copy_rate`: raw ``COPY`` of event rows into a copy of ``scrm_event``.
 
-The two apps are served exactly like ``scrm serve`` (uvicorn, one process, same options)::
+The three apps are served exactly like ``scrm serve`` (uvicorn, one process, same options)::
 
     python bench/baselines.py empty --port 8001
     python bench/baselines.py member --port 8002 --dsn postgresql://postgres@127.0.0.1/DB --workspace 1
+    python bench/baselines.py event --port 8003 --dsn postgresql://postgres@127.0.0.1/DB --workspace 1
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import asyncpg
 import msgspec
 import uvicorn
-from litestar import Litestar, get
+from litestar import Litestar, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import PathParameter
-from workload import COPY_COLUMNS, copy_records
+from workload import COPY_COLUMNS, EVENT_COPY_COLUMNS, copy_records
 
 # scrm's MemberService.get, with asyncpg's $n placeholders
 MEMBER_SQL = (
@@ -36,7 +41,15 @@ MEMBER_SQL = (
     "FROM scrm_member m WHERE m.id = $1 AND m.workspace = $2"
 )
 COPY_TABLE = "bench_member_copy"
+EVENT_COPY_TABLE = "bench_event_copy"
+# one event, as scrm's insert stores it (scrm draws the id first and writes an outbox row too)
+EVENT_SQL = (
+    "INSERT INTO scrm_event (workspace, member, type, properties, occurred_at, recorded_at, source, idempotency_key) "
+    "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8) ON CONFLICT (workspace, idempotency_key) DO NOTHING RETURNING id"
+)
+EVENT_BY_KEY_SQL = "SELECT id FROM scrm_event WHERE workspace = $1 AND idempotency_key = $2"
 _decode = msgspec.json.decode
+_encode = msgspec.json.encode
 
 
 @get("/healthz", sync_to_thread=False)
@@ -102,6 +115,54 @@ def member_app(dsn: str, workspace_id: int, pool_size: int) -> Litestar:
     )
 
 
+class EventIn(msgspec.Struct, forbid_unknown_fields=True):
+    member_id: int
+    type: str
+    properties: dict[str, Any] = msgspec.field(default_factory=dict)
+    occurred_at: datetime | None = None
+    source: str = "api"
+    idempotency_key: str | None = None
+
+
+class EventResult(msgspec.Struct):
+    id: int
+    status: str
+
+
+def event_app(dsn: str, workspace_id: int, pool_size: int) -> Litestar:
+    """``POST /events``: one event (a JSON object) decoded by msgspec, one asyncpg ``INSERT`` from a pool."""
+    pool: asyncpg.Pool | None = None
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        nonlocal pool
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    @post("/events", status_code=201)
+    async def record_event(data: EventIn) -> Response[EventResult]:
+        assert pool is not None
+        at = datetime.now(UTC)
+        args = (data.member_id, data.type, _encode(data.properties).decode(), data.occurred_at or at, at)
+        async with pool.acquire() as conn:
+            event_id = await conn.fetchval(EVENT_SQL, workspace_id, *args, data.source, data.idempotency_key)
+            if event_id is not None:
+                return Response(EventResult(event_id, "created"), status_code=201)
+            event_id = await conn.fetchval(EVENT_BY_KEY_SQL, workspace_id, data.idempotency_key)
+        return Response(EventResult(event_id, "duplicate"), status_code=200)
+
+    return Litestar(
+        route_handlers=[healthz, record_event],
+        lifespan=[lifespan],
+        debug=False,
+        logging_config=None,
+        openapi_config=None,
+    )
+
+
 async def copy_rate(
     dsn: str, workspace_id: int, first: int, count: int, *, foreign_key: bool = True, chunk: int = 50_000
 ) -> float:
@@ -142,19 +203,65 @@ async def copy_rate(
         await conn.close()
 
 
+async def event_copy_rate(
+    dsn: str,
+    workspace_id: int,
+    records: Callable[[int, int], Sequence[tuple[Any, ...]]],
+    count: int,
+    chunk: int = 50_000,
+) -> float:
+    """Rows per second of ``COPY`` of ``count`` events into a fresh copy of ``scrm_event``.
+
+    ``records(first, n)`` gives the rows (columns :data:`workload.EVENT_COPY_COLUMNS`). The copy has
+    the event table's columns, NOT NULLs, every index (primary key, the unique ``(workspace,
+    idempotency_key)``, the three listing indexes) and its foreign keys to ``scrm_workspace`` and
+    ``scrm_member``: the database work of storing the events, minus everything scrm adds (the outbox
+    row, the transaction around it, the member check, JSON, HTTP). Records are built outside the
+    timed section; all chunks go in one transaction, whose commit is timed too.
+    """
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"DROP TABLE IF EXISTS {EVENT_COPY_TABLE}")
+        await conn.execute(f"CREATE TABLE {EVENT_COPY_TABLE} (LIKE scrm_event INCLUDING INDEXES INCLUDING CONSTRAINTS)")
+        await conn.execute(f"ALTER TABLE {EVENT_COPY_TABLE} ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY")
+        for column, table in (("workspace", "scrm_workspace"), ("member", "scrm_member")):
+            await conn.execute(
+                f"ALTER TABLE {EVENT_COPY_TABLE} ADD FOREIGN KEY ({column}) REFERENCES {table} (id) ON DELETE CASCADE"
+            )
+        elapsed = 0.0
+        transaction = conn.transaction()
+        await transaction.start()
+        for start in range(0, count, chunk):
+            rows = records(start, min(chunk, count - start))
+            began = time.perf_counter()
+            await conn.copy_records_to_table(EVENT_COPY_TABLE, records=rows, columns=EVENT_COPY_COLUMNS)
+            elapsed += time.perf_counter() - began
+        began = time.perf_counter()
+        await transaction.commit()
+        elapsed += time.perf_counter() - began
+        copied = await conn.fetchval(f"SELECT count(*) FROM {EVENT_COPY_TABLE} WHERE workspace = $1", workspace_id)
+        if copied != count:
+            raise RuntimeError(f"COPY wrote {copied} events, expected {count}")
+        return count / elapsed
+    finally:
+        await conn.execute(f"DROP TABLE IF EXISTS {EVENT_COPY_TABLE}")
+        await conn.close()
+
+
 def main() -> None:
     """Serve one baseline app on 127.0.0.1, configured like ``scrm serve``."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("app", choices=["empty", "member"])
+    parser.add_argument("app", choices=["empty", "member", "event"])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--dsn", help="PostgreSQL URL (member)")
-    parser.add_argument("--workspace", type=int, help="workspace id (member)")
+    parser.add_argument("--dsn", help="PostgreSQL URL (member, event)")
+    parser.add_argument("--workspace", type=int, help="workspace id (member, event)")
     parser.add_argument("--pool-size", type=int, default=10, help="asyncpg pool size (scrm's default: 10)")
     args = parser.parse_args()
-    if args.app == "member":
+    if args.app in ("member", "event"):
         if not args.dsn or args.workspace is None:
-            parser.error("member needs --dsn and --workspace")
-        app = member_app(args.dsn, args.workspace, args.pool_size)
+            parser.error(f"{args.app} needs --dsn and --workspace")
+        make_app = member_app if args.app == "member" else event_app
+        app = make_app(args.dsn, args.workspace, args.pool_size)
     else:
         app = empty_app()
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_config=None, access_log=False)

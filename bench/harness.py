@@ -137,6 +137,36 @@ def serving(name: str, command: Sequence[str], log_dir: Path, env: Mapping[str, 
         server.stop()
 
 
+@contextlib.contextmanager
+def running(
+    name: str, command: Sequence[str], log_dir: Path, ready_text: str, env: Mapping[str, str] | None = None
+) -> Iterator[Server]:
+    """Start a process that serves no HTTP (``scrm worker``), wait until its log shows
+    ``ready_text``, yield it as a :class:`Server` without a port and always stop it afterwards."""
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            list(command),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+        )
+    server = Server(name, process, 0, log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while ready_text not in server.log_tail(200):
+            if process.poll() is not None:
+                raise BenchError(f"{name} exited with {process.returncode}:\n{server.log_tail()}")
+            if time.monotonic() > deadline:
+                raise BenchError(f"{name} did not log {ready_text!r} within 60s:\n{server.log_tail()}")
+            time.sleep(0.1)
+        yield server
+    finally:
+        server.stop()
+
+
 # --- load with wrk -----------------------------------------------------------------------------
 
 
@@ -168,11 +198,14 @@ def run_wrk(
     threads: int,
     headers: Mapping[str, str] | None = None,
     random_path: tuple[str, int, int] | None = None,
+    post_event: tuple[str, int, int] | None = None,
     warmup_s: float = 0.0,
 ) -> WrkResult:
     """Load ``url`` with wrk for ``duration_s`` (after an unmeasured warm-up) and parse the result.
 
-    With ``random_path=(prefix, low, high)`` each request goes to ``prefix + random id``.
+    With ``random_path=(prefix, low, high)`` each request goes to ``prefix + random id``. With
+    ``post_event=(path, low, high)`` each request POSTs one event (a JSON object) to ``path``, for a
+    random member id in ``[low, high]`` and with an idempotency key no other request of any run uses.
     """
     for seconds, measured in ((warmup_s, False), (duration_s, True)):
         if seconds <= 0:
@@ -184,6 +217,9 @@ def run_wrk(
         argv.append(url)
         if random_path:
             argv += ["--", random_path[0], str(random_path[1]), str(random_path[2])]
+        elif post_event:
+            path, low, high = post_event
+            argv += ["--", "event", path, str(low), str(high), secrets.token_hex(6)]  # keys unique per run
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
         if done.returncode != 0:
             raise BenchError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
@@ -263,6 +299,25 @@ class RssSampler:
         with contextlib.suppress(OSError):
             rss, self.hwm_kib = memory_kib(self.pid)
             self.peak_kib = max(self.peak_kib, rss)
+
+
+# --- Redis -------------------------------------------------------------------------------------
+
+REDIS_HINT = (
+    "the event benchmarks need Redis on 127.0.0.1:6379 (sudo apt-get install -y redis-server) and redis-cli; "
+    "--redis-db picks the database they flush and use"
+)
+
+
+def redis_cli(url: str, *args: str) -> str:
+    """Run ``redis-cli -u URL ARGS``; raises :class:`BenchError` with a hint if Redis is not there."""
+    if shutil.which("redis-cli") is None:
+        raise BenchError(f"redis-cli is not installed; {REDIS_HINT}")
+    done = subprocess.run(["redis-cli", "-u", url, *args], capture_output=True, text=True, timeout=30, check=False)
+    output = (done.stdout + done.stderr).strip()
+    if done.returncode != 0 or output.startswith(("Could not connect", "ERR")):
+        raise BenchError(f"redis-cli {' '.join(args)} failed: {output}; {REDIS_HINT}")
+    return output
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
     uv run python bench/run.py [--quick]
 
-Measures the limits (an empty Litestar route, a hand-written Litestar + asyncpg member lookup, raw
-PostgreSQL COPY) and scrm's own figures (member lookup, bulk import, memory during import) on a
-throw-away PostgreSQL database, prints one table and writes it to ``bench/results/latest.json``.
+Measures the limits (an empty Litestar route, hand-written Litestar + asyncpg routes for a member
+lookup and an event insert, raw PostgreSQL COPY of members and of events) and scrm's own figures
+(member lookup, bulk import, memory during import, event ingestion one by one and in batches, outbox
+delivery by ``scrm worker`` through Redis) on a throw-away PostgreSQL database, prints one table and
+writes it to ``bench/results/latest.json``.
 Exit status: 0 all targets met, 1 a target missed, 2 a benchmark failed or gave a wrong result.
 See bench/README.md.
 """
@@ -23,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +44,12 @@ from harness import (
     memory_kib,
     pg_dsn,
     pg_execute,
+    redis_cli,
     run_wrk,
+    running,
     serving,
 )
-from workload import stream_file, write_ndjson
+from workload import EventWorkload, stream_file, write_ndjson
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "latest.json"
@@ -54,6 +58,9 @@ WORKSPACE = "bench"
 GET_TARGET = 0.60  # scrm's GET req/s over the hand-written route's
 IMPORT_TARGET = 0.30  # scrm's import rows/s over COPY's
 MEMORY_GROWTH_TARGET = 1.25  # peak RSS of the large import over the small one's
+EVENT_BATCH_TARGET = 0.40  # scrm's batch ingestion events/s over COPY's
+EVENT_POST_TARGET = 0.60  # scrm's single-event POST req/s over the hand-written route's
+PLUGIN = "testplugin"  # subscribed to scrm_event_recorded; counts each event once in testplugin_tally
 PG_HINT = "PostgreSQL must accept user postgres without a password on 127.0.0.1:5432 (see bench/README.md)."
 
 
@@ -70,10 +77,14 @@ class Config:
     connections: tuple[int, ...] = (10, 32)
     threads: int = 1
     pool_size: int = 10  # scrm's default SCRM_DB_POOL_SIZE; the baseline uses the same
+    events: int = 1_000_000  # events of the batch load (then the outbox must drain)
+    event_batch: int = 1000  # events per POST of the batch load (scrm's maximum)
+    event_clients: int = 4  # batch-load clients posting at once
+    redis_url: str = "redis://127.0.0.1:6379/14"  # flushed at the start and the end
 
 
 FULL = Config(seed_rows=100_000, large_rows=1_000_000, warmup_s=3, duration_s=15, rounds=2)
-QUICK = Config(seed_rows=20_000, large_rows=50_000, warmup_s=1, duration_s=4, rounds=1)
+QUICK = Config(seed_rows=20_000, large_rows=50_000, warmup_s=1, duration_s=4, rounds=1, events=30_000)
 
 
 @dataclass
@@ -138,6 +149,10 @@ class Scrm:
 
     def cli(self, *args: str) -> str:
         """Run ``uv run scrm ARGS``; returns the last line of its output."""
+        return self.output(*args).splitlines()[-1]
+
+    def output(self, *args: str) -> str:
+        """Run ``uv run scrm ARGS``; returns its whole output."""
         done = subprocess.run(
             ["uv", "run", "--no-sync", "scrm", *args],
             env=dict(self.env),
@@ -148,7 +163,7 @@ class Scrm:
         )
         if done.returncode != 0:
             raise BenchError(f"scrm {' '.join(args[:2])} failed: {done.stderr.strip() or done.stdout.strip()}")
-        return done.stdout.strip().splitlines()[-1]
+        return done.stdout.strip()
 
     def serve_command(self) -> list[str]:
         return ["uv", "run", "--no-sync", "scrm", "serve", "--port", "{port}"]
@@ -332,6 +347,234 @@ def wrk_errors(result: WrkResult) -> str:
     return f"{result.errors} of {result.requests} requests failed" if result.errors else ""
 
 
+# --- events -------------------------------------------------------------------------------------
+
+
+def bench_events(b: Bench) -> None:
+    """The event figures, on a scrm server whose jobs go to Redis, with ``testplugin`` enabled in the
+    workspace (so every event is delivered to its ``scrm_event_recorded``) and one ``scrm worker``.
+
+    Single-event POSTs against the hand-written route, COPY of the batch load's events, then the
+    batch load itself and the time until the worker has delivered all of it.
+    """
+    redis_url = b.config.redis_url
+    progress(f"events: flushing Redis {redis_url}")
+    redis_cli(redis_url, "FLUSHDB")
+    env = {**b.scrm.env, "SCRM_REDIS_URL": redis_url}
+    low, high = asyncio.run(member_range(b))
+    workload = EventWorkload(low, high, base=datetime.now(UTC) - timedelta(milliseconds=b.config.events, minutes=1))
+    try:
+        with serving("scrm-events", b.scrm.serve_command(), b.tmp, env=env) as server:
+            enable_plugin(server, b.key)
+            worker_command = ["uv", "run", "--no-sync", "scrm", "worker"]
+            with running("scrm-worker", worker_command, b.tmp, "scrm worker:", env=env) as worker:
+                bench_post_event(b, server, worker, low, high)
+                copy_limit = bench_event_copy(b, workload)
+                bench_event_load(b, server, worker, workload, copy_limit)
+    finally:
+        redis_cli(redis_url, "FLUSHDB")
+
+
+async def member_range(b: Bench) -> tuple[int, int]:
+    """The lowest and highest id of the imported members, which must have every id in between."""
+    sql = "SELECT min(id), max(id), count(*) FROM scrm_member WHERE workspace = $1"
+    low, high, count = await fetchrow(b.database, sql, b.workspace_id)
+    if not count or high - low + 1 != count:
+        raise BenchError(f"member ids are not contiguous ({count} members from {low} to {high})")
+    return low, high
+
+
+def enable_plugin(server: Server, key: str) -> None:
+    response = httpx.post(
+        f"{server.base_url}/api/v1/plugins",
+        json={"name": PLUGIN, "enabled": True},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    if response.status_code != 200:
+        raise BenchError(f"enabling {PLUGIN} answered {response.status_code}: {response.text[:500]}")
+
+
+def bench_post_event(b: Bench, server: Server, worker: Server, low: int, high: int) -> None:
+    """Single-event ``POST /api/v1/events`` against the hand-written insert, alternating like the
+    GET benchmark. The worker runs throughout; after each scrm run it drains what that run queued,
+    so every run starts with an idle worker."""
+    connections = b.config.connections[0]
+    command = b.baseline_command("event", "--dsn", b.dsn, "--workspace", str(b.workspace_id))
+    command += ["--pool-size", str(b.config.pool_size)]
+    headers = {"Authorization": f"Bearer {b.key}"}
+    with serving("baseline-event", command, b.tmp) as baseline:
+        base_runs, scrm_runs = [], []
+        for n in range(b.config.rounds):
+            progress(f"POST one event @{connections} connections, round {n + 1}/{b.config.rounds}")
+            base_runs.append(b.wrk(baseline.base_url, connections, post_event=("/events", low, high)))
+            scrm_runs.append(
+                b.wrk(server.base_url, connections, post_event=("/api/v1/events", low, high), headers=headers)
+            )
+            asyncio.run(wait_outbox_empty(b, worker, "the events of the POST run"))
+    base, mine = best(base_runs), best(scrm_runs)
+    at = f"@{connections}"
+    report = b.report
+    report.add(Figure(f"baseline: asyncpg POST event {at}", base.requests_per_s, "req/s", error=wrk_errors(base)))
+    report.add(Figure(f"baseline: POST event p50 {at}", base.p50_ms, "ms"))
+    report.add(Figure(f"baseline: POST event p99 {at}", base.p99_ms, "ms"))
+    report.add(
+        Figure(
+            f"scrm: POST /api/v1/events (one) {at}",
+            mine.requests_per_s,
+            "req/s",
+            limit=base.requests_per_s,
+            target=EVENT_POST_TARGET,
+            error=wrk_errors(mine),
+        )
+    )
+    report.add(Figure(f"scrm: POST event p50 {at}", mine.p50_ms, "ms", limit=base.p50_ms))
+    report.add(Figure(f"scrm: POST event p99 {at}", mine.p99_ms, "ms", limit=base.p99_ms))
+
+
+def bench_event_copy(b: Bench, workload: EventWorkload) -> float:
+    """Raw COPY of the batch load's events into a copy of ``scrm_event`` (its indexes and foreign keys)."""
+    count = b.config.events
+    progress(f"baseline: COPY {count:,} events")
+    asyncio.run(pg_execute(b.database, "CHECKPOINT"))
+    ws = b.workspace_id
+    rate: float = asyncio.run(
+        baselines.event_copy_rate(b.dsn, ws, lambda first, n: workload.copy_records(ws, first, n), count)
+    )
+    b.report.add(Figure(f"baseline: COPY {count:,} events", rate, "rows/s"))
+    return rate
+
+
+@dataclass(frozen=True)
+class EventLoad:
+    """What the batch load measured (monotonic seconds)."""
+
+    began: float
+    loaded: float  # the last POST answered
+    delivered: float  # the outbox was empty
+    pending_at_load_end: int  # events not yet delivered when the last POST was answered
+
+
+def bench_event_load(b: Bench, server: Server, worker: Server, workload: EventWorkload, copy_limit: float) -> None:
+    """``config.events`` events through ``POST /api/v1/events`` in batches, from several clients at
+    once, while the worker delivers; then the time until the outbox is empty, and a check that the
+    plugin counted every event once."""
+    count, batch, clients = b.config.events, b.config.event_batch, b.config.event_clients
+    progress(f"events: building {count:,} events in batches of {batch:,}")
+    bodies = [workload.body(first, min(batch, count - first)) for first in range(0, count, batch)]
+    asyncio.run(pg_execute(b.database, "CHECKPOINT"))
+    before = asyncio.run(tally(b))
+    progress(f"scrm: POST {count:,} events in batches of {batch:,} from {clients} clients")
+    load = asyncio.run(load_events(b, server, worker, bodies, batch, count))
+    delivered = asyncio.run(tally(b)) - before
+    if delivered != count:
+        raise BenchError(f"{PLUGIN} counted {delivered} of the {count} events once the outbox was empty")
+    status = b.scrm.output("outbox", "status")
+    progress("  scrm outbox status: " + "; ".join(status.splitlines()))
+    if not status.startswith("pending: 0 event(s)"):
+        raise BenchError(f"scrm outbox status after the delivery: {status}")
+
+    rate = count / (load.loaded - load.began)
+    report = b.report
+    report.add(
+        Figure(
+            f"scrm: POST {count:,} events, batches of {batch:,} @{clients}",
+            rate,
+            "rows/s",
+            limit=copy_limit,
+            target=EVENT_BATCH_TARGET,
+        )
+    )
+    report.add(Figure("scrm: outbox pending at end of load", load.pending_at_load_end, "events"))
+    report.add(Figure(f"scrm: outbox lag after {count:,} events", load.delivered - load.loaded, "s"))
+    # delivery over the whole load: the worker started with the first batch; the limit is ingestion
+    report.add(
+        Figure(
+            f"scrm: outbox delivery, {count:,} events",
+            count / (load.delivered - load.began),
+            "events/s",
+            limit=rate,
+        )
+    )
+
+
+async def load_events(
+    b: Bench, server: Server, worker: Server, bodies: list[bytes], batch: int, count: int
+) -> EventLoad:
+    """POST the bodies from ``config.event_clients`` clients; every event must be created. Then wait
+    for the outbox to drain."""
+    queue = iter(enumerate(bodies))
+    headers = {"Authorization": f"Bearer {b.key}", "Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=b.config.event_clients)
+    timeout = httpx.Timeout(300.0, connect=10.0)
+
+    async def client(http: httpx.AsyncClient) -> None:
+        for n, body in queue:  # shared by every client: each takes the next body
+            response = await http.post("/api/v1/events", content=body, headers=headers)
+            if response.status_code != 200:
+                raise BenchError(f"batch {n} answered {response.status_code}: {response.text[:500]}")
+            expected = min(batch, count - n * batch)
+            result = response.json()
+            if result.get("created") != expected:
+                raise BenchError(f"batch {n} created {result.get('created')} of {expected} events")
+
+    async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=timeout) as http:
+        began = time.monotonic()
+        await asyncio.gather(*(client(http) for _ in range(b.config.event_clients)))
+        loaded = time.monotonic()
+    conn = await asyncpg.connect(b.dsn)
+    try:
+        pending = await conn.fetchval(PENDING_EVENTS_SQL)
+    finally:
+        await conn.close()
+    progress(f"  loaded in {loaded - began:.1f}s; {pending:,} events waiting for delivery")
+    delivered = await wait_outbox_empty(b, worker, f"delivery of {count:,} events", timeout_s=max(300, count / 200))
+    return EventLoad(began, loaded, delivered, pending)
+
+
+PENDING_EVENTS_SQL = "SELECT COALESCE(SUM(json_array_length(event_ids::json)), 0) FROM scrm_outbox"
+
+
+async def wait_outbox_empty(b: Bench, worker: Server | None, what: str, timeout_s: float = 300.0) -> float:
+    """Poll ``scrm_outbox`` until no row is left; returns the monotonic time it was first seen empty.
+
+    Raises when a row keeps failing (``last_error``), the worker exits, or ``timeout_s`` passes.
+    """
+    conn = await asyncpg.connect(b.dsn)
+    try:
+        began = time.monotonic()
+        shown = began
+        while True:
+            rows, failing = await conn.fetchrow("SELECT count(*), count(last_error) FROM scrm_outbox")
+            at = time.monotonic()
+            if rows == 0:
+                return at
+            if failing:
+                error = await conn.fetchval("SELECT last_error FROM scrm_outbox WHERE last_error IS NOT NULL LIMIT 1")
+                raise BenchError(f"{what}: {failing} outbox row(s) failing: {error}")
+            if worker is not None and worker.process.poll() is not None:
+                raise BenchError(f"{what}: the worker exited:\n{worker.log_tail()}")
+            if at - began > timeout_s:
+                raise BenchError(f"{what}: {rows} outbox row(s) still pending after {timeout_s:.0f}s")
+            if at - shown >= 10:
+                shown = at
+                pending = await conn.fetchval(PENDING_EVENTS_SQL)
+                progress(f"  {what}: {pending:,} events in {rows:,} outbox row(s) pending after {at - began:.0f}s")
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+
+
+async def tally(b: Bench) -> int:
+    """Events the test plugin has counted in the workspace (each once, however often delivered)."""
+    conn = await asyncpg.connect(b.dsn)
+    try:
+        value = await conn.fetchval("SELECT events FROM testplugin_tally WHERE workspace = $1", b.workspace_id)
+        return int(value or 0)
+    finally:
+        await conn.close()
+
+
 def run(config: Config, database: str, tmp: Path, report: Report) -> None:
     """Every benchmark, in order: limits first, then scrm (see bench/README.md)."""
     b = setup(config, database, tmp, report)
@@ -349,6 +592,8 @@ def run(config: Config, database: str, tmp: Path, report: Report) -> None:
         seed_rss = bench_import(b, server, seed_file, seed, copy.seed)  # also the GET benchmark's members
         bench_get_member(b, server)
         large_rss = bench_import(b, server, large_file, large, copy.large)
+        # the imports' member.created events: delivered in-process (no plugin enabled yet)
+        asyncio.run(wait_outbox_empty(b, None, "the imports' member.created events"))
 
     report.add(Figure("scrm: RSS before imports", idle_kib / MIB, "MiB"))
     report.add(Figure(f"scrm: peak RSS, import {seed:,}", seed_rss.peak_kib / MIB, "MiB"))
@@ -365,6 +610,7 @@ def run(config: Config, database: str, tmp: Path, report: Report) -> None:
     # the kernel updates VmHWM lazily; a sample may have seen a little more
     peak_since_start = max(large_rss.hwm_kib, large_rss.peak_kib, seed_rss.peak_kib)
     report.add(Figure("scrm: peak RSS since start (VmHWM)", peak_since_start / MIB, "MiB"))
+    bench_events(b)
 
 
 async def fetchval(database: str, sql: str, *args: Any) -> Any:
@@ -449,13 +695,23 @@ def write_json(path: Path, config: Config, mode: str, report: Report, elapsed_s:
 
 def parse_args() -> tuple[Config, str]:
     parser = argparse.ArgumentParser(description="Benchmark scrm against this machine's own limits.")
-    parser.add_argument("--quick", action="store_true", help="small sizes and short runs (under 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="small sizes and short runs (about 2 minutes)")
     parser.add_argument("--seed-rows", type=int, help="members imported for the GET benchmark")
     parser.add_argument("--large-rows", type=int, help="members of the large import")
     parser.add_argument("--duration", type=float, help="seconds of each measured wrk run")
+    parser.add_argument("--events", type=int, help="events of the batch load (then delivered by the worker)")
+    parser.add_argument(
+        "--redis-db", type=int, default=14, help="database of Redis on 127.0.0.1:6379 to flush and use (default 14)"
+    )
     args = parser.parse_args()
     config = QUICK if args.quick else FULL
-    overrides = {"seed_rows": args.seed_rows, "large_rows": args.large_rows, "duration_s": args.duration}
+    overrides = {
+        "seed_rows": args.seed_rows,
+        "large_rows": args.large_rows,
+        "duration_s": args.duration,
+        "events": args.events,
+        "redis_url": f"redis://127.0.0.1:6379/{args.redis_db}",
+    }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     return config, "quick" if args.quick else "full"
 

@@ -1,9 +1,11 @@
-"""The member rows every benchmark uses: the same rows go to scrm's import and to raw COPY."""
+"""The rows every benchmark uses: the same members go to scrm's import and to raw COPY, the same
+events to ``POST /api/v1/events`` and to raw COPY."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +73,68 @@ def copy_records(workspace_id: int, first: int, count: int) -> list[tuple[Any, .
             )
         )
     return records
+
+
+# --- events -------------------------------------------------------------------------------------
+
+EVENT_TYPES = ("page.view", "checkin", "order.paid", "coupon.used")
+EVENT_COPY_COLUMNS = (
+    "workspace",
+    "member",
+    "type",
+    "properties",
+    "occurred_at",
+    "recorded_at",
+    "source",
+    "idempotency_key",
+)
+
+
+@dataclass(frozen=True)
+class EventWorkload:
+    """Events ``0 .. n-1`` about the members with ids ``low .. high``: the same rows go to
+    ``POST /api/v1/events`` (as JSON arrays) and to raw COPY.
+
+    Event ``i`` has a member spread over the range, one of a few types, two small properties, an
+    ``occurred_at`` ``i`` milliseconds after ``base`` and the idempotency key ``e-<i>``.
+    """
+
+    low: int
+    high: int
+    base: datetime  # occurred_at of event 0; the load must end within MAX_CLOCK_SKEW of now
+
+    def member(self, i: int) -> int:
+        return self.low + (i * 7919) % (self.high - self.low + 1)
+
+    def row(self, i: int) -> dict[str, Any]:
+        return {
+            "member_id": self.member(i),
+            "type": EVENT_TYPES[i % len(EVENT_TYPES)],
+            "properties": {"page": f"/p/{i % 100}", "n": i % 10},
+            "occurred_at": self.base + timedelta(milliseconds=i),
+            "idempotency_key": f"e-{i:08d}",
+        }
+
+    def body(self, first: int, count: int) -> bytes:
+        """A ``POST /api/v1/events`` body: the JSON array of events ``first .. first+count-1``."""
+        return _encode([self.row(i) for i in range(first, first + count)])
+
+    def copy_records(self, workspace_id: int, first: int, count: int) -> list[tuple[Any, ...]]:
+        """The same events as :meth:`body`, as records for ``COPY`` (columns :data:`EVENT_COPY_COLUMNS`)."""
+        at = datetime.now(UTC)
+        records = []
+        for i in range(first, first + count):
+            row = self.row(i)
+            records.append(
+                (
+                    workspace_id,
+                    row["member_id"],
+                    row["type"],
+                    _encode(row["properties"]).decode(),
+                    row["occurred_at"],
+                    at,
+                    "api",
+                    row["idempotency_key"],
+                )
+            )
+        return records

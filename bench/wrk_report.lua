@@ -3,10 +3,14 @@
 -- Without script arguments it requests the URL given to wrk as is. With arguments
 -- `-- PREFIX LOW HIGH` each request goes to PREFIX .. id, id drawn uniformly from [LOW, HIGH],
 -- so a primary-key lookup does not keep hitting one cached row.
+-- With arguments `-- event PATH LOW HIGH RUN` each request POSTs one event (a JSON object) to PATH:
+-- a random member id from [LOW, HIGH] and the idempotency key w-RUN-<thread>-<n>, so no two
+-- requests of any run share a key (the harness passes a fresh RUN to every wrk invocation).
 -- When the run ends, done() prints one line `WRK_JSON {...}` that the harness parses.
 
 local started = 0
-local prefix, low, high
+local mode, prefix, low, high, run
+local sent = 0
 
 function setup(thread)
   started = started + 1
@@ -14,14 +18,24 @@ function setup(thread)
 end
 
 function init(args)
-  if #args >= 3 then
-    prefix, low, high = args[1], tonumber(args[2]), tonumber(args[3])
+  if args[1] == "event" and #args >= 5 then
+    mode, prefix, low, high, run = "event", args[2], tonumber(args[3]), tonumber(args[4]), args[5]
+    wrk.headers["Content-Type"] = "application/json"
+  elseif #args >= 3 then
+    mode, prefix, low, high = "path", args[1], tonumber(args[2]), tonumber(args[3])
   end
   math.randomseed(os.time() * 1000 + (thread_no or 0))
 end
 
 function request()
-  if prefix then
+  if mode == "event" then
+    sent = sent + 1
+    local body = string.format(
+      '{"member_id":%d,"type":"page.view","properties":{"page":"/p/%d","n":%d},"idempotency_key":"w-%s-%d-%d"}',
+      math.random(low, high), sent % 100, sent % 10, run, thread_no or 0, sent
+    )
+    return wrk.format("POST", prefix, nil, body)
+  elseif mode == "path" then
     return wrk.format(nil, prefix .. math.random(low, high))
   end
   return wrk.format()

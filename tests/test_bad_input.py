@@ -17,6 +17,8 @@ HUGE = 10**30
 LONG_ATTRIBUTES = {"blob": "x" * 16_400}
 TOO_MANY_TAGS = [f"t{i}" for i in range(101)]
 TABLES = ("scrm_workspace", "scrm_member", "scrm_tag", "scrm_member_tag", "scrm_api_key", "scrm_workspace_plugin")
+CONSENT_TABLES = ("scrm_consent", "scrm_consent_chain", "scrm_consent_purpose")
+CONSENT = {"external_id": "w-1", "purpose": "marketing.email", "status": "granted"}  # valid for the world's member
 UNSET: Any = object()
 
 
@@ -45,10 +47,17 @@ async def world(tenant: Tenant, operator_key: str) -> World:
 async def snapshot(kernel: Kernel, tenant: Tenant) -> dict[str, Any]:
     """Row counts of every core table and the tenant's own rows, to compare before and after."""
     state: dict[str, Any] = {}
-    for table in TABLES:
+    for table in (*TABLES, *CONSENT_TABLES):
         state[table] = (await kernel.db.fetch(f"SELECT COUNT(*) AS n FROM {table}"))[0]["n"]
     state["workspace"] = await kernel.db.fetch("SELECT * FROM scrm_workspace WHERE id = {}", tenant.id)
-    for table in ("scrm_member", "scrm_tag", "scrm_member_tag", "scrm_api_key", "scrm_workspace_plugin"):
+    for table in (
+        "scrm_member",
+        "scrm_tag",
+        "scrm_member_tag",
+        "scrm_api_key",
+        "scrm_workspace_plugin",
+        *CONSENT_TABLES,
+    ):
         state[f"{table}:rows"] = await kernel.db.fetch(
             f"SELECT * FROM {table} WHERE workspace = {{}} ORDER BY id", tenant.id
         )
@@ -150,6 +159,33 @@ INVALID_BODIES = [
     ("POST", "/api/v1/plugins", False, {"name": "testplugin", "enabled": True, "settings": []}, "settings"),
     ("POST", "/api/v1/plugins", False, {"name": "testplugin", "enabled": True, "extra": 1}, "extra"),
     ("POST", "/api/v1/plugins", False, {"name": "p" * 101, "enabled": True}, "name"),
+    # consents: one record names its fields, a batch names the item ([1].purpose); all or nothing
+    ("POST", "/api/v1/consents", False, {**CONSENT, "status": "maybe"}, "status"),
+    ("POST", "/api/v1/consents", False, {**CONSENT, "purpose": "Marketing"}, "purpose"),
+    ("POST", "/api/v1/consents", False, {**CONSENT, "purpose": "no.such.purpose"}, "purpose"),
+    ("POST", "/api/v1/consents", False, {**CONSENT, "external_id": "nobody"}, "external_id"),
+    ("POST", "/api/v1/consents", False, {**CONSENT, "member_id": 1}, "member_id"),
+    ("POST", "/api/v1/consents", False, {"member_id": BIG, "purpose": "profiling", "status": "granted"}, "member_id"),
+    ("POST", "/api/v1/consents", False, {"member_id": 0, "purpose": "profiling", "status": "granted"}, "member_id"),
+    ("POST", "/api/v1/consents", False, {"purpose": "profiling", "status": "granted"}, "member_id"),
+    ("POST", "/api/v1/consents", False, {**CONSENT, "occurred_at": "2026-01-01T00:00:00"}, "occurred_at"),
+    ("POST", "/api/v1/consents", False, {**CONSENT, "occurred_at": "2999-01-01T00:00:00Z"}, "occurred_at"),
+    ("POST", "/api/v1/consents", False, {**CONSENT, "occurred_at": "soon"}, "occurred_at"),
+    ("POST", "/api/v1/consents", False, {**CONSENT, "evidence": LONG_ATTRIBUTES}, "evidence"),
+    ("POST", "/api/v1/consents", False, {**CONSENT, "evidence": [1]}, "evidence"),
+    ("POST", "/api/v1/consents", False, {**CONSENT, "source": ""}, "source"),
+    ("POST", "/api/v1/consents", False, {**CONSENT, "policy_version": "v" * 65}, "policy_version"),
+    ("POST", "/api/v1/consents", False, {**CONSENT, "seq": 1}, "seq"),
+    ("POST", "/api/v1/consents", False, [CONSENT, {**CONSENT, "purpose": "no.such.purpose"}], "[1].purpose"),
+    ("POST", "/api/v1/consents", False, [CONSENT, {**CONSENT, "external_id": "nobody"}], "[1].external_id"),
+    ("POST", "/api/v1/consents", False, [CONSENT] * 1001, ""),
+    ("POST", "/api/v1/consents", False, [], ""),
+    ("POST", "/api/v1/consents", False, "consent", ""),
+    ("POST", "/api/v1/consents/purposes", False, {"name": "Bad Name"}, "name"),
+    ("POST", "/api/v1/consents/purposes", False, {"name": "x" * 65}, "name"),
+    ("POST", "/api/v1/consents/purposes", False, {"name": "ok.name", "description": "d" * 2001}, "description"),
+    ("POST", "/api/v1/consents/purposes", False, {"name": "ok.name", "extra": 1}, "extra"),
+    ("POST", "/api/v1/consents/purposes", False, {}, "name"),
     # workspaces (operator)
     ("POST", "/api/v1/workspaces", True, {"slug": "Bad Slug", "name": "Bad"}, "slug"),
     ("POST", "/api/v1/workspaces", True, {"slug": "s" * 64, "name": "Long"}, "slug"),
@@ -191,6 +227,8 @@ JSON_WRITES = [
     ("POST", "/api/v1/keys", False),
     ("POST", "/api/v1/plugins", False),
     ("POST", "/api/v1/events", False),
+    ("POST", "/api/v1/consents", False),
+    ("POST", "/api/v1/consents/purposes", False),
     ("POST", "/api/v1/workspaces", True),
     ("PATCH", "/api/v1/workspaces/{slug}", True),
 ]
@@ -237,6 +275,8 @@ ID_ROUTES = [
     ("DELETE", "/api/v1/keys/{id}", None),
     ("GET", "/api/v1/events/{id}", None),
     ("GET", "/api/v1/members/{id}/events", None),
+    ("GET", "/api/v1/members/{id}/consents", None),
+    ("GET", "/api/v1/members/{id}/can-contact?purpose=marketing.email", None),
 ]
 
 

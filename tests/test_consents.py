@@ -387,13 +387,16 @@ async def test_append_joins_the_callers_transaction(kernel: Kernel, tenant: Tena
     class Abort(Exception):
         pass
 
-    with pytest.raises(Abort):
+    async def append_then_fail() -> None:
         async with kernel.db.transaction():
             records = await kernel.consents.append(
                 ws, [ConsentIn(member_id=member["id"], purpose=EMAIL, status="granted")]
             )
             assert records[0].seq == 1
             raise Abort
+
+    with pytest.raises(Abort):
+        await append_then_fail()
     assert await counts(kernel, tenant) == before
     assert (await verify(tenant))["ok"] is True
 

@@ -58,6 +58,10 @@ async def world(tenant: Tenant, other: Tenant) -> World:
     assert created.status_code == 201, created.text
     event = await b.post(f"{API}/events", {"member_id": b_member["id"], "type": "b.secret", "idempotency_key": "b-key"})
     assert event.status_code == 201, event.text
+    purpose = await b.post(f"{API}/consents/purposes", {"name": "b.secret", "description": "B's own"})
+    assert purpose.status_code == 201, purpose.text
+    consent = await b.post(f"{API}/consents", {"member_id": b_member["id"], "purpose": "b.secret", "status": "granted"})
+    assert consent.status_code == 201, consent.text
     a_member = await a.member(external_id="a-ext", display_name="Ann", tags=["a-only"])
     spare = await a.post(f"{API}/keys", {"scopes": ["members:read"], "name": "a-spare"})
     assert spare.status_code == 201, spare.text
@@ -87,6 +91,9 @@ async def state(ws: Tenant, member_id: int) -> dict[str, Any]:
         "/plugins",
         "/testplugin/welcomes",
         "/events",
+        f"/members/{member_id}/consents",
+        "/consents/purposes",
+        "/consents/verify",
     ):
         response = await ws.get(API + path)
         assert response.status_code == 200, f"{path}: {response.text}"
@@ -174,6 +181,14 @@ PROBES = [
     # events
     Probe("GET", f"{API}/events/{{event_id:int}}", "/events/{b_event}"),
     Probe("GET", f"{API}/members/{{member_id:int}}/events", "/members/{b_member}/events"),
+    # consents
+    Probe("GET", f"{API}/members/{{member_id:int}}/consents", "/members/{b_member}/consents"),
+    Probe("GET", f"{API}/members/{{member_id:int}}/can-contact", "/members/{b_member}/can-contact?purpose=b.secret"),
+    Probe(
+        "GET",
+        f"{API}/members/{{member_id:int}}/can-contact",
+        "/members/{b_member}/can-contact?purpose=marketing.email",
+    ),
     # plugins are installed for all, but their state and settings are per workspace
     Probe("GET", f"{API}/plugins/{{name:str}}", "/plugins/testplugin", None, 200, "", _a_state_of_testplugin),
 ]
@@ -196,6 +211,10 @@ PARAMLESS = {
     ("GET", f"{API}/testplugin/welcomes"): "test_listings_hold_only_own_rows",
     ("GET", f"{API}/events"): "test_listings_hold_only_own_rows",
     ("POST", f"{API}/events"): "test_events_naming_b_are_refused_or_stay_in_a",
+    ("POST", f"{API}/consents"): "test_consents_naming_b_are_refused_or_stay_in_a",
+    ("GET", f"{API}/consents/purposes"): "test_listings_hold_only_own_rows",
+    ("POST", f"{API}/consents/purposes"): "test_consents_naming_b_are_refused_or_stay_in_a",
+    ("GET", f"{API}/consents/verify"): "test_listings_hold_only_own_rows",
 }
 
 
@@ -281,7 +300,11 @@ def _own_call(w: World, method: str, path: str) -> tuple[str, dict[str, Any]]:
         ("POST", f"{API}/plugins"): {"name": "testplugin", "enabled": False},
         ("POST", f"{API}/workspaces"): {"slug": f"via-header-{w.a.id}", "name": "Via header"},
         ("PATCH", f"{API}/workspaces/{{slug:str}}"): {"name": "via-header"},
+        ("POST", f"{API}/consents"): {"member_id": w.a_member["id"], "purpose": "marketing.email", "status": "granted"},
+        ("POST", f"{API}/consents/purposes"): {"name": "via.header"},
     }
+    if path.endswith("/can-contact"):
+        url += "?purpose=marketing.email"
     kwargs: dict[str, Any] = {}
     if (method, path) in bodies:
         kwargs["json"] = bodies[(method, path)]
@@ -366,6 +389,15 @@ async def test_listings_hold_only_own_rows(world: World) -> None:
     assert [row["member_id"] for row in welcomes] == [w.a_member["id"]]
     b_welcomes = (await w.b.get(f"{API}/testplugin/welcomes")).json()
     assert [row["member_id"] for row in b_welcomes] == [b_member]  # B's row exists; A just cannot see it
+
+    purposes = [p["name"] for p in (await w.a.get(f"{API}/consents/purposes")).json()]
+    assert "b.secret" not in purposes
+    assert "marketing.email" in purposes
+    a_chain = (await w.a.get(f"{API}/consents/verify")).json()
+    b_chain = (await w.b.get(f"{API}/consents/verify")).json()
+    assert (a_chain["ok"], a_chain["records"]) == (True, 0)  # B's record is in B's chain only
+    assert (b_chain["ok"], b_chain["records"]) == (True, 1)
+    assert a_chain["head_hash"] != b_chain["head_hash"]
 
 
 async def test_export_holds_only_own_rows(world: World) -> None:
@@ -456,6 +488,43 @@ async def test_events_naming_b_are_refused_or_stay_in_a(world: World) -> None:
     )
     assert mine.status_code == 201, mine.text
     assert mine.json()["id"] != w.b_event
+    assert await state(w.b, w.b_member["id"]) == before[1]
+
+
+async def test_consents_naming_b_are_refused_or_stay_in_a(world: World) -> None:
+    """A consent for B's member (by id or external id) or for B's own purpose is a 422, and a purpose
+    of the same name created in A is A's own: B's ledger and registry stay as they were."""
+    w = world
+    before = await both(w)
+    for ref in ({"member_id": w.b_member["id"]}, {"external_id": "b-ext"}):
+        doc = problem(
+            await w.a.post(f"{API}/consents", {**ref, "purpose": "marketing.email", "status": "withdrawn"}),
+            422,
+            "validation-error",
+        )
+        assert doc["errors"][0]["message"] == "no such member in this workspace"
+        batch = [
+            {"member_id": w.a_member["id"], "purpose": "marketing.email", "status": "granted"},
+            {**ref, "purpose": "marketing.email", "status": "granted"},
+        ]
+        doc = problem(await w.a.post(f"{API}/consents", batch), 422, "validation-error")
+        assert doc["errors"][0]["field"].startswith("[1].")
+    mine = {"member_id": w.a_member["id"], "purpose": "b.secret", "status": "granted"}
+    doc = problem(await w.a.post(f"{API}/consents", mine), 422, "validation-error")
+    assert doc["errors"][0]["field"] == "purpose"
+    problem(
+        await w.a.get(f"{API}/members/{w.a_member['id']}/can-contact", params={"purpose": "b.secret"}),
+        422,
+        "validation-error",
+    )
+    assert await both(w) == before
+
+    created = await w.a.post(f"{API}/consents/purposes", {"name": "b.secret", "description": "A's own"})
+    assert created.status_code == 201, created.text
+    record = await w.a.post(f"{API}/consents", mine)
+    assert record.status_code == 201, record.text
+    assert record.json()["seq"] == 1  # A's chain, not a link in B's
+    assert (await w.a.get(f"{API}/consents/verify")).json()["records"] == 1
     assert await state(w.b, w.b_member["id"]) == before[1]
 
 

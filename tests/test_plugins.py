@@ -44,7 +44,14 @@ async def test_testplugin_is_discovered_by_entry_point(tenant: Tenant, kernel: K
         "distribution": "scrm-testplugin",
         "core": ">=0.1,<1",
         "scopes": ["testplugin:read"],
-        "hooks": ["scrm_manifest", "scrm_member_created", "scrm_routes", "scrm_tables", "scrm_workspace_deleted"],
+        "hooks": [
+            "scrm_event_recorded",
+            "scrm_manifest",
+            "scrm_member_created",
+            "scrm_routes",
+            "scrm_tables",
+            "scrm_workspace_deleted",
+        ],
         "enabled": False,
         "settings": {},
     }

@@ -268,6 +268,43 @@ async def _member_events(c: Ctx) -> Call:
     return Call(f"{API}/members/{await c.member()}/events")
 
 
+@recipe("POST", "/consents")
+async def _record_consents(c: Ctx) -> Call:
+    member = await c.member()
+    return Call(
+        f"{API}/consents",
+        [
+            {"member_id": member, "purpose": "marketing.email", "status": "granted"},
+            {"member_id": member, "purpose": "marketing.sms", "status": "withdrawn", "evidence": {"form": "f"}},
+        ],
+    )
+
+
+@recipe("GET", "/consents/purposes")
+async def _list_purposes(c: Ctx) -> Call:
+    return Call(f"{API}/consents/purposes")
+
+
+@recipe("POST", "/consents/purposes")
+async def _create_purpose(c: Ctx) -> Call:
+    return Call(f"{API}/consents/purposes", {"name": c.name("p").replace("-", "_"), "description": "scoped"})
+
+
+@recipe("GET", "/consents/verify")
+async def _verify_consents(c: Ctx) -> Call:
+    return Call(f"{API}/consents/verify")
+
+
+@recipe("GET", "/members/{member_id:int}/consents")
+async def _member_consents(c: Ctx) -> Call:
+    return Call(f"{API}/members/{await c.member()}/consents")
+
+
+@recipe("GET", "/members/{member_id:int}/can-contact")
+async def _can_contact(c: Ctx) -> Call:
+    return Call(f"{API}/members/{await c.member()}/can-contact?purpose=marketing.email")
+
+
 @recipe("GET", "/testplugin/welcomes")
 async def _welcomes(c: Ctx) -> Call:
     return Call(f"{API}/testplugin/welcomes")
@@ -275,7 +312,17 @@ async def _welcomes(c: Ctx) -> Call:
 
 # --- what "nothing written" means -------------------------------------------------------------
 
-WORKSPACE_TABLES = ("scrm_member", "scrm_tag", "scrm_member_tag", "scrm_api_key", "scrm_workspace_plugin", "scrm_event")
+WORKSPACE_TABLES = (
+    "scrm_member",
+    "scrm_tag",
+    "scrm_member_tag",
+    "scrm_api_key",
+    "scrm_workspace_plugin",
+    "scrm_event",
+    "scrm_consent",
+    "scrm_consent_chain",
+    "scrm_consent_purpose",
+)
 
 
 async def snapshot(kernel: Kernel, tenant: Tenant) -> dict[str, Any]:

@@ -124,7 +124,14 @@ class Jobs:
         if url is not None:
             self._redis = ArqRedis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop cron loops at once; let running jobs finish for up to ``grace_s`` seconds, then
+        cancel them (what they leave undone is found again: the outbox is in the database)."""
+        for task in list(self._tasks):
+            if task.get_name().startswith("scrm cron"):
+                task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace_s)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
