@@ -27,8 +27,10 @@ from conftest import BACKEND, Tenant, make_tenant
 from scrm import create_app
 from scrm.kernel import Kernel
 from scrm.piccolo_app import APP_CONFIG
+from scrm.problems import ServiceUnavailable
+from scrm.schemas import WorkspaceCreate
 from scrm.settings import Settings
-from scrm_testplugin.tables import Seen, Tally
+from scrm_testplugin.tables import Seen, Tally, Welcome
 
 API = "/api/v1"
 EVENTS = 10_000 if BACKEND == "postgres" else 2_000
@@ -196,3 +198,20 @@ async def test_without_a_worker_delivery_waits_in_the_outbox(redis_kernel: Kerne
         redis_server.start()
         assert await redis_kernel.outbox.drain() >= 2
         assert await redis_kernel.db.fetch("SELECT id FROM scrm_outbox WHERE workspace = {}", tenant.id) == []
+
+
+async def test_a_plugin_job_runs_on_a_worker(redis_kernel: Kernel, redis_server: RedisServer) -> None:
+    """Queued in Redis by one kernel, run by a worker (here in-process, in burst mode)."""
+    workspace = await redis_kernel.workspaces.create(WorkspaceCreate(slug=f"jobs-{time.time_ns()}", name="Jobs"))
+    await redis_kernel.jobs.enqueue("testplugin.welcome_later", job_id="r-1", workspace_id=workspace.id, member_id=3)
+    await redis_kernel.jobs.enqueue("testplugin.welcome_later", job_id="r-1", workspace_id=workspace.id, member_id=3)
+    await redis_kernel.jobs.work(burst=True)
+    rows = await Welcome.select(Welcome.member_id, Welcome.message).where(Welcome.workspace == workspace.id)
+    assert rows == [{"member_id": 3, "message": "Welcome (job r-1)"}]
+
+
+async def test_queueing_while_redis_is_down_is_a_503(redis_kernel: Kernel, redis_server: RedisServer) -> None:
+    redis_server.stop()
+    with pytest.raises(ServiceUnavailable) as raised:
+        await redis_kernel.jobs.enqueue("testplugin.welcome_later", workspace_id=1, member_id=1)
+    assert raised.value.status == 503

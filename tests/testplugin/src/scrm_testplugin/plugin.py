@@ -91,3 +91,20 @@ async def scrm_event_recorded(workspace: scrm.WorkspaceRef, event: dict[str, Any
             return
         await Tally.insert(Tally(workspace=workspace.id, events=0)).on_conflict(action="DO NOTHING")
         await Tally.update({Tally.events: Tally.events + 1}).where(Tally.workspace == workspace.id)
+
+
+async def welcome_later(ctx: scrm.JobContext, workspace_id: int, member_id: int) -> None:
+    """A job: the welcome note, written in the background (tests queue it)."""
+    await Welcome.insert(
+        Welcome(
+            workspace=workspace_id,
+            member_id=member_id,
+            message=f"Welcome (job {ctx.job_id})",
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+@scrm.hookimpl
+def scrm_jobs() -> list[scrm.Job | scrm.Cron]:
+    return [scrm.Job("testplugin.welcome_later", welcome_later)]
