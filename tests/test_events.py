@@ -351,3 +351,43 @@ async def test_a_failing_handler_keeps_the_row_and_retries_later(tenant: Tenant,
     await kernel.jobs.idle()
     assert await kernel.db.fetch("SELECT id FROM scrm_outbox WHERE workspace = {}", tenant.id) == []
     assert await tally(tenant) == 2
+
+
+# --- the core's own handler: member activity ---------------------------------------------------------
+
+
+async def test_delivered_events_mark_members_active(tenant: Tenant, kernel: Kernel) -> None:
+    ann, bob, cy = await tenant.member(), await tenant.member(), await tenant.member()
+    t = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    batch = [
+        {"member_id": ann["id"], "type": "checkin", "occurred_at": t.isoformat()},
+        {"member_id": ann["id"], "type": "order.paid", "occurred_at": (t - timedelta(days=3)).isoformat()},
+        {"member_id": bob["id"], "type": "checkin", "occurred_at": (t - timedelta(days=40)).isoformat()},
+    ]
+    assert (await post(tenant, batch)).status_code == 200
+    assert (await tenant.patch(f"{API}/members/{cy['id']}", {"display_name": "Cy"})).status_code == 200
+    await kernel.jobs.idle()
+
+    async def active(member: dict[str, Any]) -> str | None:
+        value: str | None = (await tenant.get(f"{API}/members/{member['id']}")).json()["last_active_at"]
+        return value
+
+    assert datetime.fromisoformat(await active(ann) or "") == t
+    assert datetime.fromisoformat(await active(bob) or "") == t - timedelta(days=40)
+    assert await active(cy) is None  # the core's own events (member.created/updated) are not engagement
+
+    # an older event arriving late, or the same events delivered again, never move it back
+    late = {"member_id": ann["id"], "type": "checkin", "occurred_at": (t - timedelta(days=100)).isoformat()}
+    assert (await post(tenant, late)).status_code == 201
+    await kernel.jobs.idle()
+    await kernel.members.mark_active(await kernel.workspaces.ref(tenant.id), [])
+    assert datetime.fromisoformat(await active(ann) or "") == t
+
+    async def ids(**params: Any) -> list[int]:
+        response = await tenant.get(f"{API}/members", params=params)
+        assert response.status_code == 200, response.text
+        return [m["id"] for m in response.json()["items"]]
+
+    since = (t - timedelta(days=30)).isoformat()
+    assert await ids(active_after=since) == [ann["id"]]
+    assert await ids(inactive_since=since) == [bob["id"], cy["id"]]

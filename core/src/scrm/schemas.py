@@ -100,6 +100,7 @@ class MemberOut(msgspec.Struct):
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+    last_active_at: datetime | None = None  # the latest engagement event's occurred_at
 
 
 # --- events -----------------------------------------------------------------------------------

@@ -48,6 +48,9 @@ class Member(Table, tablename="scrm_member"):
     attributes = JSONB(default="{}")
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    #: when the member's latest engagement event (any type but the core's) occurred; kept by the
+    #: core's own handler of delivered events
+    last_active_at = Timestamptz(null=True, default=None)
 
 
 class Tag(Table, tablename="scrm_tag"):

@@ -60,6 +60,12 @@ class MemberController(Controller):
         status: Annotated[Literal["active", "blocked", "erased"] | None, QueryParameter()] = None,
         created_after: Annotated[datetime | None, QueryParameter()] = None,
         created_before: Annotated[datetime | None, QueryParameter()] = None,
+        active_after: Annotated[
+            datetime | None, QueryParameter(description="Had an engagement event at or after this time")
+        ] = None,
+        inactive_since: Annotated[
+            datetime | None, QueryParameter(description="Had no engagement event since this time (or never)")
+        ] = None,
         q: Annotated[
             str | None, QueryParameter(min_length=1, max_length=200, description="external id or name prefix")
         ] = None,
@@ -72,6 +78,8 @@ class MemberController(Controller):
             status=status,
             created_after=created_after,
             created_before=created_before,
+            active_after=active_after,
+            inactive_since=inactive_since,
             q=q,
         )
         return await kernel.members.list(ws, filters, cursor, limit)

@@ -39,7 +39,7 @@ BATCH_SIZE = 2_000
 MAX_REPORTED_ERRORS = 1_000
 MAX_LINE_BYTES = 64 * 1024
 CSV_LIST_SEPARATOR = "|"
-EXPORT_ONLY_COLUMNS = frozenset({"id", "created_at", "updated_at"})
+EXPORT_ONLY_COLUMNS = frozenset({"id", "created_at", "updated_at", "last_active_at"})
 
 
 class ImportRow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
@@ -55,6 +55,7 @@ class ImportRow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_d
     id: int | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    last_active_at: str | None = None
 
 
 class CsvHeaderInvalid(Problem):
@@ -405,6 +406,7 @@ EXPORT_COLUMNS = [
     "attributes",
     "created_at",
     "updated_at",
+    "last_active_at",
 ]
 
 
@@ -442,6 +444,7 @@ async def export_members(kernel: Kernel, ws: WorkspaceRef, fmt: str, batch: int 
                         encoder.encode(m.attributes).decode(),
                         m.created_at.isoformat(),
                         m.updated_at.isoformat(),
+                        m.last_active_at.isoformat() if m.last_active_at else "",
                     ]
                 )
                 for m in members

@@ -18,9 +18,9 @@ from msgspec import UNSET
 from scrm.db import prefix_pattern
 from scrm.pagination import MAX_LIMIT, Page
 from scrm.problems import NotFound, ValidationFailed, duplicate
-from scrm.schemas import MAX_ATTRIBUTES_BYTES, MemberCreate, MemberOut, MemberRef, MemberUpdate, TagChange
+from scrm.schemas import MAX_ATTRIBUTES_BYTES, EventOut, MemberCreate, MemberOut, MemberRef, MemberUpdate, TagChange
 from scrm.services.context import WorkspaceRef
-from scrm.services.events import NewEvent
+from scrm.services.events import CORE_TYPE_PREFIXES, NewEvent
 from scrm.services.values import json_value, now, timestamp
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ class MemberFilter:
     status: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    active_after: datetime | None = None  # an engagement event at or after this time
+    inactive_since: datetime | None = None  # no engagement event at or after this time (or none ever)
     q: str | None = None
 
 
@@ -59,6 +61,7 @@ class Members:
         d = kernel.db.dialect
         self.columns = (
             "m.id, m.external_id, m.display_name, m.status, m.identities, m.attributes, m.created_at, m.updated_at, "
+            "m.last_active_at, "
             f"(SELECT {d.json_array_agg('t.name')} FROM scrm_member_tag mt JOIN scrm_tag t ON t.id = mt.tag "
             "WHERE mt.member = m.id) AS tags"
         )
@@ -237,6 +240,38 @@ class Members:
             raise ValidationFailed(f"{len(errors)} item(s) name no usable member", errors=errors[:100])
         return resolved
 
+    async def mark_active(self, ws: WorkspaceRef, events: Sequence[EventOut]) -> None:
+        """The core's own handler of delivered events: move each member's ``last_active_at`` to their
+        latest engagement event (any type but the core's). Idempotent, and order does not matter:
+        it only ever moves forward."""
+        latest: dict[int, datetime] = {}
+        for event in events:
+            if not event.type.startswith(CORE_TYPE_PREFIXES):
+                at = latest.get(event.member_id)
+                latest[event.member_id] = event.occurred_at if at is None else max(at, event.occurred_at)
+        if not latest:
+            return
+        if self.k.db.dialect.name == "postgres":
+            await self.k.db.fetch(
+                "UPDATE scrm_member m SET last_active_at = x.at FROM unnest({}::bigint[], {}::timestamptz[]) "
+                "AS x(id, at) WHERE m.id = x.id AND m.workspace = {} "
+                "AND (m.last_active_at IS NULL OR m.last_active_at < x.at)",
+                list(latest),
+                list(latest.values()),
+                ws.id,
+            )
+            return
+        async with self.k.db.transaction():
+            for member_id, at in latest.items():
+                await self.k.db.fetch(
+                    "UPDATE scrm_member SET last_active_at = {} WHERE id = {} AND workspace = {} "
+                    "AND (last_active_at IS NULL OR last_active_at < {})",
+                    at,
+                    member_id,
+                    ws.id,
+                    at,
+                )
+
     async def list(self, ws: WorkspaceRef, filters: MemberFilter, cursor: str | None, limit: int) -> Page[MemberOut]:
         after = self.k.cursors.decode("members", cursor)
         limit = max(1, min(limit, MAX_LIMIT))
@@ -292,6 +327,12 @@ class Members:
         if f.created_before:
             clauses.append("m.created_at < {}")
             args.append(f.created_before)
+        if f.active_after:
+            clauses.append("m.last_active_at >= {}")
+            args.append(f.active_after)
+        if f.inactive_since:
+            clauses.append("(m.last_active_at IS NULL OR m.last_active_at < {})")
+            args.append(f.inactive_since)
         if f.q:
             clauses.append(f"(m.external_id = {{}} OR {self.k.db.dialect.like_prefix('m.display_name')})")
             args += [f.q, prefix_pattern(f.q)]
@@ -319,4 +360,5 @@ def to_member(row: dict[str, Any]) -> MemberOut:
         tags=sorted(t for t in json_value(row["tags"]) if t is not None) if row["tags"] else [],
         created_at=timestamp(row["created_at"]),
         updated_at=timestamp(row["updated_at"]),
+        last_active_at=timestamp(row["last_active_at"]) if row["last_active_at"] is not None else None,
     )

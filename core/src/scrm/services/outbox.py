@@ -104,8 +104,10 @@ class Outbox:
         when all went through, or schedule a retry with exponential backoff."""
         try:
             ws = await self.k.workspace_ref(row["workspace"])
+            events = await self.k.events.by_ids(ws, json_value(row["event_ids"]))
+            await self.k.members.mark_active(ws, events)
             if ws.enabled_plugins & self.k.plugins.implementers("scrm_event_recorded"):
-                for event in await self.k.events.by_ids(ws, json_value(row["event_ids"])):
+                for event in events:
                     await self.k.plugins.call(
                         "scrm_event_recorded", ws.enabled_plugins, workspace=ws, event=msgspec.to_builtins(event)
                     )

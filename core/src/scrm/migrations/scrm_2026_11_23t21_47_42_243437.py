@@ -1,0 +1,34 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.indexes import IndexMethod
+
+ID = "2026-11-23T21:47:42:243437"
+VERSION = "1.38.0"
+DESCRIPTION = ""
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="scrm", description=DESCRIPTION)
+
+    manager.add_column(
+        table_class_name="Member",
+        tablename="scrm_member",
+        column_name="last_active_at",
+        db_column_name="last_active_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    return manager
