@@ -1,20 +1,24 @@
-"""Demo data: a workspace of made-up coffee-shop members, tags and attributes.
+"""Demo data: a workspace of made-up coffee-shop members, tags and attributes, and their visits
+and orders of the last two months.
 
-Seeding goes through the same importer the API uses, so ``scrm demo`` also exercises it; it is
-safe to run twice (members are upserted by external id).
+Seeding goes through the same importer and event log the API uses, so ``scrm demo`` also exercises
+them; it is safe to run twice (members are upserted by external id, events carry idempotency keys).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from scrm.problems import NotFound
-from scrm.schemas import WorkspaceCreate
+from scrm.schemas import MemberRef, WorkspaceCreate
+from scrm.services.events import NewEvent
 from scrm.services.importer import import_members
+from scrm.services.values import now
 
 if TYPE_CHECKING:
     from scrm.kernel import Kernel
@@ -69,6 +73,23 @@ def demo_rows(count: int, seed: int = 7) -> list[dict[str, object]]:
     return rows
 
 
+def demo_events(member_ids: list[int], seed: int = 7) -> list[NewEvent]:
+    """Check-ins and paid orders over the last 60 days; some members have none (they are silent)."""
+    rng = random.Random(seed)
+    start = now().replace(microsecond=0)
+    events = []
+    for member_id in member_ids:
+        for n in range(rng.choice([0, 0, 1, 2, 3, 5, 8])):
+            at = start - timedelta(days=rng.uniform(0, 60))
+            properties: dict[str, object]
+            if rng.random() < 0.6:
+                kind, properties = "checkin", {"store": rng.choice(CITIES)}
+            else:
+                kind, properties = "order.paid", {"amount": round(rng.uniform(18, 120), 2), "currency": "CNY"}
+            events.append(NewEvent(member_id, kind, properties, at, "demo", f"demo-{member_id}-{n}"))
+    return events
+
+
 async def _ndjson(rows: list[dict[str, object]]) -> AsyncIterator[bytes]:
     for start in range(0, len(rows), 500):
         yield b"".join(msgspec.json.encode(r) + b"\n" for r in rows[start : start + 500])
@@ -89,5 +110,10 @@ async def seed(kernel: Kernel, members: int = 1000) -> tuple[str, str]:
             await kernel.db.fetch(
                 "UPDATE scrm_tag SET group_name = {} WHERE workspace = {} AND name = {}", group, ws.id, name
             )
+    refs = [MemberRef(external_id=str(row["external_id"])) for row in demo_rows(members)]
+    member_ids = await kernel.members.resolve(ws, refs) if refs else []
+    events = demo_events(member_ids)
+    for start in range(0, len(events), 1000):
+        await kernel.events.record(ws, events[start : start + 1000])
     key = await kernel.keys.create(ws, ["*"], "demo")
     return ws.slug, key.key
