@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -84,7 +85,7 @@ class Config:
 
 
 FULL = Config(seed_rows=100_000, large_rows=1_000_000, warmup_s=3, duration_s=15, rounds=2)
-QUICK = Config(seed_rows=20_000, large_rows=50_000, warmup_s=1, duration_s=4, rounds=1, events=30_000)
+QUICK = Config(seed_rows=20_000, large_rows=50_000, warmup_s=1, duration_s=4, rounds=1, events=15_000)
 
 
 @dataclass
@@ -352,10 +353,11 @@ def wrk_errors(result: WrkResult) -> str:
 
 def bench_events(b: Bench) -> None:
     """The event figures, on a scrm server whose jobs go to Redis, with ``testplugin`` enabled in the
-    workspace (so every event is delivered to its ``scrm_event_recorded``) and one ``scrm worker``.
+    workspace (so every event is delivered to its ``scrm_event_recorded``).
 
-    Single-event POSTs against the hand-written route, COPY of the batch load's events, then the
-    batch load itself and the time until the worker has delivered all of it.
+    Single-event POSTs first with no worker running, then with one ``scrm worker``, against the
+    hand-written route; COPY of the batch load's events; then the batch load itself, with the worker
+    delivering, and the time until it has delivered all of it.
     """
     redis_url = b.config.redis_url
     progress(f"events: flushing Redis {redis_url}")
@@ -363,14 +365,27 @@ def bench_events(b: Bench) -> None:
     env = {**b.scrm.env, "SCRM_REDIS_URL": redis_url}
     low, high = asyncio.run(member_range(b))
     workload = EventWorkload(low, high, base=datetime.now(UTC) - timedelta(milliseconds=b.config.events, minutes=1))
+    baseline_command = b.baseline_command("event", "--dsn", b.dsn, "--workspace", str(b.workspace_id))
+    baseline_command += ["--pool-size", str(b.config.pool_size)]
+    worker_command = ["uv", "run", "--no-sync", "scrm", "worker"]
     try:
-        with serving("scrm-events", b.scrm.serve_command(), b.tmp, env=env) as server:
+        with contextlib.ExitStack() as stack:
+            server = stack.enter_context(serving("scrm-events", b.scrm.serve_command(), b.tmp, env=env))
             enable_plugin(server, b.key)
-            worker_command = ["uv", "run", "--no-sync", "scrm", "worker"]
-            with running("scrm-worker", worker_command, b.tmp, "scrm worker:", env=env) as worker:
-                bench_post_event(b, server, worker, low, high)
-                copy_limit = bench_event_copy(b, workload)
-                bench_event_load(b, server, worker, workload, copy_limit)
+            baseline = stack.enter_context(serving("baseline-event", baseline_command, b.tmp))
+            post = PostEvent(b, server, baseline, low, high)
+            alone = [post.scrm(n, "no worker") for n in range(b.config.rounds)]  # delivery waits in the outbox
+            worker = stack.enter_context(running("scrm-worker", worker_command, b.tmp, "scrm worker:", env=env))
+            asyncio.run(wait_outbox_empty(b, worker, "the events posted while no worker ran"))
+            base_runs, scrm_runs = [], []
+            for n in range(b.config.rounds):
+                base_runs.append(post.baseline(n))
+                scrm_runs.append(post.scrm(n, "worker running"))
+                asyncio.run(wait_outbox_empty(b, worker, "the events of the POST run"))  # the next run starts idle
+            baseline.stop()
+            add_post_event_figures(b.report, post.connections, best(base_runs), best(scrm_runs), best(alone))
+            copy_limit = bench_event_copy(b, workload)
+            bench_event_load(b, server, worker, workload, copy_limit)
     finally:
         redis_cli(redis_url, "FLUSHDB")
 
@@ -395,26 +410,39 @@ def enable_plugin(server: Server, key: str) -> None:
         raise BenchError(f"enabling {PLUGIN} answered {response.status_code}: {response.text[:500]}")
 
 
-def bench_post_event(b: Bench, server: Server, worker: Server, low: int, high: int) -> None:
-    """Single-event ``POST /api/v1/events`` against the hand-written insert, alternating like the
-    GET benchmark. The worker runs throughout; after each scrm run it drains what that run queued,
-    so every run starts with an idle worker."""
-    connections = b.config.connections[0]
-    command = b.baseline_command("event", "--dsn", b.dsn, "--workspace", str(b.workspace_id))
-    command += ["--pool-size", str(b.config.pool_size)]
-    headers = {"Authorization": f"Bearer {b.key}"}
-    with serving("baseline-event", command, b.tmp) as baseline:
-        base_runs, scrm_runs = [], []
-        for n in range(b.config.rounds):
-            progress(f"POST one event @{connections} connections, round {n + 1}/{b.config.rounds}")
-            base_runs.append(b.wrk(baseline.base_url, connections, post_event=("/events", low, high)))
-            scrm_runs.append(
-                b.wrk(server.base_url, connections, post_event=("/api/v1/events", low, high), headers=headers)
-            )
-            asyncio.run(wait_outbox_empty(b, worker, "the events of the POST run"))
-    base, mine = best(base_runs), best(scrm_runs)
+@dataclass(frozen=True)
+class PostEvent:
+    """wrk runs posting one event per request (random member, fresh idempotency key) to scrm or to
+    the hand-written route, at as many connections as the pool has."""
+
+    b: Bench
+    server: Server
+    baseline_server: Server
+    low: int
+    high: int
+
+    @property
+    def connections(self) -> int:
+        return self.b.config.connections[0]
+
+    def baseline(self, n: int) -> WrkResult:
+        progress(f"baseline: POST one event @{self.connections}, round {n + 1}/{self.b.config.rounds}")
+        return self.b.wrk(self.baseline_server.base_url, self.connections, post_event=("/events", self.low, self.high))
+
+    def scrm(self, n: int, worker: str) -> WrkResult:
+        progress(f"scrm: POST one event @{self.connections}, {worker}, round {n + 1}/{self.b.config.rounds}")
+        return self.b.wrk(
+            self.server.base_url,
+            self.connections,
+            post_event=("/api/v1/events", self.low, self.high),
+            headers={"Authorization": f"Bearer {self.b.key}"},
+        )
+
+
+def add_post_event_figures(
+    report: Report, connections: int, base: WrkResult, mine: WrkResult, no_worker: WrkResult
+) -> None:
     at = f"@{connections}"
-    report = b.report
     report.add(Figure(f"baseline: asyncpg POST event {at}", base.requests_per_s, "req/s", error=wrk_errors(base)))
     report.add(Figure(f"baseline: POST event p50 {at}", base.p50_ms, "ms"))
     report.add(Figure(f"baseline: POST event p99 {at}", base.p99_ms, "ms"))
@@ -430,6 +458,15 @@ def bench_post_event(b: Bench, server: Server, worker: Server, low: int, high: i
     )
     report.add(Figure(f"scrm: POST event p50 {at}", mine.p50_ms, "ms", limit=base.p50_ms))
     report.add(Figure(f"scrm: POST event p99 {at}", mine.p99_ms, "ms", limit=base.p99_ms))
+    report.add(
+        Figure(
+            f"scrm: POST event {at}, no worker running",
+            no_worker.requests_per_s,
+            "req/s",
+            limit=base.requests_per_s,
+            error=wrk_errors(no_worker),
+        )
+    )
 
 
 def bench_event_copy(b: Bench, workload: EventWorkload) -> float:
@@ -463,10 +500,11 @@ def bench_event_load(b: Bench, server: Server, worker: Server, workload: EventWo
     progress(f"events: building {count:,} events in batches of {batch:,}")
     bodies = [workload.body(first, min(batch, count - first)) for first in range(0, count, batch)]
     asyncio.run(pg_execute(b.database, "CHECKPOINT"))
-    before = asyncio.run(tally(b))
+    before, redelivered_before = asyncio.run(tally(b))
     progress(f"scrm: POST {count:,} events in batches of {batch:,} from {clients} clients")
     load = asyncio.run(load_events(b, server, worker, bodies, batch, count))
-    delivered = asyncio.run(tally(b)) - before
+    after, redelivered_after = asyncio.run(tally(b))
+    delivered = after - before
     if delivered != count:
         raise BenchError(f"{PLUGIN} counted {delivered} of the {count} events once the outbox was empty")
     status = b.scrm.output("outbox", "status")
@@ -487,6 +525,8 @@ def bench_event_load(b: Bench, server: Server, worker: Server, workload: EventWo
     )
     report.add(Figure("scrm: outbox pending at end of load", load.pending_at_load_end, "events"))
     report.add(Figure(f"scrm: outbox lag after {count:,} events", load.delivered - load.loaded, "s"))
+    # at least once: deliveries of an event already delivered (a lease ran out, a job ran twice)
+    report.add(Figure("scrm: events delivered again", redelivered_after - redelivered_before, "events"))
     # delivery over the whole load: the worker started with the first batch; the limit is ingestion
     report.add(
         Figure(
@@ -565,12 +605,16 @@ async def wait_outbox_empty(b: Bench, worker: Server | None, what: str, timeout_
         await conn.close()
 
 
-async def tally(b: Bench) -> int:
-    """Events the test plugin has counted in the workspace (each once, however often delivered)."""
+async def tally(b: Bench) -> tuple[int, int]:
+    """Events the test plugin has counted in the workspace (each once, however often delivered), and
+    how many deliveries it saw of events it had already counted."""
     conn = await asyncpg.connect(b.dsn)
     try:
-        value = await conn.fetchval("SELECT events FROM testplugin_tally WHERE workspace = $1", b.workspace_id)
-        return int(value or 0)
+        counted = await conn.fetchval("SELECT events FROM testplugin_tally WHERE workspace = $1", b.workspace_id)
+        again = await conn.fetchval(
+            "SELECT COALESCE(SUM(redeliveries), 0) FROM testplugin_seen WHERE workspace = $1", b.workspace_id
+        )
+        return int(counted or 0), int(again)
     finally:
         await conn.close()
 

@@ -205,12 +205,30 @@ async def test_demo_seeds_and_prints_a_key(cli: Cli, restore_binding: None) -> N
         tags = (await client.get("/api/v1/tags", headers=bearer(key))).json()
         assert {t["group"] for t in tags} <= {"lifecycle", "interest", "tier"}
         assert sum(t["member_count"] for t in tags) >= 50
+        events = await client.get("/api/v1/events", params={"limit": 500}, headers=bearer(key))
+        demo_events = [e for e in events.json()["items"] if e["source"] == "demo"]
+        assert {e["type"] for e in demo_events} == {"checkin", "order.paid"}
     # seeding again refreshes the same members rather than adding more
     key2 = cli.last_line("demo", "--no-serve", "--members", "50").split()[-1]
     assert key2 != key
     async with api(cli) as client:
         response = await client.get("/api/v1/members", params={"limit": 500}, headers=bearer(key2))
         assert len(response.json()["items"]) == 50
+        again = await client.get("/api/v1/events", params={"limit": 500}, headers=bearer(key2))
+        assert len([e for e in again.json()["items"] if e["source"] == "demo"]) == len(demo_events)
+    # the demo's jobs ran before it exited: nothing waits in the outbox
+    assert cli.run("outbox", "status").stdout.splitlines()[0] == "pending: 0 event(s) in 0 row(s); oldest: none"
+
+
+def test_outbox_commands(cli: Cli) -> None:
+    status = cli.run("outbox", "status").stdout.splitlines()
+    assert status[0].startswith("pending: ")
+    assert status[1].startswith("failing: ")
+    assert cli.last_line("outbox", "retry").endswith("row(s) queued for delivery")
+
+
+def test_worker_needs_redis(cli: Cli) -> None:
+    assert "SCRM_REDIS_URL" in one_error_line(cli.run("worker", check=False))
 
 
 # --- errors: one line, no traceback -----------------------------------------------------------
