@@ -46,6 +46,7 @@ async def test_testplugin_is_discovered_by_entry_point(tenant: Tenant, kernel: K
         "scopes": ["testplugin:read"],
         "hooks": [
             "scrm_event_recorded",
+            "scrm_jobs",
             "scrm_manifest",
             "scrm_member_created",
             "scrm_routes",

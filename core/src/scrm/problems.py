@@ -183,6 +183,13 @@ def field_name(key: str, message: str) -> str:
     return "" if key == "data" else key
 
 
+def _body_field(cause: str, fallback: str) -> str:
+    """The field of a body error from msgspec's own message, whose path Litestar shortens: inside a
+    JSON array body (a batch) it keeps the position, ``[1].occurred_at``."""
+    located = field_name("", cause.replace("`$.data", "`$", 1))
+    return located or fallback
+
+
 _STATUS_KINDS = {
     400: "bad-request",
     401: "unauthenticated",
@@ -205,6 +212,8 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         errors = _validation_errors(exc.extra)
         if any(e["field"] == "" and e["message"] == "'data'" for e in errors):  # Litestar: no body at all
             return problem_response(_MalformedBody("The request body is empty; send a JSON object"), request)
+        if len(errors) == 1 and errors[0]["source"] == "body" and isinstance(exc.__cause__, msgspec.ValidationError):
+            errors[0]["field"] = _body_field(str(exc.__cause__), errors[0]["field"])
         detail = errors[0]["message"] if errors else exc.detail
         if "JSON is malformed" in str(detail) or "malformed" in str(exc.detail).lower():
             return problem_response(_MalformedBody(str(detail), errors=errors), request)

@@ -8,9 +8,9 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.params import JSONBody, QueryParameter
 
+from scrm.api.batches import single_item_errors
 from scrm.api.members import MemberId
 from scrm.deps import KernelDep, WorkspaceDep
-from scrm.problems import ValidationFailed
 from scrm.schemas import (
     ChainReport,
     ConsentBatch,
@@ -45,18 +45,10 @@ class ConsentController(Controller):
     async def record_consents(
         self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[ConsentIn | ConsentBatch]
     ) -> Response[ConsentOut | ConsentList]:
-        if isinstance(data, ConsentIn):
-            try:
-                record = (await kernel.consents.append(ws, [data]))[0]
-            except ValidationFailed as exc:
-                raise _unbatched(exc) from None
-            return Response(record, status_code=201)
-        if not data:  # Litestar drops the batch type's min_length
-            raise ValidationFailed(
-                "an empty batch: send at least one record",
-                errors=[{"field": "", "source": "body", "message": "at least 1 item"}],
-            )
-        return Response(ConsentList(items=await kernel.consents.append(ws, data)), status_code=201)
+        single = isinstance(data, ConsentIn)
+        with single_item_errors(single):
+            records = await kernel.consents.append(ws, [data] if isinstance(data, ConsentIn) else data)
+        return Response(records[0] if single else ConsentList(items=records), status_code=201)
 
     @get("/consents/purposes", opt=READ, operation_id="listConsentPurposes")
     async def list_purposes(self, kernel: KernelDep, ws: WorkspaceDep) -> list[PurposeOut]:
@@ -83,10 +75,3 @@ class ConsentController(Controller):
         """Whether the member may be contacted for the purpose now (a current grant, an active member, no
         plugin veto), and if not, why."""
         return await kernel.consents.decide(ws, member_id, purpose)
-
-
-def _unbatched(exc: ValidationFailed) -> ValidationFailed:
-    """The errors of a single posted record name its fields (``purpose``), not ``[0].purpose``."""
-    for error in exc.errors or []:
-        error["field"] = error["field"].removeprefix("[0].")
-    return exc

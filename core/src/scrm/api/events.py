@@ -8,6 +8,7 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
+from scrm.api.batches import single_item_errors
 from scrm.api.members import Cursor, Limit, MemberId
 from scrm.deps import KernelDep, WorkspaceDep
 from scrm.pagination import DEFAULT_LIMIT, Page
@@ -46,10 +47,11 @@ class EventController(Controller):
     async def record_events(
         self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[EventIn | EventBatch]
     ) -> Response[EventResult | EventBatchResult]:
-        if isinstance(data, EventIn):
-            result = (await kernel.events.post(ws, [data]))[0]
-            return Response(result, status_code=201 if result.status == "created" else 200)
-        results = await kernel.events.post(ws, data)
+        single = isinstance(data, EventIn)
+        with single_item_errors(single):
+            results = await kernel.events.post(ws, [data] if isinstance(data, EventIn) else data)
+        if single:
+            return Response(results[0], status_code=201 if results[0].status == "created" else 200)
         created = sum(1 for r in results if r.status == "created")
         return Response(EventBatchResult(items=results, created=created, duplicates=len(results) - created))
 

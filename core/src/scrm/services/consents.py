@@ -24,7 +24,6 @@ import msgspec
 from scrm.problems import NotFound, ValidationFailed, duplicate
 from scrm.schemas import (
     MAX_ATTRIBUTES_BYTES,
-    MAX_BATCH,
     BrokenLink,
     ChainReport,
     ConsentIn,
@@ -34,7 +33,7 @@ from scrm.schemas import (
     PurposeOut,
 )
 from scrm.services.context import WorkspaceRef
-from scrm.services.events import EARLIEST, MAX_CLOCK_SKEW, NewEvent
+from scrm.services.events import EARLIEST, MAX_CLOCK_SKEW, NewEvent, check_batch_size
 from scrm.services.values import now, timestamp
 
 if TYPE_CHECKING:
@@ -173,13 +172,7 @@ class Consents:
         """Append records to the workspace's chain: all of them, in order, or none (a 422 naming
         every bad item as ``[i].field``). Joins the caller's transaction, if any; plugins hear of
         each record (``scrm_consent_changed``) after the commit."""
-        if not items:
-            return []
-        if len(items) > MAX_BATCH:
-            raise ValidationFailed(
-                f"at most {MAX_BATCH} consent records per call",
-                errors=[{"field": "", "source": "body", "message": f"more than {MAX_BATCH} items"}],
-            )
+        check_batch_size(items, "consent records")
         async with self.k.db.transaction():
             member_ids, evidence = await self._check(ws, items)
             head_seq, head_hash = await self._lock_head(ws)

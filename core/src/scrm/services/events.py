@@ -63,11 +63,7 @@ class Events:
 
     async def post(self, ws: WorkspaceRef, items: Sequence[EventIn]) -> builtins.list[EventResult]:
         """Check and record events a client posted: all of them, or none with a 422 naming each bad one."""
-        if not 1 <= len(items) <= MAX_BATCH:
-            raise ValidationFailed(
-                f"A batch holds 1 to {MAX_BATCH} events (got {len(items)})",
-                errors=[{"field": "body", "source": "body", "message": f"1 to {MAX_BATCH} events"}],
-            )
+        check_batch_size(items, "events")
         limit = now() + MAX_CLOCK_SKEW
         errors: builtins.list[dict[str, Any]] = []
         for index, item in enumerate(items):
@@ -254,6 +250,15 @@ class Events:
                 items=items[:limit], next_cursor=self.k.cursors.encode_position("events", last.occurred_at, last.id)
             )
         return Page(items=items, next_cursor=None)
+
+
+def check_batch_size(items: Sequence[Any], noun: str) -> None:
+    """A batch holds 1 to ``MAX_BATCH`` items; otherwise a 422 about the body as a whole."""
+    if not 1 <= len(items) <= MAX_BATCH:
+        raise ValidationFailed(
+            f"A batch holds 1 to {MAX_BATCH} {noun} (got {len(items)})",
+            errors=[{"field": "", "source": "body", "message": f"1 to {MAX_BATCH} items"}],
+        )
 
 
 def _error(index: int, field: str, message: str) -> dict[str, Any]:
