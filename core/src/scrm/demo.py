@@ -1,5 +1,5 @@
-"""Demo data: a workspace of made-up coffee-shop members, tags and attributes, and their visits
-and orders of the last two months.
+"""Demo data: a workspace of made-up coffee-shop members, tags and attributes, their visits and
+orders of the last two months, and the newsletter subscribers' consent to marketing by email.
 
 Seeding goes through the same importer and event log the API uses, so ``scrm demo`` also exercises
 them; it is safe to run twice (members are upserted by external id, events carry idempotency keys).
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from scrm.problems import NotFound
-from scrm.schemas import MemberRef, WorkspaceCreate
+from scrm.schemas import ConsentIn, MemberRef, WorkspaceCreate
 from scrm.services.events import NewEvent
 from scrm.services.importer import import_members
 from scrm.services.values import now
@@ -90,6 +90,22 @@ def demo_events(member_ids: list[int], seed: int = 7) -> list[NewEvent]:
     return events
 
 
+def demo_consents(rows: list[dict[str, object]]) -> list[ConsentIn]:
+    """Newsletter subscribers granted marketing by email at sign-up."""
+    return [
+        ConsentIn(
+            external_id=str(row["external_id"]),
+            purpose="marketing.email",
+            status="granted",
+            source="form:signup",
+            policy_version="2026-01",
+            evidence={"form": "signup", "checkbox": "newsletter"},
+        )
+        for row in rows
+        if row["attributes"]["newsletter"]  # type: ignore[index]
+    ]
+
+
 async def _ndjson(rows: list[dict[str, object]]) -> AsyncIterator[bytes]:
     for start in range(0, len(rows), 500):
         yield b"".join(msgspec.json.encode(r) + b"\n" for r in rows[start : start + 500])
@@ -99,10 +115,12 @@ async def seed(kernel: Kernel, members: int = 1000) -> tuple[str, str]:
     """Create (or refresh) the demo workspace; returns its slug and a new all-scopes API key."""
     try:
         await kernel.workspaces.get(DEMO_SLUG)
+        new = False
     except NotFound:
         await kernel.workspaces.create(
             WorkspaceCreate(slug=DEMO_SLUG, name="Demo Coffee Club", time_zone="Asia/Shanghai")
         )
+        new = True
     ws = await kernel.workspaces.ref(DEMO_SLUG)
     await import_members(kernel, ws, "ndjson", _ndjson(demo_rows(members)))
     for group, names in TAGS.items():
@@ -115,5 +133,9 @@ async def seed(kernel: Kernel, members: int = 1000) -> tuple[str, str]:
     events = demo_events(member_ids)
     for start in range(0, len(events), 1000):
         await kernel.events.record(ws, events[start : start + 1000])
+    if new:  # the ledger is append-only: a second run must not grant again
+        grants = demo_consents(demo_rows(members))
+        for start in range(0, len(grants), 1000):
+            await kernel.consents.append(ws, grants[start : start + 1000])
     key = await kernel.keys.create(ws, ["*"], "demo")
     return ws.slug, key.key
