@@ -85,7 +85,7 @@ class Config:
 
 
 FULL = Config(seed_rows=100_000, large_rows=1_000_000, warmup_s=3, duration_s=15, rounds=2)
-QUICK = Config(seed_rows=20_000, large_rows=50_000, warmup_s=1, duration_s=4, rounds=1, events=15_000)
+QUICK = Config(seed_rows=20_000, large_rows=50_000, warmup_s=1, duration_s=4, rounds=1, events=20_000)
 
 
 @dataclass
@@ -584,6 +584,7 @@ async def wait_outbox_empty(b: Bench, worker: Server | None, what: str, timeout_
     try:
         began = time.monotonic()
         shown = began
+        every_s = 10 if timeout_s <= 300 else 60
         while True:
             rows, failing = await conn.fetchrow("SELECT count(*), count(last_error) FROM scrm_outbox")
             at = time.monotonic()
@@ -596,7 +597,7 @@ async def wait_outbox_empty(b: Bench, worker: Server | None, what: str, timeout_
                 raise BenchError(f"{what}: the worker exited:\n{worker.log_tail()}")
             if at - began > timeout_s:
                 raise BenchError(f"{what}: {rows} outbox row(s) still pending after {timeout_s:.0f}s")
-            if at - shown >= 10:
+            if at - shown >= every_s:
                 shown = at
                 pending = await conn.fetchval(PENDING_EVENTS_SQL)
                 progress(f"  {what}: {pending:,} events in {rows:,} outbox row(s) pending after {at - began:.0f}s")
@@ -675,7 +676,7 @@ async def fetchrow(database: str, sql: str, *args: Any) -> Any:
 def _number(value: float | None) -> str:
     if value is None:
         return ""
-    if abs(value) >= 1000:
+    if isinstance(value, int) or abs(value) >= 1000:
         return f"{value:,.0f}"
     if abs(value) >= 100:
         return f"{value:.0f}"

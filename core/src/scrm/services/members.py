@@ -318,21 +318,16 @@ class Members:
             sql, sql_args = self.k.db.dialect.json_text_equals("m.attributes", key, value)
             clauses.append(sql)
             args += sql_args
-        if f.status:
-            clauses.append("m.status = {}")
-            args.append(f.status)
-        if f.created_after:
-            clauses.append("m.created_at >= {}")
-            args.append(f.created_after)
-        if f.created_before:
-            clauses.append("m.created_at < {}")
-            args.append(f.created_before)
-        if f.active_after:
-            clauses.append("m.last_active_at >= {}")
-            args.append(f.active_after)
-        if f.inactive_since:
-            clauses.append("(m.last_active_at IS NULL OR m.last_active_at < {})")
-            args.append(f.inactive_since)
+        for clause, value in (
+            ("m.status = {}", f.status),
+            ("m.created_at >= {}", f.created_after),
+            ("m.created_at < {}", f.created_before),
+            ("m.last_active_at >= {}", f.active_after),
+            ("(m.last_active_at IS NULL OR m.last_active_at < {})", f.inactive_since),
+        ):
+            if value:
+                clauses.append(clause)
+                args.append(value)
         if f.q:
             clauses.append(f"(m.external_id = {{}} OR {self.k.db.dialect.like_prefix('m.display_name')})")
             args += [f.q, prefix_pattern(f.q)]
