@@ -318,16 +318,17 @@ class Members:
             sql, sql_args = self.k.db.dialect.json_text_equals("m.attributes", key, value)
             clauses.append(sql)
             args += sql_args
-        for clause, value in (
+        conditions: tuple[tuple[str, str | datetime | None], ...] = (
             ("m.status = {}", f.status),
             ("m.created_at >= {}", f.created_after),
             ("m.created_at < {}", f.created_before),
             ("m.last_active_at >= {}", f.active_after),
             ("(m.last_active_at IS NULL OR m.last_active_at < {})", f.inactive_since),
-        ):
-            if value:
+        )
+        for clause, condition in conditions:
+            if condition:
                 clauses.append(clause)
-                args.append(value)
+                args.append(condition)
         if f.q:
             clauses.append(f"(m.external_id = {{}} OR {self.k.db.dialect.like_prefix('m.display_name')})")
             args += [f.q, prefix_pattern(f.q)]
