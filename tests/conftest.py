@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
-from collections.abc import AsyncIterator
+import types
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import scrm
 from litestar import Litestar
 from scrm import create_app
 from scrm.kernel import Kernel
@@ -27,6 +29,7 @@ from scrm.settings import DatabaseURL, Settings
 PG_URL = os.environ.get("SCRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKEND = os.environ.get("SCRM_TEST_DATABASE", "sqlite")
 _counter = itertools.count(1)
+_plugins = itertools.count(1)
 
 
 def pytest_report_header() -> str:
@@ -150,6 +153,29 @@ async def other(kernel: Kernel, client: httpx.AsyncClient) -> Tenant:
 async def operator_key(kernel: Kernel) -> str:
     created = await kernel.keys.create(None, ["*"], "operator")
     return created.key
+
+
+@pytest.fixture
+async def plugin(kernel: Kernel) -> AsyncIterator[Callable[..., str]]:
+    """Registers throwaway plugins with the given hooks on the session kernel for one test:
+    ``name = plugin(scrm_can_contact=veto)``; enable it in a workspace to have it called."""
+    names: list[str] = []
+
+    def register(**hooks: Callable[..., Any]) -> str:
+        name = f"probe_{next(_plugins)}"
+        module = types.ModuleType(name)
+        manifest = scrm.Manifest(name=name, version="1.0.0", core=">=0.1")
+        module.scrm_manifest = scrm.hookimpl(lambda: manifest)  # type: ignore[attr-defined]
+        for hook_name, impl in hooks.items():
+            setattr(module, hook_name, scrm.hookimpl(impl))
+        kernel.plugins.register(module)
+        names.append(name)
+        return name
+
+    yield register
+    for name in names:
+        kernel.plugins.unregister(name)
+    kernel.forget_cached()
 
 
 def problem(response: Any, status: int, kind: str) -> dict[str, Any]:

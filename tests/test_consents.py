@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import types
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -71,28 +70,6 @@ async def counts(kernel: Kernel, tenant: Tenant) -> dict[str, Any]:
             "SELECT id FROM scrm_event WHERE workspace = {} AND type LIKE 'consent.%' ORDER BY id", tenant.id
         ),
     }
-
-
-@pytest.fixture
-async def plugin(kernel: Kernel) -> AsyncIterator[Callable[..., str]]:
-    """Registers a throwaway plugin with the given hooks on the session kernel for one test."""
-    names: list[str] = []
-
-    def register(**hooks: Callable[..., Any]) -> str:
-        name = f"consent_probe_{next(_plugins)}"
-        module = types.ModuleType(name)
-        manifest = scrm.Manifest(name=name, version="1.0.0", core=">=0.1")
-        module.scrm_manifest = scrm.hookimpl(lambda: manifest)  # type: ignore[attr-defined]
-        for hook_name, impl in hooks.items():
-            setattr(module, hook_name, scrm.hookimpl(impl))
-        kernel.plugins.register(module)
-        names.append(name)
-        return name
-
-    yield register
-    for name in names:
-        kernel.plugins.unregister(name)
-    kernel.forget_cached()
 
 
 async def enable(tenant: Tenant, name: str) -> None:

@@ -395,3 +395,44 @@ async def test_delivered_events_mark_members_active(tenant: Tenant, kernel: Kern
     since = (t - timedelta(days=30)).isoformat()
     assert await ids(active_after=since) == [ann["id"]]
     assert await ids(inactive_since=since) == [bob["id"], cy["id"]]
+
+
+# --- one delivery, one transaction ---------------------------------------------------------------------
+
+
+async def test_handlers_see_each_event_and_a_failing_one_undoes_the_delivery(
+    tenant: Tenant, kernel: Kernel, plugin: Any
+) -> None:
+    """Per-event and batch handlers of a delivery share its transaction: when one raises, what the
+    others wrote is rolled back with it, and the redelivery applies everything once."""
+    singles: list[int] = []
+    batches: list[list[int]] = []
+    failing = {"on": True}
+
+    async def one(workspace: Any, event: dict[str, Any]) -> None:
+        singles.append(event["id"])
+        await kernel.db.fetch(
+            "UPDATE scrm_member SET display_name = display_name || '+' WHERE id = {}", event["member_id"]
+        )
+
+    async def many(events: list[dict[str, Any]]) -> None:
+        batches.append([e["id"] for e in events])
+        if failing["on"]:
+            raise RuntimeError("not now")
+
+    for name in (plugin(scrm_event_recorded=one), plugin(scrm_event_batch_recorded=many)):
+        assert (await tenant.post(f"{API}/plugins", {"name": name, "enabled": True})).status_code == 200
+    member = await tenant.member(display_name="M")
+    await kernel.jobs.idle()  # member.created: delivered to neither handler's success
+    response = await post(tenant, [{"member_id": member["id"], "type": "visit"}] * 3)
+    ids = [item["id"] for item in response.json()["items"]]
+    await kernel.jobs.idle()
+    assert batches[-1] == ids  # the batch handler ran (and raised) before the per-event one
+    assert (await tenant.get(f"{API}/members/{member['id']}")).json()["display_name"] == "M"
+    failing["on"] = False
+    await kernel.outbox.retry_now()
+    await kernel.jobs.idle()
+    assert singles[-3:] == ids
+    assert batches[-1] == ids
+    # member.created and the three visits, each applied once
+    assert (await tenant.get(f"{API}/members/{member['id']}")).json()["display_name"] == "M++++"

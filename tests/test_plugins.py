@@ -45,7 +45,7 @@ async def test_testplugin_is_discovered_by_entry_point(tenant: Tenant, kernel: K
         "core": ">=0.1,<1",
         "scopes": ["testplugin:read"],
         "hooks": [
-            "scrm_event_recorded",
+            "scrm_event_batch_recorded",
             "scrm_jobs",
             "scrm_manifest",
             "scrm_member_created",

@@ -151,11 +151,19 @@ def scrm_event_recorded(workspace: WorkspaceRef, event: dict[str, Any]) -> None:
     ``member.created``). ``event`` is its API representation; ``event["id"]`` is unique and stable.
 
     Called from the durable outbox, by a worker, after the event was committed, for plugins enabled in
-    the workspace at delivery time. Delivery is **at least once**: after a crash, a timeout or a failed
-    implementation (any plugin's), the same event is delivered again. Make the effect idempotent by
-    recording ``event["id"]`` in the same transaction as the effect (a unique index on it, and ``ON
-    CONFLICT DO NOTHING``). Raising makes the whole batch be retried later, with backoff.
+    the workspace at delivery time. One delivery (the events of one write, up to 1,000) runs in one
+    database transaction with the outbox row's deletion: what handlers write through ``kernel.db`` or
+    piccolo commits with it, and raising rolls back every handler's writes for the batch, which is
+    retried later with backoff. Effects outside the database are **at least once** (a worker dying
+    after them, a lease running out): make them idempotent with ``event["id"]``.
     """
+
+
+@hookspec
+def scrm_event_batch_recorded(workspace: WorkspaceRef, events: list[dict[str, Any]]) -> None:
+    """The same deliveries as :func:`scrm_event_recorded`, a batch at a time (the events of one write,
+    oldest id first), in the same transaction: implement this one to handle many events with one
+    query. Called before ``scrm_event_recorded``."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from scrm.jobs import Cron, Job, JobContext
 from scrm.problems import ServiceUnavailable
+from scrm.schemas import EventOut
+from scrm.services.context import WorkspaceRef
 from scrm.services.values import json_value, now, timestamp
 
 if TYPE_CHECKING:
@@ -100,17 +102,17 @@ class Outbox:
             )
 
     async def _deliver(self, row: Any) -> bool:
-        """Deliver one claimed row's events to the plugins enabled in its workspace; delete the row
-        when all went through, or schedule a retry with exponential backoff."""
+        """Deliver one claimed row's events: the core's own handler, then the handlers of the plugins
+        enabled in its workspace, in one transaction with the row's deletion — so what the handlers
+        write to the database commits with the delivery or not at all. On failure, schedule a retry
+        with exponential backoff."""
         try:
             ws = await self.k.workspace_ref(row["workspace"])
-            events = await self.k.events.by_ids(ws, json_value(row["event_ids"]))
-            await self.k.members.mark_active(ws, events)
-            if ws.enabled_plugins & self.k.plugins.implementers("scrm_event_recorded"):
-                for event in events:
-                    await self.k.plugins.call(
-                        "scrm_event_recorded", ws.enabled_plugins, workspace=ws, event=msgspec.to_builtins(event)
-                    )
+            async with self.k.db.transaction():
+                events = await self.k.events.by_ids(ws, json_value(row["event_ids"]))
+                await self.k.members.mark_active(ws, events)
+                await self._notify(ws, events)
+                await self.k.db.fetch("DELETE FROM scrm_outbox WHERE id = {}", row["id"])
         except Exception as exc:
             attempts = int(row["attempts"])
             delay = min(2**attempts, MAX_BACKOFF_S)
@@ -122,8 +124,19 @@ class Outbox:
                 row["id"],
             )
             return False
-        await self.k.db.fetch("DELETE FROM scrm_outbox WHERE id = {}", row["id"])
         return True
+
+    async def _notify(self, ws: WorkspaceRef, events: Sequence[EventOut]) -> None:
+        plugins = self.k.plugins
+        listening = ws.enabled_plugins & (
+            plugins.implementers("scrm_event_batch_recorded") | plugins.implementers("scrm_event_recorded")
+        )
+        if not listening or not events:
+            return
+        shown = [msgspec.to_builtins(event) for event in events]
+        await plugins.call("scrm_event_batch_recorded", listening, workspace=ws, events=shown)
+        for event in shown:
+            await plugins.call("scrm_event_recorded", listening, workspace=ws, event=event)
 
     async def status(self) -> OutboxStatus:
         rows = await self.k.db.fetch(

@@ -3,7 +3,7 @@
 It proves the plugin contract end to end: a manifest with its own scopes, a piccolo app with a
 table and migration, routes under ``/api/v1/testplugin``, a domain hook (``scrm_member_created``)
 that writes to its table — in workspaces where it is enabled only — and an idempotent handler of
-delivered events (``scrm_event_recorded``) that counts each event once however often it arrives.
+delivered events (``scrm_event_batch_recorded``) that counts each event once however often it arrives.
 """
 
 from __future__ import annotations
@@ -76,21 +76,24 @@ async def scrm_member_created(workspace: scrm.WorkspaceRef, member: dict[str, An
 
 
 @scrm.hookimpl
-async def scrm_event_recorded(workspace: scrm.WorkspaceRef, event: dict[str, Any]) -> None:
-    """Count the event once: its id is recorded in the same transaction as the count."""
-    if event["type"] in FAIL_TYPES:
-        raise RuntimeError(f"testplugin refuses {event['type']} events")
-    async with Seen._meta.db.transaction():
-        new = await (
-            Seen.insert(Seen(workspace=workspace.id, event_id=event["id"], type=event["type"]))
-            .on_conflict(action="DO NOTHING")
-            .returning(Seen.id)
-        )
-        if not new:
-            await Seen.update({Seen.redeliveries: Seen.redeliveries + 1}).where(Seen.event_id == event["id"])
-            return
+async def scrm_event_batch_recorded(workspace: scrm.WorkspaceRef, events: list[dict[str, Any]]) -> None:
+    """Count each event once, a batch in a few queries: the ids are recorded in the same transaction
+    as the count (the delivery's), so a batch delivered again counts nothing twice."""
+    refused = [e["type"] for e in events if e["type"] in FAIL_TYPES]
+    if refused:
+        raise RuntimeError(f"testplugin refuses {refused[0]} events")
+    new = await (
+        Seen.insert(*(Seen(workspace=workspace.id, event_id=e["id"], type=e["type"]) for e in events))
+        .on_conflict(action="DO NOTHING")
+        .returning(Seen.event_id)
+    )
+    fresh = {row["event_id"] for row in new}
+    again = [e["id"] for e in events if e["id"] not in fresh]
+    if again:
+        await Seen.update({Seen.redeliveries: Seen.redeliveries + 1}).where(Seen.event_id.is_in(again))
+    if fresh:
         await Tally.insert(Tally(workspace=workspace.id, events=0)).on_conflict(action="DO NOTHING")
-        await Tally.update({Tally.events: Tally.events + 1}).where(Tally.workspace == workspace.id)
+        await Tally.update({Tally.events: Tally.events + len(fresh)}).where(Tally.workspace == workspace.id)
 
 
 async def welcome_later(ctx: scrm.JobContext, workspace_id: int, member_id: int) -> None:
