@@ -161,6 +161,10 @@ class Database:
             except Exception:
                 log.exception("an after-commit callback failed")
 
+    def in_transaction(self) -> bool:
+        """Whether this task is inside :meth:`transaction`."""
+        return _after_commit.get() is not None
+
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run ``callback`` once the current transaction has committed (not if it rolls back).
         Raises outside a transaction: work that must follow a commit needs one to follow."""

@@ -102,11 +102,10 @@ class Events:
         if not events:
             return []
         at = now()
+        if self.k.db.dialect.name == "postgres":
+            return await self._insert_postgres(ws, events, at)
         async with self.k.db.transaction():
-            if self.k.db.dialect.name == "postgres":
-                results = await self._insert_postgres(ws, events, at)
-            else:
-                results = await self._insert_sqlite(ws, events, at)
+            results = await self._insert_sqlite(ws, events, at)
             created = [r.id for r in results if r.status == "created"]
             if created:
                 await self.k.outbox.add(ws.id, created)
@@ -115,8 +114,9 @@ class Events:
     async def _insert_postgres(
         self, ws: WorkspaceRef, events: Sequence[NewEvent], at: datetime
     ) -> builtins.list[EventResult]:
-        # Ids are drawn first, so each input row knows its id whether or not it was inserted; one
-        # statement, whatever the batch size.
+        # One statement, whatever the batch size, atomic without a transaction of its own: ids are
+        # drawn first, so each input row knows its id whether or not it was inserted, and the outbox
+        # row naming the inserted ones is written by the same statement.
         rows = await self.k.db.fetch(
             "WITH input AS (SELECT nextval('scrm_event_id_seq') AS id, x.* FROM unnest("
             "{}::bigint[], {}::text[], {}::text[], {}::timestamptz[], {}::text[], {}::text[]) "
@@ -124,8 +124,10 @@ class Events:
             "inserted AS (INSERT INTO scrm_event "
             "(id, workspace, member, type, properties, occurred_at, recorded_at, source, idempotency_key) "
             "SELECT id, {}, member, type, properties::jsonb, occurred_at, {}, source, key FROM input ORDER BY ord "
-            "ON CONFLICT (workspace, idempotency_key) DO NOTHING RETURNING id) "
-            "SELECT input.id, input.key, inserted.id IS NOT NULL AS created "
+            "ON CONFLICT (workspace, idempotency_key) DO NOTHING RETURNING id), "
+            "outbox AS (INSERT INTO scrm_outbox (workspace, event_ids, available_at, attempts, created_at) "
+            "SELECT {}, json_agg(id ORDER BY id)::text, {}, 0, {} FROM inserted HAVING count(*) > 0 RETURNING id) "
+            "SELECT input.id, input.key, inserted.id IS NOT NULL AS created, (SELECT id FROM outbox) AS outbox_id "
             "FROM input LEFT JOIN inserted ON inserted.id = input.id ORDER BY input.ord",
             [e.member_id for e in events],
             [e.type for e in events],
@@ -135,7 +137,12 @@ class Events:
             [e.idempotency_key for e in events],
             ws.id,
             at,
+            ws.id,
+            at,
+            at,
         )
+        if rows[0]["outbox_id"] is not None:
+            await self.k.outbox.queue(rows[0]["outbox_id"])
         duplicates = [row["key"] for row in rows if not row["created"]]
         stored = await self._ids_by_key(ws, duplicates) if duplicates else {}
         return [

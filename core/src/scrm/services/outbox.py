@@ -53,8 +53,7 @@ class Outbox:
         self.k = kernel
 
     async def add(self, workspace_id: int, event_ids: Sequence[int]) -> None:
-        """Record events for delivery, inside the caller's transaction; queue their delivery after
-        the commit."""
+        """Record events for delivery, inside the caller's transaction, and queue their delivery."""
         at = now()
         rows = await self.k.db.fetch(
             "INSERT INTO scrm_outbox (workspace, event_ids, available_at, attempts, created_at) "
@@ -64,8 +63,14 @@ class Outbox:
             at,
             at,
         )
-        outbox_id = rows[0]["id"]
-        self.k.db.after_commit(lambda: self.kick(outbox_id))
+        await self.queue(rows[0]["id"])
+
+    async def queue(self, outbox_id: int) -> None:
+        """Queue delivery of a written outbox row: after the commit, inside a transaction; else now."""
+        if self.k.db.in_transaction():
+            self.k.db.after_commit(lambda: self.kick(outbox_id))
+        else:
+            await self.kick(outbox_id)
 
     async def kick(self, outbox_id: int) -> None:
         """Queue delivery now. If the queue is down, the sweeper delivers the row later."""
