@@ -217,7 +217,7 @@ async def test_demo_seeds_and_prints_a_key(cli: Cli, restore_binding: None) -> N
         again = await client.get("/api/v1/events", params={"limit": 500}, headers=bearer(key2))
         assert len([e for e in again.json()["items"] if e["source"] == "demo"]) == len(demo_events)
     # consents were granted once, on the first run, and their chain holds
-    verified = cli.run("consent", "verify").stdout
+    verified = cli.run("consent", "verify", "--workspace", "demo").stdout
     assert verified.startswith("demo\tok\t"), verified
     assert "\t0 records" not in verified, verified
     # the demo's jobs ran before it exited: nothing waits in the outbox

@@ -432,7 +432,7 @@ async def test_handlers_see_each_event_and_a_failing_one_undoes_the_delivery(
     failing["on"] = False
     await kernel.outbox.retry_now()
     await kernel.jobs.idle()
-    assert singles[-3:] == ids
-    assert batches[-1] == ids
+    assert sorted(i for i in singles if i in ids) == ids  # each once: the failed attempt ran none
+    assert ids in batches[-2:]  # (member.created's row may be delivered before or after)
     # member.created and the three visits, each applied once
     assert (await tenant.get(f"{API}/members/{member['id']}")).json()["display_name"] == "M++++"
