@@ -151,8 +151,8 @@ def scrm_event_recorded(workspace: WorkspaceRef, event: dict[str, Any]) -> None:
     ``member.created``). ``event`` is its API representation; ``event["id"]`` is unique and stable.
 
     Called from the durable outbox, by a worker, after the event was committed, for plugins enabled in
-    the workspace at delivery time. One delivery (the events of one write, up to 1,000) runs in one
-    database transaction with the outbox row's deletion: what handlers write through ``kernel.db`` or
+    the workspace at delivery time. One delivery (the events of one or more writes of the workspace,
+    about 1,000 at most) runs in one database transaction with the deletion of their outbox rows: what handlers write through ``kernel.db`` or
     piccolo commits with it, and raising rolls back every handler's writes for the batch, which is
     retried later with backoff. Effects outside the database are **at least once** (a worker dying
     after them, a lease running out): make them idempotent with ``event["id"]``.
@@ -161,8 +161,8 @@ def scrm_event_recorded(workspace: WorkspaceRef, event: dict[str, Any]) -> None:
 
 @hookspec
 def scrm_event_batch_recorded(workspace: WorkspaceRef, events: list[dict[str, Any]]) -> None:
-    """The same deliveries as :func:`scrm_event_recorded`, a batch at a time (the events of one write,
-    oldest id first), in the same transaction: implement this one to handle many events with one
+    """The same deliveries as :func:`scrm_event_recorded`, a batch at a time (the events of one
+    delivery, oldest id first), in the same transaction: implement this one to handle many events with one
     query. Called before ``scrm_event_recorded``."""
 
 

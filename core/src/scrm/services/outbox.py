@@ -2,8 +2,8 @@
 the process, the worker or Redis may die at any moment.
 
 Storing events writes one outbox row (naming their ids) in the same transaction. After the commit a
-job ``scrm.deliver_events`` is queued to deliver it at once; if that job is lost, the cron job
-``scrm.sweep_outbox`` finds the row later. A deliverer *claims* rows by pushing their
+job ``scrm.deliver_events`` is queued to deliver it within ``KICK_WINDOW_S`` (one job serves every
+write of that window); if that job is lost, the cron job ``scrm.sweep_outbox`` finds the row later. A deliverer *claims* rows by pushing their
 ``available_at`` forward by a lease, delivers their events, then deletes them; a deliverer that dies
 leaves its rows to be claimed again when the lease runs out. Delivery is therefore at least once,
 and plugins make their handlers idempotent with the event id.
@@ -12,6 +12,8 @@ and plugins make their handlers idempotent with the event id.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +31,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("scrm.outbox")
 #: Outbox rows one claim takes; each holds the events of one write (up to a batch of 1,000).
-CLAIM_SIZE = 20
+CLAIM_SIZE = 50
+#: Rows of one workspace are delivered together up to this many events.
+GROUP_EVENTS = 1000
+#: Writes within this many seconds share one delivery job.
+KICK_WINDOW_S = 0.05
 #: The longest a failed delivery waits before its next attempt.
 MAX_BACKOFF_S = 3600
 _encode = msgspec.json.Encoder()
@@ -51,6 +57,7 @@ class Outbox:
 
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
+        self._kicked_window: int | None = None  # the last window this process queued a job for
 
     async def add(self, workspace_id: int, event_ids: Sequence[int]) -> None:
         """Record events for delivery, inside the caller's transaction, and queue their delivery."""
@@ -68,16 +75,30 @@ class Outbox:
     async def queue(self, outbox_id: int) -> None:
         """Queue delivery of a written outbox row: after the commit, inside a transaction; else now."""
         if self.k.db.in_transaction():
-            self.k.db.after_commit(lambda: self.kick(outbox_id))
+            self.k.db.after_commit(self.kick)
         else:
-            await self.kick(outbox_id)
+            await self.kick()
 
-    async def kick(self, outbox_id: int) -> None:
-        """Queue delivery now. If the queue is down, the sweeper delivers the row later."""
+    async def kick(self) -> None:
+        """Queue a delivery job at the end of the current window of ``KICK_WINDOW_S``.
+
+        Every write in a window, in every process, names the same job (its id is the window), which
+        runs after the window closed and so finds all their rows: under load a few jobs a second
+        deliver everything, and a process that already queued this window's job asks Redis nothing.
+        If the queue is down, the sweeper delivers the rows later.
+        """
+        at = time.time()
+        window = math.floor(at / KICK_WINDOW_S) + 1
+        if window == self._kicked_window:
+            return
+        self._kicked_window = window
         try:
-            await self.k.jobs.enqueue("scrm.deliver_events", job_id=f"scrm.outbox.{outbox_id}")
+            await self.k.jobs.enqueue(
+                "scrm.deliver_events", job_id=f"scrm.outbox.{window}", defer_s=max(0.0, window * KICK_WINDOW_S - at)
+            )
         except ServiceUnavailable as exc:
-            log.warning("outbox row %s waits for the sweeper: %s", outbox_id, exc.detail)
+            self._kicked_window = None
+            log.warning("stored events wait for the outbox sweeper: %s", exc.detail)
 
     async def drain(self, max_rounds: int = 1000) -> int:
         """Claim and deliver ready rows until none is left (or ``max_rounds`` claims); returns the
@@ -87,9 +108,26 @@ class Outbox:
             rows = await self._claim()
             if not rows:
                 break
-            for row in rows:
-                if await self._deliver(row):
-                    delivered += 1
+            for group in _groups(rows):
+                delivered += await self._deliver_group(group)
+        return delivered
+
+    async def _deliver_group(self, rows: list[Any]) -> int:
+        """Deliver rows of one workspace together (one transaction for many small writes); when that
+        fails, row by row, so that one failing row holds back only itself."""
+        if len(rows) > 1:
+            try:
+                await self._deliver(rows)
+                return len(rows)
+            except Exception:
+                log.info("a delivery of %s outbox rows failed; delivering them one by one", len(rows))
+        delivered = 0
+        for row in rows:
+            try:
+                await self._deliver([row])
+                delivered += 1
+            except Exception as exc:
+                await self._failed(row, exc)
         return delivered
 
     async def _claim(self) -> list[Any]:
@@ -106,30 +144,32 @@ class Outbox:
                 CLAIM_SIZE,
             )
 
-    async def _deliver(self, row: Any) -> bool:
-        """Deliver one claimed row's events: the core's own handler, then the handlers of the plugins
-        enabled in its workspace, in one transaction with the row's deletion — so what the handlers
-        write to the database commits with the delivery or not at all. On failure, schedule a retry
-        with exponential backoff."""
-        try:
-            ws = await self.k.workspace_ref(row["workspace"])
-            async with self.k.db.transaction():
-                events = await self.k.events.by_ids(ws, json_value(row["event_ids"]))
-                await self.k.members.mark_active(ws, events)
-                await self._notify(ws, events)
-                await self.k.db.fetch("DELETE FROM scrm_outbox WHERE id = {}", row["id"])
-        except Exception as exc:
-            attempts = int(row["attempts"])
-            delay = min(2**attempts, MAX_BACKOFF_S)
-            log.exception("delivering outbox row %s failed (attempt %s); retrying in %s s", row["id"], attempts, delay)
-            await self.k.db.fetch(
-                "UPDATE scrm_outbox SET available_at = {}, last_error = {} WHERE id = {}",
-                now() + timedelta(seconds=delay),
-                f"{type(exc).__name__}: {exc}"[:2000],
-                row["id"],
-            )
-            return False
-        return True
+    async def _deliver(self, rows: list[Any]) -> None:
+        """Deliver claimed rows of one workspace: the core's own handler, then the handlers of the
+        plugins enabled there, in one transaction with the rows' deletion — so what the handlers
+        write to the database commits with the delivery or not at all."""
+        ws = await self.k.workspace_ref(rows[0]["workspace"])
+        async with self.k.db.transaction():
+            event_ids = [event_id for row in rows for event_id in json_value(row["event_ids"])]
+            events = await self.k.events.by_ids(ws, event_ids)
+            await self.k.members.mark_active(ws, events)
+            await self._notify(ws, events)
+            condition, arg = self.k.db.dialect.any_of("id", [row["id"] for row in rows], "bigint")
+            await self.k.db.fetch(f"DELETE FROM scrm_outbox WHERE {condition}", arg)
+
+    async def _failed(self, row: Any, exc: Exception) -> None:
+        """Keep a row whose delivery failed, with its error, for a retry with exponential backoff."""
+        attempts = int(row["attempts"])
+        delay = min(2**attempts, MAX_BACKOFF_S)
+        log.error(
+            "delivering outbox row %s failed (attempt %s); retrying in %s s", row["id"], attempts, delay, exc_info=exc
+        )
+        await self.k.db.fetch(
+            "UPDATE scrm_outbox SET available_at = {}, last_error = {} WHERE id = {}",
+            now() + timedelta(seconds=delay),
+            f"{type(exc).__name__}: {exc}"[:2000],
+            row["id"],
+        )
 
     async def _notify(self, ws: WorkspaceRef, events: Sequence[EventOut]) -> None:
         plugins = self.k.plugins
@@ -166,9 +206,26 @@ class Outbox:
     async def retry_now(self) -> int:
         """Make every waiting row available at once (after fixing a failing plugin)."""
         rows = await self.k.db.fetch("UPDATE scrm_outbox SET available_at = {} RETURNING id", now())
-        for row in rows:
-            await self.kick(row["id"])
+        if rows:
+            await self.kick()
         return len(rows)
+
+
+def _groups(rows: list[Any]) -> list[list[Any]]:
+    """Claimed rows by workspace, in claim order, each group up to ``GROUP_EVENTS`` events (a row
+    larger than that is a group of its own)."""
+    groups: list[list[Any]] = []
+    open_groups: dict[int, tuple[list[Any], int]] = {}
+    for row in rows:
+        size = len(json_value(row["event_ids"]))
+        group, events = open_groups.get(row["workspace"], ([], 0))
+        if group and events + size > GROUP_EVENTS:
+            group, events = [], 0
+        if not group:
+            groups.append(group)
+        group.append(row)
+        open_groups[row["workspace"]] = (group, events + size)
+    return groups
 
 
 async def deliver_events(ctx: JobContext) -> None:
