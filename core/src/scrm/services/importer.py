@@ -193,9 +193,14 @@ async def _write_batch(kernel: Kernel, ws: WorkspaceRef, rows: list[ImportRow], 
 
 
 def _events(written: _Written) -> list[NewEvent]:
-    """The core events of one batch, recorded in its transaction."""
+    """The core events of one batch, recorded in its transaction: a new member's tags come with its
+    ``member.created``; ``tags.changed`` is for tags added to members that existed."""
+    created = set(written.created)
     return [
-        *(NewEvent(member_id, "member.created", source="import") for member_id in written.created),
+        *(
+            NewEvent(member_id, "member.created", {"tags": written.tagged.get(member_id, [])}, source="import")
+            for member_id in written.created
+        ),
         *(
             NewEvent(member_id, "member.updated", {"changed": changed}, source="import")
             for member_id, changed in written.updated.items()
@@ -203,6 +208,7 @@ def _events(written: _Written) -> list[NewEvent]:
         *(
             NewEvent(member_id, "tags.changed", {"added": added, "removed": []}, source="import")
             for member_id, added in written.tagged.items()
+            if member_id not in created
         ),
     ]
 

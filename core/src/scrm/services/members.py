@@ -105,9 +105,7 @@ class Members:
             )
             member_id = rows[0]["id"]
             tagged = await self.k.tags.attach(ws, [member_id], data.tags) if data.tags else []
-            await self.k.events.record(ws, [NewEvent(member_id, "member.created")])
-            if tagged:
-                await self.k.tags.record(ws, [TagChange(member_id, added=[name for _, name in tagged], removed=[])])
+            await self.k.events.record(ws, [NewEvent(member_id, "member.created", {"tags": [n for _, n in tagged]})])
         member = await self.get(ws, member_id)
         await self.k.plugins.notify(
             "scrm_member_created", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member)
