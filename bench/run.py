@@ -61,6 +61,7 @@ IMPORT_TARGET = 0.30  # scrm's import rows/s over COPY's
 MEMORY_GROWTH_TARGET = 1.25  # peak RSS of the large import over the small one's
 EVENT_BATCH_TARGET = 0.40  # scrm's batch ingestion events/s over COPY's
 EVENT_POST_TARGET = 0.60  # scrm's single-event POST req/s over the hand-written route's
+ALONE_EVENTS = 100_000  # at most, the batch load run before the worker starts (the API's rate alone)
 PLUGIN = "testplugin"  # subscribed to scrm_event_recorded; counts each event once in testplugin_tally
 PG_HINT = "PostgreSQL must accept user postgres without a password on 127.0.0.1:5432 (see bench/README.md)."
 
@@ -85,7 +86,7 @@ class Config:
 
 
 FULL = Config(seed_rows=100_000, large_rows=1_000_000, warmup_s=3, duration_s=15, rounds=2)
-QUICK = Config(seed_rows=20_000, large_rows=50_000, warmup_s=1, duration_s=4, rounds=1, events=20_000)
+QUICK = Config(seed_rows=20_000, large_rows=50_000, warmup_s=1, duration_s=4, rounds=1, events=50_000)
 
 
 @dataclass
@@ -355,16 +356,20 @@ def bench_events(b: Bench) -> None:
     """The event figures, on a scrm server whose jobs go to Redis, with ``testplugin`` enabled in the
     workspace (so every event is delivered to its ``scrm_event_recorded``).
 
-    Single-event POSTs first with no worker running, then with one ``scrm worker``, against the
-    hand-written route; COPY of the batch load's events; then the batch load itself, with the worker
-    delivering, and the time until it has delivered all of it.
+    Single-event POSTs and a smaller batch load first with no worker running (the API alone), then
+    single-event POSTs with one ``scrm worker``, against the hand-written route; COPY of the batch
+    load's events; then the batch load itself, with the worker delivering, and the time until it has
+    delivered all of it.
     """
     redis_url = b.config.redis_url
     progress(f"events: flushing Redis {redis_url}")
     redis_cli(redis_url, "FLUSHDB")
     env = {**b.scrm.env, "SCRM_REDIS_URL": redis_url}
     low, high = asyncio.run(member_range(b))
-    workload = EventWorkload(low, high, base=datetime.now(UTC) - timedelta(milliseconds=b.config.events, minutes=1))
+    base = datetime.now(UTC) - timedelta(milliseconds=b.config.events, minutes=1)
+    workload = EventWorkload(low, high, base)
+    alone_count = min(b.config.events, ALONE_EVENTS)
+    alone_workload = EventWorkload(low, high, base, key_prefix="n")
     baseline_command = b.baseline_command("event", "--dsn", b.dsn, "--workspace", str(b.workspace_id))
     baseline_command += ["--pool-size", str(b.config.pool_size)]
     worker_command = ["uv", "run", "--no-sync", "scrm", "worker"]
@@ -375,8 +380,10 @@ def bench_events(b: Bench) -> None:
             baseline = stack.enter_context(serving("baseline-event", baseline_command, b.tmp))
             post = PostEvent(b, server, baseline, low, high)
             alone = [post.scrm(n, "no worker") for n in range(b.config.rounds)]  # delivery waits in the outbox
+            alone_batches = batch_load_alone(b, server, alone_workload, alone_count)
             worker = stack.enter_context(running("scrm-worker", worker_command, b.tmp, "scrm worker:", env=env))
-            asyncio.run(wait_outbox_empty(b, worker, "the events posted while no worker ran"))
+            waiting = "the events posted while no worker ran"
+            asyncio.run(wait_outbox_empty(b, worker, waiting, timeout_s=max(300, alone_count / 200)))
             base_runs, scrm_runs = [], []
             for n in range(b.config.rounds):
                 base_runs.append(post.baseline(n))
@@ -385,6 +392,14 @@ def bench_events(b: Bench) -> None:
             baseline.stop()
             add_post_event_figures(b.report, post.connections, best(base_runs), best(scrm_runs), best(alone))
             copy_limit = bench_event_copy(b, workload)
+            b.report.add(
+                Figure(
+                    f"scrm: POST {alone_count:,} events, batches @{b.config.event_clients}, no worker",
+                    alone_batches,
+                    "rows/s",
+                    limit=copy_limit,
+                )
+            )
             bench_event_load(b, server, worker, workload, copy_limit)
     finally:
         redis_cli(redis_url, "FLUSHDB")
@@ -469,6 +484,16 @@ def add_post_event_figures(
     )
 
 
+def batch_load_alone(b: Bench, server: Server, workload: EventWorkload, count: int) -> float:
+    """Events/s of a batch load with no worker running (the API alone; delivery waits in the outbox)."""
+    batch, clients = b.config.event_batch, b.config.event_clients
+    bodies = [workload.body(first, min(batch, count - first)) for first in range(0, count, batch)]
+    asyncio.run(pg_execute(b.database, "CHECKPOINT"))
+    progress(f"scrm: POST {count:,} events in batches of {batch:,} from {clients} clients, no worker")
+    began, loaded = asyncio.run(post_batches(b, server, bodies, batch, count))
+    return count / (loaded - began)
+
+
 def bench_event_copy(b: Bench, workload: EventWorkload) -> float:
     """Raw COPY of the batch load's events into a copy of ``scrm_event`` (its indexes and foreign keys)."""
     count = b.config.events
@@ -541,8 +566,21 @@ def bench_event_load(b: Bench, server: Server, worker: Server, workload: EventWo
 async def load_events(
     b: Bench, server: Server, worker: Server, bodies: list[bytes], batch: int, count: int
 ) -> EventLoad:
-    """POST the bodies from ``config.event_clients`` clients; every event must be created. Then wait
-    for the outbox to drain."""
+    """POST the bodies (see :func:`post_batches`), then wait for the outbox to drain."""
+    began, loaded = await post_batches(b, server, bodies, batch, count)
+    conn = await asyncpg.connect(b.dsn)
+    try:
+        pending = await conn.fetchval(PENDING_EVENTS_SQL)
+    finally:
+        await conn.close()
+    progress(f"  loaded in {loaded - began:.1f}s; {pending:,} events waiting for delivery")
+    delivered = await wait_outbox_empty(b, worker, f"delivery of {count:,} events", timeout_s=max(300, count / 200))
+    return EventLoad(began, loaded, delivered, pending)
+
+
+async def post_batches(b: Bench, server: Server, bodies: list[bytes], batch: int, count: int) -> tuple[float, float]:
+    """POST the bodies from ``config.event_clients`` clients at once; every event must be created.
+    Returns the monotonic times of the first request and of the last answer."""
     queue = iter(enumerate(bodies))
     headers = {"Authorization": f"Bearer {b.key}", "Content-Type": "application/json"}
     limits = httpx.Limits(max_connections=b.config.event_clients)
@@ -562,14 +600,7 @@ async def load_events(
         began = time.monotonic()
         await asyncio.gather(*(client(http) for _ in range(b.config.event_clients)))
         loaded = time.monotonic()
-    conn = await asyncpg.connect(b.dsn)
-    try:
-        pending = await conn.fetchval(PENDING_EVENTS_SQL)
-    finally:
-        await conn.close()
-    progress(f"  loaded in {loaded - began:.1f}s; {pending:,} events waiting for delivery")
-    delivered = await wait_outbox_empty(b, worker, f"delivery of {count:,} events", timeout_s=max(300, count / 200))
-    return EventLoad(began, loaded, delivered, pending)
+    return began, loaded
 
 
 PENDING_EVENTS_SQL = "SELECT COALESCE(SUM(json_array_length(event_ids::json)), 0) FROM scrm_outbox"

@@ -96,12 +96,13 @@ class EventWorkload:
     ``POST /api/v1/events`` (as JSON arrays) and to raw COPY.
 
     Event ``i`` has a member spread over the range, one of a few types, two small properties, an
-    ``occurred_at`` ``i`` milliseconds after ``base`` and the idempotency key ``e-<i>``.
+    ``occurred_at`` ``i`` milliseconds after ``base`` and the idempotency key ``<key_prefix>-<i>``.
     """
 
     low: int
     high: int
     base: datetime  # occurred_at of event 0; the load must end within MAX_CLOCK_SKEW of now
+    key_prefix: str = "e"  # a different prefix for each load into the same workspace
 
     def member(self, i: int) -> int:
         return self.low + (i * 7919) % (self.high - self.low + 1)
@@ -112,7 +113,7 @@ class EventWorkload:
             "type": EVENT_TYPES[i % len(EVENT_TYPES)],
             "properties": {"page": f"/p/{i % 100}", "n": i % 10},
             "occurred_at": self.base + timedelta(milliseconds=i),
-            "idempotency_key": f"e-{i:08d}",
+            "idempotency_key": f"{self.key_prefix}-{i:08d}",
         }
 
     def body(self, first: int, count: int) -> bytes:
