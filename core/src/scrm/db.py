@@ -111,7 +111,7 @@ class Database:
 
     async def start(self) -> None:
         if isinstance(self.engine, PostgresEngine):
-            await self.engine.start_connection_pool(min_size=1, max_size=self.pool_size)
+            await self.engine.start_connection_pool(min_size=1, max_size=self.pool_size, reset=_keep_session)
 
     async def stop(self) -> None:
         if isinstance(self.engine, PostgresEngine):
@@ -210,6 +210,13 @@ def _numbered(sql: str) -> str:
     """``{}`` placeholders as asyncpg's ``$1, $2, …``."""
     parts = sql.split("{}")
     return "".join(f"{part}${i}" for i, part in enumerate(parts[:-1], 1)) + parts[-1]
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """How a pooled connection is reset on release: asyncpg rolls back an open transaction first;
+    the rest of its default reset (``RESET ALL``, ``UNLISTEN *``, …: one more round trip per query)
+    is skipped, since scrm never changes session state — plugins must not either (use ``SET LOCAL``
+    inside a transaction)."""
 
 
 def _app_module(config: AppConfig) -> str:
