@@ -285,12 +285,38 @@ def import_members(server: Server, key: str, ndjson: Path, rows: int) -> tuple[f
 
 
 def bench_import(b: Bench, server: Server, ndjson: Path, rows: int, copy_limit: float) -> RssSampler:
-    """Import ``rows`` members through the API; figure its rate against COPY of the same rows."""
+    """Import ``rows`` members through the API; figure its rate against COPY of the same database
+    work: the members, and the ``member.created`` event the import records for each of them."""
     progress(f"scrm: import {rows:,} members")
     asyncio.run(pg_execute(b.database, "CHECKPOINT"))
     rate, rss = import_members(server, b.key, ndjson, rows)
-    b.report.add(Figure(f"scrm: import {rows:,} members", rate, "rows/s", limit=copy_limit, target=IMPORT_TARGET))
+    progress(f"baseline: COPY the {rows:,} member.created events")
+    events_rate = asyncio.run(member_created_copy_rate(b, rows))
+    limit = 1 / (1 / copy_limit + 1 / events_rate)
+    b.report.add(Figure(f"baseline: COPY {rows:,} members and their member.created events", limit, "rows/s"))
+    b.report.add(Figure(f"scrm: import {rows:,} members", rate, "rows/s", limit=limit, target=IMPORT_TARGET))
     return rss
+
+
+async def member_created_copy_rate(b: Bench, rows: int) -> float:
+    """COPY rate of one ``member.created`` event for each of the last ``rows`` members imported."""
+    conn = await asyncpg.connect(b.dsn)
+    try:
+        found = await conn.fetch(
+            "SELECT id FROM scrm_member WHERE workspace = $1 ORDER BY id DESC LIMIT $2", b.workspace_id, rows
+        )
+    finally:
+        await conn.close()
+    ids = sorted(row["id"] for row in found)
+    at = datetime.now(UTC)
+
+    def records(first: int, count: int) -> list[tuple[Any, ...]]:
+        return [
+            (b.workspace_id, ids[i], "member.created", '{"tags": ["tea"]}', at, at, "import", None)
+            for i in range(first, first + count)
+        ]
+
+    return await baselines.event_copy_rate(b.dsn, b.workspace_id, records, rows)
 
 
 def bench_get_member(b: Bench, server: Server) -> None:
