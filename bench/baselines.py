@@ -79,23 +79,33 @@ class Member(msgspec.Struct):
     updated_at: datetime
 
 
-def member_app(dsn: str, workspace_id: int, pool_size: int) -> Litestar:
-    """``GET /members/{id}``: one asyncpg query from a pool, decoded into a msgspec struct."""
-    pool: asyncpg.Pool | None = None
+class Pool:
+    """A baseline app's asyncpg pool, opened and closed by the app's lifespan."""
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self.dsn, self.size = dsn, size
+        self._pool: asyncpg.Pool | None = None
 
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        nonlocal pool
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size)
+    async def lifespan(self, _: Litestar) -> AsyncIterator[None]:
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.size)
         try:
             yield
         finally:
-            await pool.close()
+            await self._pool.close()
+
+    def __call__(self) -> asyncpg.Pool:
+        assert self._pool is not None
+        return self._pool
+
+
+def member_app(dsn: str, workspace_id: int, pool_size: int) -> Litestar:
+    """``GET /members/{id}``: one asyncpg query from a pool, decoded into a msgspec struct."""
+    pool = Pool(dsn, pool_size)
 
     @get("/members/{member_id:int}")
     async def member(member_id: Annotated[int, PathParameter(gt=0)]) -> Member:
-        assert pool is not None
-        row = await pool.fetchrow(MEMBER_SQL, member_id, workspace_id)
+        row = await pool().fetchrow(MEMBER_SQL, member_id, workspace_id)
         if row is None:
             raise NotFoundException(f"No member {member_id}")
         return Member(
@@ -111,7 +121,11 @@ def member_app(dsn: str, workspace_id: int, pool_size: int) -> Litestar:
         )
 
     return Litestar(
-        route_handlers=[healthz, member], lifespan=[lifespan], debug=False, logging_config=None, openapi_config=None
+        route_handlers=[healthz, member],
+        lifespan=[pool.lifespan],
+        debug=False,
+        logging_config=None,
+        openapi_config=None,
     )
 
 
@@ -131,23 +145,13 @@ class EventResult(msgspec.Struct):
 
 def event_app(dsn: str, workspace_id: int, pool_size: int) -> Litestar:
     """``POST /events``: one event (a JSON object) decoded by msgspec, one asyncpg ``INSERT`` from a pool."""
-    pool: asyncpg.Pool | None = None
-
-    @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        nonlocal pool
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size)
-        try:
-            yield
-        finally:
-            await pool.close()
+    pool = Pool(dsn, pool_size)
 
     @post("/events", status_code=201)
     async def record_event(data: EventIn) -> Response[EventResult]:
-        assert pool is not None
         at = datetime.now(UTC)
         args = (data.member_id, data.type, _encode(data.properties).decode(), data.occurred_at or at, at)
-        async with pool.acquire() as conn:
+        async with pool().acquire() as conn:
             event_id = await conn.fetchval(EVENT_SQL, workspace_id, *args, data.source, data.idempotency_key)
             if event_id is not None:
                 return Response(EventResult(event_id, "created"), status_code=201)
@@ -156,7 +160,7 @@ def event_app(dsn: str, workspace_id: int, pool_size: int) -> Litestar:
 
     return Litestar(
         route_handlers=[healthz, record_event],
-        lifespan=[lifespan],
+        lifespan=[pool.lifespan],
         debug=False,
         logging_config=None,
         openapi_config=None,

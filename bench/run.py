@@ -347,23 +347,32 @@ def bench_get_member(b: Bench, server: Server) -> None:
             add_get_figures(b.report, connections, best(base_runs), best(scrm_runs))
 
 
-def add_get_figures(report: Report, connections: int, base: WrkResult, mine: WrkResult) -> None:
-    at = f"@{connections}"
-    report.add(Figure(f"baseline: asyncpg GET member {at}", base.requests_per_s, "req/s", error=wrk_errors(base)))
-    report.add(Figure(f"baseline: GET member p50 {at}", base.p50_ms, "ms"))
-    report.add(Figure(f"baseline: GET member p99 {at}", base.p99_ms, "ms"))
+def add_request_figures(
+    report: Report, at: str, what: tuple[str, str, str], base: WrkResult, mine: WrkResult, target: float
+) -> None:
+    """Rate, p50 and p99 of a baseline run and of scrm's, scrm's as ratios to the baseline's.
+    ``what`` names them: the baseline's rate, scrm's rate, and both latencies."""
+    baseline_rate, scrm_rate, latency = what
+    report.add(Figure(f"baseline: {baseline_rate} {at}", base.requests_per_s, "req/s", error=wrk_errors(base)))
+    report.add(Figure(f"baseline: {latency} p50 {at}", base.p50_ms, "ms"))
+    report.add(Figure(f"baseline: {latency} p99 {at}", base.p99_ms, "ms"))
     report.add(
         Figure(
-            f"scrm: GET /api/v1/members/{{id}} {at}",
+            f"scrm: {scrm_rate} {at}",
             mine.requests_per_s,
             "req/s",
             limit=base.requests_per_s,
-            target=GET_TARGET,
+            target=target,
             error=wrk_errors(mine),
         )
     )
-    report.add(Figure(f"scrm: GET member p50 {at}", mine.p50_ms, "ms", limit=base.p50_ms))
-    report.add(Figure(f"scrm: GET member p99 {at}", mine.p99_ms, "ms", limit=base.p99_ms))
+    report.add(Figure(f"scrm: {latency} p50 {at}", mine.p50_ms, "ms", limit=base.p50_ms))
+    report.add(Figure(f"scrm: {latency} p99 {at}", mine.p99_ms, "ms", limit=base.p99_ms))
+
+
+def add_get_figures(report: Report, connections: int, base: WrkResult, mine: WrkResult) -> None:
+    what = ("asyncpg GET member", "GET /api/v1/members/{id}", "GET member")
+    add_request_figures(report, f"@{connections}", what, base, mine, GET_TARGET)
 
 
 def best(runs: list[WrkResult]) -> WrkResult:
@@ -484,21 +493,8 @@ def add_post_event_figures(
     report: Report, connections: int, base: WrkResult, mine: WrkResult, no_worker: WrkResult
 ) -> None:
     at = f"@{connections}"
-    report.add(Figure(f"baseline: asyncpg POST event {at}", base.requests_per_s, "req/s", error=wrk_errors(base)))
-    report.add(Figure(f"baseline: POST event p50 {at}", base.p50_ms, "ms"))
-    report.add(Figure(f"baseline: POST event p99 {at}", base.p99_ms, "ms"))
-    report.add(
-        Figure(
-            f"scrm: POST /api/v1/events (one) {at}",
-            mine.requests_per_s,
-            "req/s",
-            limit=base.requests_per_s,
-            target=EVENT_POST_TARGET,
-            error=wrk_errors(mine),
-        )
-    )
-    report.add(Figure(f"scrm: POST event p50 {at}", mine.p50_ms, "ms", limit=base.p50_ms))
-    report.add(Figure(f"scrm: POST event p99 {at}", mine.p99_ms, "ms", limit=base.p99_ms))
+    what = ("asyncpg POST event", "POST /api/v1/events (one)", "POST event")
+    add_request_figures(report, at, what, base, mine, EVENT_POST_TARGET)
     report.add(
         Figure(
             f"scrm: POST event {at}, no worker running",
