@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from conftest import Tenant, problem
 from scrm.kernel import Kernel
+from scrm.problems import ValidationFailed
+from scrm.services.events import NewEvent
 from scrm_testplugin import plugin as testplugin
 from scrm_testplugin.tables import Seen, Tally
 
@@ -442,3 +444,16 @@ async def test_handlers_see_each_event_and_a_failing_one_undoes_the_delivery(
     assert ids in batches[-2:]  # (member.created's row may be delivered before or after)
     # member.created and the three visits, each applied once
     assert (await tenant.get(f"{API}/members/{member['id']}")).json()["display_name"] == "M++++"
+
+
+async def test_record_refuses_members_it_cannot_use(tenant: Tenant, other: Tenant, kernel: Kernel) -> None:
+    """What plugins call checks members too: another workspace's, or an erased one, store nothing."""
+    stranger, gone = await other.member(), await tenant.member()
+    assert (await tenant.delete(f"{API}/members/{gone['id']}")).status_code == 204
+    ws = await kernel.workspaces.ref(tenant.id)
+    before = await count_events(kernel, tenant)
+    for member_id in (stranger["id"], gone["id"]):
+        with pytest.raises(ValidationFailed) as raised:
+            await kernel.events.record(ws, [NewEvent(gone["id"], "visit"), NewEvent(member_id, "visit")])
+        assert "[1].member_id" in [e["field"] for e in raised.value.errors or []]
+    assert await count_events(kernel, tenant) == before

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from scrm.pagination import MAX_LIMIT, Page
 from scrm.problems import NotFound, ValidationFailed
-from scrm.schemas import MAX_ATTRIBUTES_BYTES, MAX_BATCH, EventIn, EventOut, EventResult
+from scrm.schemas import MAX_ATTRIBUTES_BYTES, MAX_BATCH, EventIn, EventOut, EventResult, MemberRef
 from scrm.services.context import WorkspaceRef
 from scrm.services.values import json_value, now, timestamp
 
@@ -77,7 +77,10 @@ class Events:
                 errors.append(_error(index, "properties", f"larger than {MAX_ATTRIBUTES_BYTES} bytes of JSON"))
         if errors:
             raise ValidationFailed(f"{len(errors)} event(s) are not valid", errors=errors[:100])
-        member_ids = await self.k.members.resolve(ws, items)
+        if all(item.member_id and item.external_id is None for item in items):
+            member_ids = [item.member_id or 0 for item in items]  # record() checks them as it stores
+        else:
+            member_ids = await self.k.members.resolve(ws, items)
         return await self.record(
             ws,
             [
@@ -93,41 +96,64 @@ class Events:
             ],
         )
 
-    async def record(self, ws: WorkspaceRef, events: Sequence[NewEvent]) -> builtins.list[EventResult]:
+    async def record(
+        self, ws: WorkspaceRef, events: Sequence[NewEvent], *, allow_erased: bool = False
+    ) -> builtins.list[EventResult]:
         """Store events (joining the caller's transaction, if any) and queue their delivery.
 
         Returns, in order, each event's id and whether it was ``created`` or a ``duplicate`` of an
-        event stored earlier with the same idempotency key. The caller has checked the members.
+        event stored earlier with the same idempotency key. A member id not of this workspace (or of
+        an erased member, unless ``allow_erased``: the core's ``member.erased``) is a 422 naming it,
+        and nothing is stored.
         """
         if not events:
             return []
         at = now()
         if self.k.db.dialect.name == "postgres":
-            return await self._insert_postgres(ws, events, at)
+            return await self._insert_postgres(ws, events, at, allow_erased)
         async with self.k.db.transaction():
+            rows = await self.k.db.fetch(
+                "SELECT count(*) AS found FROM json_each({}) AS j JOIN scrm_member m "
+                "ON m.id = j.value AND m.workspace = {} AND (m.status <> 'erased' OR {})",
+                _encode.encode([e.member_id for e in events]).decode(),
+                ws.id,
+                allow_erased,
+            )
+            if rows[0]["found"] < len(events):
+                await self._refuse(ws, events)
             results = await self._insert_sqlite(ws, events, at)
             created = [r.id for r in results if r.status == "created"]
             if created:
                 await self.k.outbox.add(ws.id, created)
         return results
 
+    async def _refuse(self, ws: WorkspaceRef, events: Sequence[NewEvent]) -> None:
+        """Raise the 422 naming the events whose member is not usable here."""
+        await self.k.members.resolve(ws, [MemberRef(member_id=e.member_id) for e in events])
+        raise NotFound("A member of these events is no longer in this workspace")  # vanished meanwhile
+
     async def _insert_postgres(
-        self, ws: WorkspaceRef, events: Sequence[NewEvent], at: datetime
+        self, ws: WorkspaceRef, events: Sequence[NewEvent], at: datetime, allow_erased: bool
     ) -> builtins.list[EventResult]:
-        # One statement, whatever the batch size, atomic without a transaction of its own: ids are
-        # drawn first, so each input row knows its id whether or not it was inserted, and the outbox
-        # row naming the inserted ones is written by the same statement.
+        # One statement, whatever the batch size, atomic without a transaction of its own. It checks
+        # the members (and inserts nothing unless all are usable); ids are drawn first, so each input
+        # row knows its id whether or not it was inserted; it writes the outbox row naming the
+        # inserted ones.
         rows = await self.k.db.fetch(
             "WITH input AS (SELECT nextval('scrm_event_id_seq') AS id, x.* FROM unnest("
             "{}::bigint[], {}::text[], {}::text[], {}::timestamptz[], {}::text[], {}::text[]) "
             "WITH ORDINALITY AS x(member, type, properties, occurred_at, source, key, ord)), "
+            "members AS (SELECT count(*) AS found FROM input JOIN scrm_member m "
+            "ON m.id = input.member AND m.workspace = {} AND (m.status <> 'erased' OR {})), "
             "inserted AS (INSERT INTO scrm_event "
             "(id, workspace, member, type, properties, occurred_at, recorded_at, source, idempotency_key) "
-            "SELECT id, {}, member, type, properties::jsonb, occurred_at, {}, source, key FROM input ORDER BY ord "
+            "SELECT id, {}, member, type, properties::jsonb, occurred_at, {}, source, key FROM input "
+            "WHERE (SELECT found FROM members) = {} ORDER BY ord "
             "ON CONFLICT (workspace, idempotency_key) DO NOTHING RETURNING id), "
             "outbox AS (INSERT INTO scrm_outbox (workspace, event_ids, available_at, attempts, created_at) "
             "SELECT {}, json_agg(id ORDER BY id)::text, {}, 0, {} FROM inserted HAVING count(*) > 0 RETURNING id) "
-            "SELECT input.id, input.key, inserted.id IS NOT NULL AS created, (SELECT id FROM outbox) AS outbox_id "
+            "SELECT input.id, input.key, inserted.id IS NOT NULL AS created, (SELECT id FROM outbox) AS outbox_id, "
+            "(SELECT found FROM members) AS members_found "
             "FROM input LEFT JOIN inserted ON inserted.id = input.id ORDER BY input.ord",
             [e.member_id for e in events],
             [e.type for e in events],
@@ -136,11 +162,16 @@ class Events:
             [e.source for e in events],
             [e.idempotency_key for e in events],
             ws.id,
+            allow_erased,
+            ws.id,
             at,
+            len(events),
             ws.id,
             at,
             at,
         )
+        if rows[0]["members_found"] < len(events):
+            await self._refuse(ws, events)
         if rows[0]["outbox_id"] is not None:
             await self.k.outbox.queue(rows[0]["outbox_id"])
         duplicates = [row["key"] for row in rows if not row["created"]]

@@ -180,7 +180,7 @@ class Members:
             if not rows:
                 raise NotFound(f"No member {member_id} in this workspace")
             await self.k.db.fetch("DELETE FROM scrm_member_tag WHERE member = {} AND workspace = {}", member_id, ws.id)
-            await self.k.events.record(ws, [NewEvent(member_id, "member.erased")])
+            await self.k.events.record(ws, [NewEvent(member_id, "member.erased")], allow_erased=True)
         await self.k.plugins.notify("scrm_member_erased", ws.enabled_plugins, workspace=ws, member_id=member_id)
 
     async def resolve(self, ws: WorkspaceRef, refs: Sequence[MemberRef], field_prefix: str = "") -> builtins.list[int]:
