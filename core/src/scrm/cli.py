@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from scrm.roles import ROLES
 from scrm.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -111,14 +112,16 @@ def demo(host: str, port: int, members: int, no_serve: bool) -> None:
 
     settings = _settings()
 
-    async def run(kernel: Any) -> tuple[str, str]:
+    async def run(kernel: Any) -> Any:
         await kernel.migrate()
         return await seed(kernel, members)
 
-    slug, key = _with_kernel(run)
+    seeded = _with_kernel(run)
+    key = seeded.key
     base = f"http://{host}:{port}"
     click.echo(f"scrm demo — database: {settings.database}")
-    click.echo(f"  workspace:  {slug} ({members} members)")
+    click.echo(f"  workspace:  {seeded.slug} ({members} members)")
+    click.echo(f"  console:    {base}/console/  (user {seeded.username!r}, password {seeded.password!r})")
     click.echo(f"  API:        {base}/api/v1/members")
     click.echo(f"  API docs:   {base}/schema/swagger")
     click.echo(f"  try:        curl -H 'Authorization: Bearer {key}' {base}/api/v1/members?limit=3")
@@ -189,6 +192,127 @@ def keys_create(workspace: str | None, scopes: str, name: str, operator: bool) -
     created = _with_kernel(run)
     click.echo(f"created key {created.prefix}… (id {created.id}) with scopes {' '.join(created.scopes)}", err=False)
     click.echo(created.key)
+
+
+@main.group()
+def operators() -> None:
+    """Manage console operators (people who sign in to /console) and their roles."""
+
+
+def _new_password(generate: bool) -> str:
+    """A password typed twice at a prompt, or a generated one (printed by the caller)."""
+    import secrets
+
+    if generate:
+        return secrets.token_urlsafe(12)
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@operators.command("create")
+@click.argument("username")
+@click.option("--workspace", help="Workspace slug, id or name to give a role in")
+@click.option("--role", type=click.Choice(ROLES), help="Role in --workspace (default: owner)")
+@click.option("--admin", is_flag=True, help="Agency-level admin: every workspace, may create workspaces")
+@click.option("--display-name", default="", help="Name shown in the console")
+@click.option("--generate-password", is_flag=True, help="Generate a password and print it instead of prompting")
+def operators_create(
+    username: str, workspace: str | None, role: str | None, admin: bool, display_name: str, generate_password: bool
+) -> None:
+    """Create an operator account (prompts for the password)."""
+    if role and not workspace:
+        raise click.ClickException("--role needs --workspace")
+    if not workspace and not admin:
+        raise click.ClickException("give --workspace W (with --role) or --admin")
+    password = _new_password(generate_password)
+
+    async def run(kernel: Any) -> Any:
+        ws = await kernel.workspaces.ref(workspace, by_name=True) if workspace else None
+        async with kernel.db.transaction():
+            operator = await kernel.operators.create(username, password, display_name=display_name, admin=admin)
+            if ws is not None:
+                await kernel.operators.grant(operator.id, ws, role or "owner")
+        return operator
+
+    operator = _with_kernel(run)
+    where = f"{role or 'owner'} of {workspace}" if workspace else "admin of every workspace"
+    click.echo(f"created operator {operator.username!r} (id {operator.id}), {where}")
+    if generate_password:
+        click.echo(f"password: {password}")
+
+
+@operators.command("list")
+def operators_list() -> None:
+    """List operators with their roles."""
+
+    async def run(kernel: Any) -> list[tuple[Any, Any]]:
+        return [(op, await kernel.operators.memberships(op)) for op in await kernel.operators.list()]
+
+    for op, memberships in _with_kernel(run):
+        roles = "*" if op.admin else " ".join(f"{m.slug}:{m.role}" for m in memberships) or "-"
+        state = "disabled" if op.disabled else "active"
+        click.echo(f"{op.username}\t{op.id}\t{state}\t{roles}")
+
+
+@operators.command("grant")
+@click.argument("username")
+@click.option("--workspace", required=True, help="Workspace slug, id or name")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+def operators_grant(username: str, workspace: str, role: str) -> None:
+    """Give an operator a role in a workspace (replacing the one they had there)."""
+
+    async def run(kernel: Any) -> None:
+        operator = await kernel.operators.by_username(username)
+        await kernel.operators.grant(operator.id, await kernel.workspaces.ref(workspace, by_name=True), role)
+
+    _with_kernel(run)
+    click.echo(f"{username} is {role} of {workspace}")
+
+
+@operators.command("revoke")
+@click.argument("username")
+@click.option("--workspace", required=True, help="Workspace slug, id or name")
+def operators_revoke(username: str, workspace: str) -> None:
+    """Take an operator's role in a workspace away."""
+
+    async def run(kernel: Any) -> None:
+        operator = await kernel.operators.by_username(username)
+        await kernel.operators.revoke(operator.id, await kernel.workspaces.ref(workspace, by_name=True))
+
+    _with_kernel(run)
+    click.echo(f"{username} has no role in {workspace} any more")
+
+
+@operators.command("password")
+@click.argument("username")
+@click.option("--generate-password", is_flag=True, help="Generate a password and print it instead of prompting")
+def operators_password(username: str, generate_password: bool) -> None:
+    """Set an operator's password and end their sessions."""
+    password = _new_password(generate_password)
+
+    async def run(kernel: Any) -> None:
+        operator = await kernel.operators.by_username(username)
+        await kernel.operators.set_password(operator.id, password)
+        await kernel.operators.close_sessions(operator.id)
+
+    _with_kernel(run)
+    click.echo(f"password of {username} changed; their sessions ended")
+    if generate_password:
+        click.echo(f"password: {password}")
+
+
+@operators.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable the account again instead")
+def operators_disable(username: str, enable: bool) -> None:
+    """Disable an operator (ends their sessions) or, with --enable, enable them again."""
+
+    async def run(kernel: Any) -> None:
+        operator = await kernel.operators.by_username(username)
+        await kernel.operators.set_disabled(operator.id, not enable)
+
+    _with_kernel(run)
+    click.echo(f"{username} {'enabled' if enable else 'disabled'}")
 
 
 @main.group()

@@ -8,7 +8,9 @@ them; it is safe to run twice (members are upserted by external id, events carry
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from scrm.kernel import Kernel
 
 DEMO_SLUG = "demo"
+DEMO_OPERATOR = "demo"
 FIRST = [
     "Li",
     "Wang",
@@ -111,8 +114,19 @@ async def _ndjson(rows: list[dict[str, object]]) -> AsyncIterator[bytes]:
         yield b"".join(msgspec.json.encode(r) + b"\n" for r in rows[start : start + 500])
 
 
-async def seed(kernel: Kernel, members: int = 1000) -> tuple[str, str]:
-    """Create (or refresh) the demo workspace; returns its slug and a new all-scopes API key."""
+@dataclass(frozen=True)
+class Seeded:
+    """What ``scrm demo`` prints: the workspace, a new API key and the console sign-in."""
+
+    slug: str
+    key: str
+    username: str
+    password: str
+
+
+async def seed(kernel: Kernel, members: int = 1000) -> Seeded:
+    """Create (or refresh) the demo workspace, an all-scopes API key and its console owner ``demo``
+    (whose password is new on every run: it is printed, never stored in clear)."""
     try:
         await kernel.workspaces.get(DEMO_SLUG)
         new = False
@@ -138,4 +152,11 @@ async def seed(kernel: Kernel, members: int = 1000) -> tuple[str, str]:
         for start in range(0, len(grants), 1000):
             await kernel.consents.append(ws, grants[start : start + 1000])
     key = await kernel.keys.create(ws, ["*"], "demo")
-    return ws.slug, key.key
+    password = secrets.token_urlsafe(9)
+    try:
+        operator = await kernel.operators.by_username(DEMO_OPERATOR)
+        await kernel.operators.set_password(operator.id, password)
+    except NotFound:
+        operator = await kernel.operators.create(DEMO_OPERATOR, password, display_name="Demo Owner")
+    await kernel.operators.grant(operator.id, ws, "owner")
+    return Seeded(slug=ws.slug, key=key.key, username=DEMO_OPERATOR, password=password)

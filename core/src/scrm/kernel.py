@@ -24,6 +24,7 @@ from scrm.services.context import WorkspaceRef
 from scrm.services.events import Events
 from scrm.services.keys import Keys, Principal, digest
 from scrm.services.members import Members
+from scrm.services.operators import OPERATOR_JOBS, Operators
 from scrm.services.outbox import CORE_JOBS, Outbox
 from scrm.services.tags import Tags
 from scrm.services.workspaces import Workspaces
@@ -61,8 +62,9 @@ class Kernel:
         self.events = Events(self)
         self.consents = Consents(self)
         self.outbox = Outbox(self)
+        self.operators = Operators(self)
         self.jobs = Jobs(self)
-        self.jobs.register(CORE_JOBS, owner="scrm")
+        self.jobs.register([*CORE_JOBS, *OPERATOR_JOBS], owner="scrm")
         for name, plugin in plugins.plugins.items():
             declare = getattr(plugin.module, "scrm_jobs", None)
             if declare is not None:

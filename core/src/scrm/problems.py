@@ -125,6 +125,12 @@ def duplicate(field: str, detail: str) -> Conflict:
     return Conflict(detail, errors=[{"field": field, "source": "body", "message": "already exists"}])
 
 
+class RateLimited(Problem):
+    status = 429
+    kind = "rate-limited"
+    title = "Too many attempts; wait and retry"
+
+
 class PayloadTooLarge(Problem):
     status = 413
     kind = "payload-too-large"

@@ -178,6 +178,60 @@ class ConsentChain(Table, tablename="scrm_consent_chain"):
     hash = Varchar(length=64)
 
 
+class Operator(Table, tablename="scrm_operator"):
+    """A person who signs in to the console. ``admin`` is the agency-level role: every workspace.
+
+    ``password_hash`` is an argon2id hash (null for an account that signs in only through OIDC,
+    where ``oidc_subject`` ties it to the identity provider's ``sub``).
+    """
+
+    id = BigSerial(primary_key=True)
+    username = Varchar(length=64, unique=True)
+    display_name = Varchar(length=200, default="")
+    password_hash = Varchar(length=200, null=True, default=None)
+    oidc_subject = Varchar(length=255, null=True, default=None, unique=True)
+    admin = Boolean(default=False)
+    locale = Varchar(length=16, default="en")
+    created_at = Timestamptz()
+    last_login_at = Timestamptz(null=True, default=None)
+    disabled_at = Timestamptz(null=True, default=None)
+
+
+class OperatorRole(Table, tablename="scrm_operator_role"):
+    """An operator's role in one workspace (owner, operator, analyst or viewer); one per pair."""
+
+    id = BigSerial(primary_key=True)
+    operator = ForeignKey(Operator, on_delete=OnDelete.cascade, null=False)
+    workspace = ForeignKey(Workspace, on_delete=OnDelete.cascade, null=False)
+    role = Varchar(length=16)
+    created_at = Timestamptz()
+
+
+class OperatorSession(Table, tablename="scrm_operator_session"):
+    """A signed-in console session. Only the SHA-256 of the cookie's token is stored, so a copy of
+    the database cannot be used to sign in; sessions live in the database so every API process
+    sees them and signing out (or disabling an operator) ends them everywhere."""
+
+    id = BigSerial(primary_key=True)
+    operator = ForeignKey(Operator, on_delete=OnDelete.cascade, null=False)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+    last_seen_at = Timestamptz()
+    expires_at = Timestamptz()
+    ip = Varchar(length=64, default="")
+    user_agent = Varchar(length=300, default="")
+
+
+class LoginFailure(Table, tablename="scrm_login_failure"):
+    """A failed sign-in, kept for a short window: the login rate limit counts these per username
+    and per client address, in the database, so it holds across API processes."""
+
+    id = BigSerial(primary_key=True)
+    username = Varchar(length=64)
+    ip = Varchar(length=64)
+    at = Timestamptz()
+
+
 CORE_TABLES: list[type[Table]] = [
     Workspace,
     Member,
@@ -190,4 +244,8 @@ CORE_TABLES: list[type[Table]] = [
     ConsentPurpose,
     Consent,
     ConsentChain,
+    Operator,
+    OperatorRole,
+    OperatorSession,
+    LoginFailure,
 ]
