@@ -7,7 +7,8 @@ documented in ``docs/plugins``) is private and may change.
 import pluggy
 
 from scrm.app import create_app
-from scrm.deps import KernelDep, PrincipalDep, WorkspaceDep
+from scrm.console import ConsolePages, MemberPanel, NavLink
+from scrm.deps import AccessDep, KernelDep, PrincipalDep, WorkspaceDep
 from scrm.jobs import Cron, Job, JobContext
 from scrm.kernel import Kernel
 from scrm.manifest import Manifest
@@ -38,6 +39,7 @@ from scrm.services.context import WorkspaceRef
 from scrm.services.events import EventFilter, Events, NewEvent
 from scrm.services.keys import Principal
 from scrm.services.members import MemberFilter
+from scrm.services.operators import Access, OperatorOut
 from scrm.settings import Settings, SettingsError
 from scrm.version import __version__
 
@@ -45,12 +47,15 @@ hookimpl = pluggy.HookimplMarker("scrm")
 """Marks a plugin's hook implementation: ``@scrm.hookimpl def scrm_manifest(): ...``."""
 
 __all__ = [
+    "Access",
+    "AccessDep",
     "BulkTagChange",
     "ChainReport",
     "Conflict",
     "ConsentIn",
     "ConsentOut",
     "Consents",
+    "ConsolePages",
     "ContactDecision",
     "Cron",
     "EventFilter",
@@ -67,9 +72,12 @@ __all__ = [
     "MemberCreate",
     "MemberFilter",
     "MemberOut",
+    "MemberPanel",
     "MemberUpdate",
+    "NavLink",
     "NewEvent",
     "NotFound",
+    "OperatorOut",
     "Page",
     "Principal",
     "PrincipalDep",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from litestar import Litestar, Router, get
@@ -11,6 +12,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins import PluginProtocol
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
@@ -39,6 +41,9 @@ from scrm.settings import Settings
 from scrm.version import __version__
 
 API_PREFIX = "/api/v1"
+#: distributions that serve a user interface (the console, ``scrm-web``) register a callable here
+#: that takes the kernel and returns a Litestar plugin; the app mounts every one installed
+FRONTENDS_GROUP = "scrm.frontends"
 STATIC = Path(__file__).parent / "static"
 CORE_CONTROLLERS: list[ControllerRouterHandler] = [
     WorkspaceController,
@@ -126,6 +131,7 @@ def create_app(
                 security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="An scrm API key")}
             ),
         ),
+        plugins=_frontends(kernel),
         signature_types=[Kernel],
         debug=False,
         logging_config=None,
@@ -133,6 +139,17 @@ def create_app(
     app.state.kernel = kernel
     _check_scopes(app, kernel)
     return app
+
+
+def _frontends(kernel: Kernel) -> list[PluginProtocol]:
+    """The installed frontends (such as the console), each built for ``kernel``."""
+    frontends = []
+    for ep in sorted(entry_points(group=FRONTENDS_GROUP), key=lambda e: e.name):
+        try:
+            frontends.append(ep.load()(kernel))
+        except Exception as exc:
+            raise PluginError(f"frontend {ep.name!r} ({ep.value}) cannot start: {exc}") from exc
+    return frontends
 
 
 def _plugin_routers(kernel: Kernel) -> list[Router]:

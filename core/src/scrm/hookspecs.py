@@ -22,9 +22,11 @@ if TYPE_CHECKING:
     from litestar.types import ControllerRouterHandler
     from piccolo.conf.apps import AppConfig
 
+    from scrm.console import ConsolePages, MemberPanel
     from scrm.jobs import Cron, Job
     from scrm.manifest import Manifest
     from scrm.services.context import WorkspaceRef
+    from scrm.services.operators import Access
 
 hookspec = pluggy.HookspecMarker("scrm")
 
@@ -73,6 +75,28 @@ def scrm_jobs() -> list[Job | Cron]:
     with ``kernel.jobs.enqueue("points.expire", workspace_id=1)`` and receives a
     :class:`scrm.JobContext` and those keyword arguments. Jobs may run more than once (a retry, a
     worker killed mid-job): make them idempotent.
+    """
+
+
+@hookspec(firstresult=True)
+def scrm_console_pages() -> ConsolePages:
+    """Return the plugin's :class:`scrm.ConsolePages`: console routes, navigation entries, templates
+    and translations. Called once when the app is built, only when the console (``scrm-web``) is
+    installed.
+
+    Routes are mounted under ``/console/w/{workspace}/<name>`` and answer only where the plugin is
+    enabled. Each handler declares the scope it needs (``opt={"scope": "<name>:read"}``), which the
+    console checks against the operator's role in the workspace; it can ask for the dependencies
+    ``access`` (:class:`scrm.Access`) and ``ws`` (:class:`scrm.WorkspaceRef`). Forms must carry the
+    CSRF token (``{{ csrf_input }}``); templates extend ``console/base.html``.
+    """
+
+
+@hookspec
+def scrm_member_panels(workspace: WorkspaceRef, member: dict[str, Any], access: Access) -> list[MemberPanel]:
+    """Return panels for the console's page of ``member`` (its API representation), as seen by
+    ``access`` (check ``access.can(scope)`` before showing anything). Called for plugins enabled in
+    the workspace, each time the page is shown; the panel's template is the plugin's own.
     """
 
 

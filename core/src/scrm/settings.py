@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 class SettingsError(ValueError):
@@ -96,6 +97,8 @@ class Settings:
     db_pool_size: int = 10
     outbox_lease_s: float = 60.0
     plugins_allowed: frozenset[str] | None = None
+    #: mark the console's cookies Secure even when the request looks like plain http (behind a proxy)
+    secure_cookies: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +122,9 @@ class Settings:
         if not lease.isdigit() or not 1 <= int(lease) <= 86_400:
             raise SettingsError(f"SCRM_OUTBOX_LEASE_SECONDS: expected a whole number from 1 to 86400 (got {lease!r})")
         allowed = env.get("SCRM_PLUGINS")
+        secure = env.get("SCRM_SECURE_COOKIES", "0").lower()
+        if secure not in BOOLEANS:
+            raise SettingsError(f"SCRM_SECURE_COOKIES: expected 1 or 0 (got {secure!r})")
         return cls(
             data_dir=data_dir,
             database=database,
@@ -128,6 +134,7 @@ class Settings:
             log_level=log_level,
             db_pool_size=int(pool),
             outbox_lease_s=float(lease),
+            secure_cookies=BOOLEANS[secure],
             plugins_allowed=(
                 frozenset(name.strip() for name in allowed.split(",") if name.strip()) if allowed is not None else None
             ),

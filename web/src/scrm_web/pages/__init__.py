@@ -1,0 +1,35 @@
+"""The console's own pages, one module per area. Each module exposes ``routes`` and, for pages in
+the workspace navigation, ``nav`` (paths relative to ``/console/w/{workspace}``)."""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+from scrm import NavLink
+
+from scrm_web.pages import account, consent, dashboard, events, keys, login, members, plugins, tags, team, workspaces
+
+#: the sign-in page and signing out: no session needed
+PUBLIC_ROUTES: list[ControllerRouterHandler] = [*login.routes]
+#: signed in, outside any workspace: the start page, one's own account, the agency's workspaces
+SIGNED_IN_ROUTES: list[ControllerRouterHandler] = [*account.routes, *workspaces.routes]
+#: under /console/w/{workspace}
+WORKSPACE_ROUTES: list[ControllerRouterHandler] = [
+    *dashboard.routes,
+    *members.routes,
+    *tags.routes,
+    *consent.routes,
+    *events.routes,
+    *keys.routes,
+    *plugins.routes,
+    *team.routes,
+]
+NAV: list[NavLink] = [
+    *dashboard.nav,
+    *members.nav,
+    *tags.nav,
+    *consent.nav,
+    *events.nav,
+    *keys.nav,
+    *plugins.nav,
+    *team.nav,
+]

@@ -1,0 +1,9 @@
+"""Console pages: keys (being written)."""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+from scrm import NavLink
+
+routes: list[ControllerRouterHandler] = []
+nav: list[NavLink] = []

@@ -1,0 +1,165 @@
+"""The console as a Litestar plugin: the core's app factory finds it through the ``scrm.frontends``
+entry point and lets it add its routes, templates, CSRF protection and error pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_decimal
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+    StrictUndefined,
+    pass_context,
+)
+from litestar import Request, Router
+from litestar.config.app import AppConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.plugins import InitPluginProtocol
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from scrm import Access, ConsolePages, Kernel, NavLink, WorkspaceRef
+from scrm.plugins import PluginError
+
+from scrm_web import i18n
+from scrm_web.auth import COOKIE_PATH, SCOPE_OPT, console_guard, console_of, plugin_guard
+from scrm_web.errors import EXCEPTION_HANDLERS
+from scrm_web.pages import NAV, PUBLIC_ROUTES, SIGNED_IN_ROUTES, WORKSPACE_ROUTES
+
+STATIC = Path(__file__).parent / "static"
+
+
+class ConsolePlugin(InitPluginProtocol):
+    """Mounts the console at ``/console`` for ``kernel``, with every installed plugin's pages."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        pages = plugin_pages(self.kernel)
+        i18n.load(p.translations for p in pages.values() if p.translations)
+        app_config.template_config = TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment(pages)))
+        csrf = CSRFConfig(
+            secret=self.kernel.settings.secret_key,
+            cookie_path=COOKIE_PATH,
+            cookie_secure=self.kernel.settings.secure_cookies,
+        )
+        common: dict[str, Any] = {
+            "exception_handlers": EXCEPTION_HANDLERS,
+            "include_in_schema": False,
+            # on the console's routers only: the API authenticates with bearer keys, not cookies
+            "middleware": [DefineMiddleware(CSRFMiddleware, config=csrf)],
+        }
+        plugin_routers = [
+            Router(f"/{name}", route_handlers=list(p.routes), guards=[plugin_guard(name)], include_in_schema=False)
+            for name, p in pages.items()
+            if p.routes
+        ]
+        app_config.route_handlers.extend(
+            [
+                Router("/console", route_handlers=PUBLIC_ROUTES, **common),
+                Router("/console", route_handlers=SIGNED_IN_ROUTES, guards=[console_guard], **common),
+                Router(
+                    "/console/w/{workspace:str}",
+                    route_handlers=[*WORKSPACE_ROUTES, *plugin_routers],
+                    guards=[console_guard],
+                    dependencies={
+                        "access": Provide(provide_access, sync_to_thread=False),
+                        "ws": Provide(provide_ws, sync_to_thread=False),
+                    },
+                    **common,
+                ),
+                create_static_files_router("/console/static", directories=[STATIC], include_in_schema=False),
+            ]
+        )
+        app_config.state["console_nav"] = [("", link) for link in NAV] + [
+            (name, link) for name, p in pages.items() for link in p.nav
+        ]
+        return app_config
+
+
+def plugin_pages(kernel: Kernel) -> dict[str, ConsolePages]:
+    """Each installed plugin's console pages; a page that declares no scope stops startup."""
+    found: dict[str, ConsolePages] = {}
+    for name in sorted(kernel.plugins.plugins):
+        declare = getattr(kernel.plugins.plugins[name].module, "scrm_console_pages", None)
+        pages: ConsolePages | None = declare() if declare else None
+        if pages is None:
+            continue
+        for handler in _handlers(pages.routes):
+            if not handler.opt.get(SCOPE_OPT):
+                raise PluginError(f"plugin {name!r}: console page {handler.handler_name!r} declares no scope")
+        for link in pages.nav:
+            if not isinstance(link, NavLink):
+                raise PluginError(f"plugin {name!r}: console navigation entries must be scrm.NavLink")
+        found[name] = pages
+    return found
+
+
+def _handlers(routes: Any) -> list[Any]:
+    """The route handlers among ``routes`` (controllers and routers are opened up)."""
+    handlers = []
+    for route in routes:
+        nested = getattr(route, "route_handlers", None)
+        if nested is not None and not callable(getattr(route, "fn", None)):
+            handlers += _handlers(nested)
+        elif isinstance(route, type):  # a Controller class
+            handlers += [v for v in vars(route).values() if hasattr(v, "opt") and hasattr(v, "fn")]
+        else:
+            handlers.append(route)
+    return handlers
+
+
+def environment(pages: dict[str, ConsolePages]) -> Environment:
+    """The console's jinja2 environment: its templates, each plugin's under ``<plugin>/``, the i18n
+    extension bound to the request's language, and the formatting filters."""
+    plugin_loaders = {name: FileSystemLoader(p.templates) for name, p in pages.items() if p.templates}
+    env = Environment(
+        loader=ChoiceLoader([PackageLoader("scrm_web", "templates"), PrefixLoader(plugin_loaders)]),
+        extensions=["jinja2.ext.i18n"],
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["when"] = when
+    env.filters["number"] = number
+    env.globals["locales"] = i18n.LOCALES
+    return env
+
+
+@pass_context
+def when(context: Any, value: datetime | None, with_time: bool = True) -> str:
+    """A time in the current workspace's time zone (UTC outside a workspace)."""
+    if value is None:
+        return "—"
+    console = getattr(context["request"].state, "console", None)
+    access = console.access if console else None
+    zone = ZoneInfo(access.workspace.time_zone) if access else ZoneInfo("UTC")
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def number(value: float) -> str:
+    """A number grouped the way the request's language writes numbers."""
+    return format_decimal(value, locale=i18n.current())
+
+
+def provide_access(request: Request[Any, Any, Any]) -> Access:
+    access = console_of(request).access
+    assert access is not None  # the workspace router's guard sets it
+    return access
+
+
+def provide_ws(request: Request[Any, Any, Any]) -> WorkspaceRef:
+    return provide_access(request).workspace

@@ -1,0 +1,28 @@
+// The console's only script besides htmx: which responses htmx swaps in, and a message when a
+// request fails in a way the page cannot show (a lost connection, a server error).
+document.addEventListener("DOMContentLoaded", () => {
+  htmx.config.responseHandling = [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "422", swap: true },  // a form with its field errors
+    { code: "[45]..", swap: false, error: true },
+  ];
+});
+
+document.addEventListener("htmx:responseError", (event) => {
+  const flash = document.getElementById("flash");
+  if (!flash) return;
+  const doc = new DOMParser().parseFromString(event.detail.xhr.responseText, "text/html");
+  const problem = doc.querySelector(".problem");
+  flash.replaceChildren();
+  const p = document.createElement("p");
+  p.className = "flash error";
+  p.setAttribute("role", "alert");
+  p.textContent = problem ? problem.textContent.trim().replace(/\s+/g, " ") : `Error ${event.detail.xhr.status}`;
+  flash.appendChild(p);
+});
+
+document.addEventListener("htmx:sendError", () => {
+  const flash = document.getElementById("flash");
+  if (flash) flash.innerHTML = '<p class="flash error" role="alert">The server cannot be reached. Check the connection and retry.</p>';
+});
