@@ -34,10 +34,19 @@ class Cli:
     env: dict[str, str]
     backend: str
 
-    def run(self, *args: str, check: bool = True, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, input: str | None = None, **extra_env: str
+    ) -> subprocess.CompletedProcess[str]:
         env = {**self.env, **extra_env}
         result = subprocess.run(
-            [*COMMAND, *args], env=env, capture_output=True, text=True, timeout=60, check=False, cwd=env["HOME"]
+            [*COMMAND, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=env["HOME"],
+            input=input,
         )
         if check:
             assert result.returncode == 0, f"scrm {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
@@ -196,6 +205,8 @@ async def test_demo_seeds_and_prints_a_key(cli: Cli, restore_binding: None) -> N
     assert key.startswith("scrm_")
     assert lines[0].startswith("scrm demo — database: ")
     assert "workspace:  demo (50 members)" in result.stdout
+    console = next(line for line in lines if line.strip().startswith("console:"))
+    password = console.split("password '")[1].rstrip("')")
     async with api(cli) as client:
         response = await client.get("/api/v1/members", params={"limit": 500}, headers=bearer(key))
         assert response.status_code == 200, response.text
@@ -205,6 +216,9 @@ async def test_demo_seeds_and_prints_a_key(cli: Cli, restore_binding: None) -> N
         tags = (await client.get("/api/v1/tags", headers=bearer(key))).json()
         assert {t["group"] for t in tags} <= {"lifecycle", "interest", "tier"}
         assert sum(t["member_count"] for t in tags) >= 50
+        await client.get("/console/login")  # the printed console sign-in works
+        form = {"username": "demo", "password": password, "_csrf_token": client.cookies["csrftoken"]}
+        assert (await client.post("/console/login", data=form)).status_code == 303
         events = await client.get("/api/v1/events", params={"limit": 500}, headers=bearer(key))
         demo_events = [e for e in events.json()["items"] if e["source"] == "demo"]
         assert {e["type"] for e in demo_events} == {"checkin", "order.paid"}
@@ -222,6 +236,48 @@ async def test_demo_seeds_and_prints_a_key(cli: Cli, restore_binding: None) -> N
     assert "\t0 records" not in verified, verified
     # the demo's jobs ran before it exited: nothing waits in the outbox
     assert cli.run("outbox", "status").stdout.splitlines()[0] == "pending: 0 event(s) in 0 row(s); oldest: none"
+
+
+async def test_operator_commands(cli: Cli, restore_binding: None) -> None:
+    slug = cli.last_line("workspaces", "create", "Console Shop", "--slug", f"console-{secrets.token_hex(3)}")
+    created = cli.run("operators", "create", "Ops.Lead", "--workspace", slug, "--generate-password").stdout
+    assert "created operator 'ops.lead'" in created
+    assert f"owner of {slug}" in created
+    password = created.strip().splitlines()[-1].removeprefix("password: ")
+    assert len(password) >= 10
+    typed = cli.run(
+        "operators",
+        "create",
+        "typist",
+        "--workspace",
+        slug,
+        "--role",
+        "viewer",
+        input="typed password 1\ntyped password 1\n",
+    )
+    assert "viewer of " + slug in typed.stdout
+    assert "ops.lead" in cli.run("operators", "list").stdout
+    cli.run("operators", "grant", "typist", "--workspace", slug, "--role", "analyst")
+    assert f"{slug}:analyst" in cli.run("operators", "list").stdout
+    cli.run("operators", "revoke", "typist", "--workspace", slug)
+    assert one_error_line(cli.run("operators", "revoke", "ops.lead", "--workspace", slug, check=False)).startswith(
+        "Error: A workspace keeps at least one owner"
+    )
+    assert "already exists" in one_error_line(
+        cli.run("operators", "create", "ops.lead", "--admin", "--generate-password", check=False)
+    )
+    assert "--workspace" in one_error_line(cli.run("operators", "create", "lonely", "--generate-password", check=False))
+
+    async with api(cli) as client:
+        await client.get("/console/login")
+        form = {"username": "ops.lead", "password": password, "_csrf_token": client.cookies["csrftoken"]}
+        assert (await client.post("/console/login", data=form)).status_code == 303
+    changed = cli.run("operators", "password", "ops.lead", "--generate-password").stdout
+    assert "sessions ended" in changed
+    cli.run("operators", "disable", "ops.lead")
+    listed = dict(line.split("\t", 1) for line in cli.run("operators", "list").stdout.splitlines())
+    assert "\tdisabled\t" in listed["ops.lead"]
+    cli.run("operators", "disable", "ops.lead", "--enable")
 
 
 def test_outbox_commands(cli: Cli) -> None:
