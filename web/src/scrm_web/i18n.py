@@ -30,9 +30,10 @@ _catalogs: dict[str, NullTranslations] = {}
 def load(folders: Iterable[Path] = ()) -> None:
     """Compile the console's catalogs and merge those in ``folders`` (plugins') into them."""
     _catalogs.clear()
+    every = [CATALOGS, *folders]
     for locale in LOCALES:
         merged = NullTranslations()
-        for folder in (CATALOGS, *folders):
+        for folder in every:
             po = folder / locale / "LC_MESSAGES" / "messages.po"
             if po.exists():
                 merged = _merge(merged, _compile(po, locale))

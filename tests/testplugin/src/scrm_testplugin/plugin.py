@@ -2,8 +2,9 @@
 
 It proves the plugin contract end to end: a manifest with its own scopes, a piccolo app with a
 table and migration, routes under ``/api/v1/testplugin``, a domain hook (``scrm_member_created``)
-that writes to its table — in workspaces where it is enabled only — and an idempotent handler of
-delivered events (``scrm_event_batch_recorded``) that counts each event once however often it arrives.
+that writes to its table — in workspaces where it is enabled only — an idempotent handler of
+delivered events (``scrm_event_batch_recorded``) that counts each event once however often it
+arrives, and a console page and member panel with their own templates and Chinese catalog.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import scrm
 from litestar import get
+from litestar.response import Template
 from piccolo.conf.apps import AppConfig
 
 from scrm_testplugin.tables import Seen, Tally, Welcome
@@ -43,17 +45,49 @@ def scrm_tables() -> AppConfig:
     )
 
 
+async def welcomes(workspace_id: int) -> list[dict[str, Any]]:
+    return await (
+        Welcome.select(Welcome.member_id, Welcome.message).where(Welcome.workspace == workspace_id).order_by(Welcome.id)
+    )
+
+
 @get("/welcomes", opt={"scope": "testplugin:read"}, operation_id="testpluginListWelcomes")
 async def list_welcomes(ws: scrm.WorkspaceDep) -> list[dict[str, Any]]:
-    rows = (
-        await Welcome.select(Welcome.member_id, Welcome.message).where(Welcome.workspace == ws.id).order_by(Welcome.id)
-    )
-    return rows
+    return await welcomes(ws.id)
 
 
 @scrm.hookimpl
 def scrm_routes() -> list[Any]:
     return [list_welcomes]
+
+
+@get("/welcomes", opt={"scope": "testplugin:read"})
+async def welcomes_page(ws: scrm.WorkspaceDep, access: scrm.AccessDep) -> Template:
+    """A console page: the workspace's welcome notes."""
+    return Template("testplugin/welcomes.html", context={"notes": await welcomes(ws.id), "role": access.role})
+
+
+@scrm.hookimpl
+def scrm_console_pages() -> scrm.ConsolePages:
+    here = Path(__file__).parent
+    return scrm.ConsolePages(
+        routes=[welcomes_page],
+        nav=[scrm.NavLink(title="Welcomes", path="/welcomes", scope="testplugin:read")],
+        templates=here / "templates",
+        translations=here / "translations",
+    )
+
+
+@scrm.hookimpl
+async def scrm_member_panels(
+    workspace: scrm.WorkspaceRef, member: dict[str, Any], access: scrm.Access
+) -> list[scrm.MemberPanel]:
+    if not access.can("testplugin:read"):
+        return []
+    rows = await Welcome.select(Welcome.message).where(
+        (Welcome.workspace == workspace.id) & (Welcome.member_id == member["id"])
+    )
+    return [scrm.MemberPanel(title="Welcome note", template="testplugin/panel.html", context={"rows": rows})]
 
 
 @scrm.hookimpl
