@@ -130,3 +130,14 @@ async def test_disabling_an_operator_ends_their_sessions(kernel: Kernel, sign_in
     assert (await me.get("/console/")).status_code == 200  # no workspace yet: a page that says so
     await kernel.operators.set_disabled(me.operator_id, True)
     assert (await me.get("/console/")).headers["location"].startswith("/console/login")
+
+
+async def test_an_unknown_console_path_is_an_html_page_and_the_api_keeps_problem_documents(app: Litestar) -> None:
+    async with client_for(app) as http:
+        page = await http.get("/console/no/such/page")
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
+        assert "There is no such page." in text_of(page)
+        api = await http.get("/api/v1/no-such-route")
+        assert api.status_code == 404
+        assert api.headers["content-type"].startswith("application/problem+json")

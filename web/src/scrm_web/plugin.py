@@ -18,10 +18,11 @@ from jinja2 import (
     StrictUndefined,
     pass_context,
 )
-from litestar import Request, Router
+from litestar import Request, Response, Router
 from litestar.config.app import AppConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins import InitPluginProtocol
@@ -33,7 +34,7 @@ from scrm.plugins import PluginError
 
 from scrm_web import i18n
 from scrm_web.auth import COOKIE_PATH, SCOPE_OPT, console_guard, console_of, plugin_guard
-from scrm_web.errors import EXCEPTION_HANDLERS
+from scrm_web.errors import EXCEPTION_HANDLERS, error_page
 from scrm_web.pages import NAV, PUBLIC_ROUTES, SIGNED_IN_ROUTES, WORKSPACE_ROUTES
 
 STATIC = Path(__file__).parent / "static"
@@ -82,10 +83,26 @@ class ConsolePlugin(InitPluginProtocol):
                 create_static_files_router("/console/static", directories=[STATIC], include_in_schema=False),
             ]
         )
+        app_config.exception_handlers[NotFoundException] = console_not_found(
+            app_config.exception_handlers.get(HTTPException)
+        )
         app_config.state["console_nav"] = [("", link) for link in NAV] + [
             (name, link) for name, p in pages.items() for link in p.nav
         ]
         return app_config
+
+
+def console_not_found(fallback: Any) -> Any:
+    """A 404 for a path no route matches: an HTML page under ``/console``, the app's answer (a problem
+    document) elsewhere. Unmatched paths never reach a router, so the routers' handlers cannot answer."""
+
+    def handle(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+        if request.url.path.startswith(COOKIE_PATH + "/") or fallback is None:
+            return error_page(request, 404, i18n.gettext("Not found"), i18n.gettext("There is no such page."))
+        response: Response[Any] = fallback(request, exc)
+        return response
+
+    return handle
 
 
 def plugin_pages(kernel: Kernel) -> dict[str, ConsolePages]:
