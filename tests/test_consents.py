@@ -219,7 +219,12 @@ def test_no_route_changes_or_deletes_a_record(app: Litestar) -> None:
             methods = {m for h in route.route_handlers for m in h.http_methods} - {"OPTIONS", "HEAD"}  # type: ignore[union-attr]
             assert methods <= {"GET", "POST"}, (route.path, methods)
             if "POST" in methods:
-                assert route.path in (f"{API}/consents", f"{API}/consents/purposes"), route.path
+                # appending records, adding purposes (also on the console's consent page)
+                assert route.path in (
+                    f"{API}/consents",
+                    f"{API}/consents/purposes",
+                    "/console/w/{workspace:str}/consent/purposes",
+                ), route.path
 
 
 # --- can_contact ------------------------------------------------------------------------------

@@ -97,6 +97,23 @@ async def test_filters(tenant: Tenant) -> None:
     assert await ids(created_before=a["created_at"]) == []
 
 
+async def test_q_finds_a_channel_identity(tenant: Tenant) -> None:
+    a = await tenant.member(display_name="Ann", identities={"email": "ann@example.com", "phone": "+8613800000000"})
+    b = await tenant.member(display_name="Bo", identities={"wecom": "ann@example.com"})
+    await tenant.member(display_name="Cy", identities={"email": "cy@example.com"}, external_id="+8613800000000x")
+
+    async def ids(q: str) -> list[int]:
+        response = await tenant.get("/api/v1/members", params={"q": q})
+        assert response.status_code == 200, response.text
+        return [m["id"] for m in response.json()["items"]]
+
+    assert await ids("ann@example.com") == [a["id"], b["id"]]  # under any channel
+    assert await ids("+8613800000000") == [a["id"]]  # exact: neither a prefix of a value nor an external id
+    assert await ids("ann@") == []
+    assert await ids("email") == []  # a channel's name is not a value
+    assert await ids('x" || @ == "y') == []  # the value cannot escape its quotes
+
+
 async def test_pagination_is_stable_under_inserts(tenant: Tenant) -> None:
     first = [(await tenant.member(external_id=f"p-{i}"))["id"] for i in range(7)]
     seen: list[int] = []

@@ -45,10 +45,12 @@ async def test_testplugin_is_discovered_by_entry_point(tenant: Tenant, kernel: K
         "core": ">=0.1,<1",
         "scopes": ["testplugin:read"],
         "hooks": [
+            "scrm_console_pages",
             "scrm_event_batch_recorded",
             "scrm_jobs",
             "scrm_manifest",
             "scrm_member_created",
+            "scrm_member_panels",
             "scrm_routes",
             "scrm_tables",
             "scrm_workspace_deleted",

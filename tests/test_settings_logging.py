@@ -180,6 +180,61 @@ def test_redis_password_is_not_in_the_error(tmp_path: Path) -> None:
     assert "***" in message
 
 
+# --- console sign-in through OIDC --------------------------------------------------------------
+
+OIDC = {
+    "SCRM_OIDC_ISSUER": "https://id.example.com/realms/staff",
+    "SCRM_OIDC_CLIENT_ID": "scrm-console",
+    "SCRM_OIDC_CLIENT_SECRET": "client-s3cret",
+}
+
+
+def test_oidc_is_off_unless_configured(tmp_path: Path) -> None:
+    assert settings(tmp_path, SCRM_SECRET_KEY=SECRET).oidc is None
+
+
+def test_oidc_settings(tmp_path: Path) -> None:
+    oidc = settings(tmp_path, SCRM_SECRET_KEY=SECRET, **OIDC).oidc
+    assert oidc is not None
+    assert (oidc.issuer, oidc.client_id, oidc.client_secret) == (
+        "https://id.example.com/realms/staff",
+        "scrm-console",
+        "client-s3cret",
+    )
+    assert (oidc.name, oidc.username_claim) == ("single sign-on", "email")
+    assert "client-s3cret" not in repr(oidc)
+    named = settings(
+        tmp_path,
+        SCRM_SECRET_KEY=SECRET,
+        SCRM_OIDC_NAME="Acme ID",
+        SCRM_OIDC_USERNAME_CLAIM="preferred_username",
+        **OIDC,
+    ).oidc
+    assert named is not None
+    assert (named.name, named.username_claim) == ("Acme ID", "preferred_username")
+    local = settings(tmp_path, SCRM_SECRET_KEY=SECRET, **(OIDC | {"SCRM_OIDC_ISSUER": "http://localhost:8080/"})).oidc
+    assert local is not None  # plain http only to this machine, to try a provider out
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"SCRM_OIDC_CLIENT_ID": "", "SCRM_OIDC_CLIENT_SECRET": ""}, "SCRM_OIDC_CLIENT_ID"),
+        ({"SCRM_OIDC_CLIENT_SECRET": ""}, "SCRM_OIDC_CLIENT_SECRET"),
+        ({"SCRM_OIDC_ISSUER": ""}, "SCRM_OIDC_ISSUER"),
+        ({"SCRM_OIDC_ISSUER": "http://id.example.com"}, "SCRM_OIDC_ISSUER"),
+        ({"SCRM_OIDC_ISSUER": "id.example.com"}, "SCRM_OIDC_ISSUER"),
+        ({"SCRM_OIDC_ISSUER": "https://id.example.com/?tenant=1"}, "SCRM_OIDC_ISSUER"),
+        ({"SCRM_OIDC_USERNAME_CLAIM": "e mail"}, "SCRM_OIDC_USERNAME_CLAIM"),
+        ({"SCRM_OIDC_NAME": "x" * 61}, "SCRM_OIDC_NAME"),
+    ],
+)
+def test_oidc_errors_name_the_variable(tmp_path: Path, env: dict[str, str], variable: str) -> None:
+    message = error_of(tmp_path, SCRM_SECRET_KEY=SECRET, **(OIDC | env))  # an empty value counts as unset
+    assert message.startswith(f"{variable}: ")
+    assert "client-s3cret" not in message
+
+
 # --- the secret key file ----------------------------------------------------------------------
 
 

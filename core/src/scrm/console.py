@@ -43,8 +43,13 @@ class ConsolePages:
 
 @dataclass(frozen=True)
 class MemberPanel:
-    """A panel on the console's member page: ``title`` above the plugin's ``template`` rendered with
-    ``context``."""
+    """A panel on the console's member page: ``title`` (an English message the plugin's catalog
+    translates) above ``template`` rendered with ``context`` (and ``panel``, this panel).
+
+    ``template`` is one of the plugin's own (``<plugin>/<file>``), or the console's generic
+    ``console/panel_table.html``: a two-column table of ``context["rows"]``, a list of
+    ``(label, value)`` pairs (or a mapping of label to value), both shown as given.
+    """
 
     title: str
     template: str

@@ -18,7 +18,9 @@ import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
@@ -32,6 +34,7 @@ from scrm import piccolo_conf
 from scrm.settings import DatabaseURL
 
 SQLITE_BUSY_TIMEOUT_S = 30
+_QUARTER_HOUR = 900  # seconds
 log = logging.getLogger("scrm.db")
 #: Callbacks to run once the current (outermost) transaction has committed.
 _after_commit: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = contextvars.ContextVar(
@@ -60,6 +63,17 @@ class Dialect:
         )
         return sql, [path, path, value]
 
+    def json_has_value(self, column: str, value: str) -> tuple[str, list[Any]]:
+        """SQL (and its arguments) testing whether any top-level value of the JSON object
+        ``column`` is the string ``value``.
+
+        On PostgreSQL a jsonpath (``@?``), which a GIN index in the default ``jsonb_ops`` class
+        serves (``jsonb_path_ops`` cannot: it hashes each value with its key, and the key is unknown).
+        """
+        if self.name == "postgres":
+            return f"{column} @? CAST({{}} AS jsonpath)", [f"$.* ? (@ == {_json_dumps(value).decode()})"]
+        return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {{}})", [value]
+
     def like_prefix(self, column: str) -> str:
         """Case-insensitive prefix match of ``column`` against a pattern from :func:`prefix_pattern`."""
         return f"lower({column}) LIKE {{}} ESCAPE '\\'"
@@ -83,6 +97,25 @@ class Dialect:
         if self.name == "postgres":
             return f"json_agg({expression})::text"
         return f"json_group_array({expression})"
+
+    def day_bucket(self, column: str, zone: str) -> tuple[str, list[Any]]:
+        """SQL (and its arguments) of a key to count the timestamps of ``column`` by per day in the time
+        zone ``zone``; :meth:`bucket_day` turns a key into its date.
+
+        On PostgreSQL the key is the date itself. SQLite knows no time zones, so there the key is the
+        quarter hour (in UTC) the timestamp falls in, and the date is worked out in Python: every time
+        zone's offset is a whole number of quarter hours, so both engines count the same days (at most
+        96 keys a day reach Python).
+        """
+        if self.name == "postgres":
+            return f"({column} AT TIME ZONE CAST({{}} AS text))::date", [zone]
+        return f"CAST(strftime('%s', {column}) AS INTEGER) / {_QUARTER_HOUR}", []
+
+    def bucket_day(self, key: Any, zone: ZoneInfo) -> date:
+        """The date in ``zone`` of a key from :meth:`day_bucket`."""
+        if isinstance(key, date):  # PostgreSQL's
+            return key
+        return datetime.fromtimestamp(int(key) * _QUARTER_HOUR, UTC).astimezone(zone).date()
 
 
 class Database:

@@ -26,6 +26,7 @@ from scrm.services.keys import Keys, Principal, digest
 from scrm.services.members import Members
 from scrm.services.operators import OPERATOR_JOBS, Operators
 from scrm.services.outbox import CORE_JOBS, Outbox
+from scrm.services.reports import Reports
 from scrm.services.tags import Tags
 from scrm.services.workspaces import Workspaces
 from scrm.settings import Settings
@@ -63,6 +64,7 @@ class Kernel:
         self.consents = Consents(self)
         self.outbox = Outbox(self)
         self.operators = Operators(self)
+        self.reports = Reports(self)
         self.jobs = Jobs(self)
         self.jobs.register([*CORE_JOBS, *OPERATOR_JOBS], owner="scrm")
         for name, plugin in plugins.plugins.items():

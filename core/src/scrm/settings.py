@@ -9,6 +9,7 @@ variable, so the CLI can print it and stop.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from urllib.parse import unquote, urlsplit
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+CLAIM = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
 
 
 class SettingsError(ValueError):
@@ -85,6 +88,20 @@ def redact(url: str) -> str:
 
 
 @dataclass(frozen=True)
+class OidcSettings:
+    """The OpenID Connect provider operators may sign in to the console with (all or nothing)."""
+
+    #: the provider's issuer URL; its ``/.well-known/openid-configuration`` names the endpoints
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    #: what the sign-in button calls the provider
+    name: str = "single sign-on"
+    #: the ID-token claim whose value (lowercased) is an operator's username
+    username_claim: str = "email"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the kernel reads from its environment, parsed and checked once."""
 
@@ -99,6 +116,8 @@ class Settings:
     plugins_allowed: frozenset[str] | None = None
     #: mark the console's cookies Secure even when the request looks like plain http (behind a proxy)
     secure_cookies: bool = False
+    #: console sign-in through an OpenID Connect provider; None when not configured
+    oidc: OidcSettings | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -135,10 +154,49 @@ class Settings:
             db_pool_size=int(pool),
             outbox_lease_s=float(lease),
             secure_cookies=BOOLEANS[secure],
+            oidc=_oidc(env),
             plugins_allowed=(
                 frozenset(name.strip() for name in allowed.split(",") if name.strip()) if allowed is not None else None
             ),
         )
+
+
+def secure_url(url: str) -> bool:
+    """Whether ``url`` is fit to carry credentials: https, or plain http to this machine only (a
+    provider tried out locally)."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK)
+
+
+def _oidc(env: Mapping[str, str]) -> OidcSettings | None:
+    """The OIDC provider, when ``SCRM_OIDC_ISSUER`` and the client's credentials are all set."""
+    issuer = env.get("SCRM_OIDC_ISSUER", "").strip()
+    client_id = env.get("SCRM_OIDC_CLIENT_ID", "").strip()
+    client_secret = env.get("SCRM_OIDC_CLIENT_SECRET", "")
+    given = {"SCRM_OIDC_ISSUER": issuer, "SCRM_OIDC_CLIENT_ID": client_id, "SCRM_OIDC_CLIENT_SECRET": client_secret}
+    if not any(given.values()):
+        return None
+    missing = [name for name, value in given.items() if not value]
+    if missing:
+        raise SettingsError(
+            f"{missing[0]}: required with the other OIDC settings (set the issuer, client id and client secret, or none of them)"
+        )
+    parts = urlsplit(issuer)
+    if not secure_url(issuer) or parts.query or parts.fragment:
+        raise SettingsError(
+            f"SCRM_OIDC_ISSUER: expected the provider's https URL without query, like https://id.example.com/realms/staff (got {issuer!r})"
+        )
+    name = env.get("SCRM_OIDC_NAME", "").strip() or "single sign-on"
+    if len(name) > 60:
+        raise SettingsError("SCRM_OIDC_NAME: at most 60 characters (it labels the sign-in button)")
+    claim = env.get("SCRM_OIDC_USERNAME_CLAIM", "").strip() or "email"
+    if not CLAIM.match(claim):
+        raise SettingsError(
+            f"SCRM_OIDC_USERNAME_CLAIM: expected a claim name such as email or preferred_username (got {claim!r})"
+        )
+    return OidcSettings(issuer, client_id, client_secret, name=name, username_claim=claim)
 
 
 def _secret_key(env: Mapping[str, str], database: DatabaseURL, data_dir: Path) -> str:

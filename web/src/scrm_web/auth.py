@@ -122,16 +122,21 @@ def _navigation(connection: ASGIConnection[Any, Any, Any, Any], console: Console
     return items
 
 
+def is_https(request: Request[Any, Any, Any]) -> bool:
+    """Whether browsers reach the console over https: the request's scheme says so, or the setting
+    does (behind a proxy that terminates TLS)."""
+    return kernel_of(request).settings.secure_cookies or request.url.scheme == "https"
+
+
 def session_cookie(request: Request[Any, Any, Any], token: str | None) -> Cookie:
     """The session cookie carrying ``token`` (or clearing it when None): HTTP-only, same-site lax,
-    limited to the console's paths, secure when the setting or the request's scheme says so."""
-    secure = kernel_of(request).settings.secure_cookies or request.url.scheme == "https"
+    limited to the console's paths, secure when the console is reached over https."""
     return Cookie(
         key=SESSION_COOKIE,
         value=token or "",
         path=COOKIE_PATH,
         httponly=True,
         samesite="lax",
-        secure=secure,
+        secure=is_https(request),
         max_age=int(SESSION_MAX.total_seconds()) if token else 0,
     )

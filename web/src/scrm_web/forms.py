@@ -31,7 +31,7 @@ def decode(form: Mapping[str, Any], into: type[T], *, lists: tuple[str, ...] = (
         return msgspec.convert(data, into, strict=False)
     except msgspec.ValidationError as exc:
         message = str(exc)
-        field = message.rsplit("$.", 1)[1].split("[")[0].split(".")[0] if "$." in message else ""
+        field = message.rsplit("$.", 1)[1].split("`")[0].split("[")[0].split(".")[0] if "$." in message else ""
         reason = message.split(" - at ", 1)[0]
         if reason.startswith("Object missing required field"):
             field = reason.rsplit("`", 2)[-2]
@@ -40,6 +40,11 @@ def decode(form: Mapping[str, Any], into: type[T], *, lists: tuple[str, ...] = (
             f"{field}: {reason}" if field else reason,
             errors=[{"field": field, "source": "body", "message": reason}],
         ) from None
+
+
+def invalid(field: str, message: str) -> ValidationFailed:
+    """The error of one field, as the core's services raise it (``message`` is an English msgid)."""
+    return ValidationFailed(f"{field}: {message}", errors=[{"field": field, "source": "body", "message": message}])
 
 
 def field_errors(problem: Problem) -> dict[str, str]:

@@ -67,7 +67,10 @@ class MemberController(Controller):
             datetime | None, QueryParameter(description="Had no engagement event since this time (or never)")
         ] = None,
         q: Annotated[
-            str | None, QueryParameter(min_length=1, max_length=200, description="external id or name prefix")
+            str | None,
+            QueryParameter(
+                min_length=1, max_length=320, description="external id, display-name prefix or channel identity value"
+            ),
         ] = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,

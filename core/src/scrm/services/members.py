@@ -42,7 +42,7 @@ class MemberFilter:
     created_before: datetime | None = None
     active_after: datetime | None = None  # an engagement event at or after this time
     inactive_since: datetime | None = None  # no engagement event at or after this time (or none ever)
-    q: str | None = None
+    q: str | None = None  # the external id, a display-name prefix (any case) or a channel identity's value
 
 
 def check_attributes_size(attributes: dict[str, Any], field: str = "attributes") -> None:
@@ -328,8 +328,9 @@ class Members:
                 clauses.append(clause)
                 args.append(condition)
         if f.q:
-            clauses.append(f"(m.external_id = {{}} OR {self.k.db.dialect.like_prefix('m.display_name')})")
-            args += [f.q, prefix_pattern(f.q)]
+            identity, identity_args = self.k.db.dialect.json_has_value("m.identities", f.q)
+            clauses.append(f"(m.external_id = {{}} OR {self.k.db.dialect.like_prefix('m.display_name')} OR {identity})")
+            args += [f.q, prefix_pattern(f.q), *identity_args]
         return "".join(f" AND {c}" for c in clauses), args
 
 

@@ -194,6 +194,13 @@ class Operators:
         check_password(password, field)
         await self._update(operator_id, "password_hash", await hash_password(password))
 
+    async def verify_password(self, operator_id: int, password: str) -> bool:
+        """Whether ``password`` is the operator's — to confirm a change made by someone already signed
+        in. Unlike :meth:`login` it neither counts failures nor rate-limits: the session is the gate."""
+        rows = await self.k.db.fetch("SELECT password_hash FROM scrm_operator WHERE id = {}", operator_id)
+        stored = rows[0]["password_hash"] if rows else None
+        return stored is not None and await _verify(stored, password)
+
     async def set_locale(self, operator_id: int, locale: str) -> None:
         self._check_locale(locale)
         await self._update(operator_id, "locale", locale)

@@ -6,10 +6,23 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 from scrm import NavLink
 
-from scrm_web.pages import account, consent, dashboard, events, keys, login, members, plugins, tags, team, workspaces
+from scrm_web.pages import (
+    account,
+    consent,
+    dashboard,
+    events,
+    keys,
+    login,
+    members,
+    oidc,
+    plugins,
+    tags,
+    team,
+    workspaces,
+)
 
-#: the sign-in page and signing out: no session needed
-PUBLIC_ROUTES: list[ControllerRouterHandler] = [*login.routes]
+#: the sign-in page (with a password or through the OIDC provider) and signing out: no session needed
+PUBLIC_ROUTES: list[ControllerRouterHandler] = [*login.routes, *oidc.routes]
 #: signed in, outside any workspace: the start page, one's own account, the agency's workspaces
 SIGNED_IN_ROUTES: list[ControllerRouterHandler] = [*account.routes, *workspaces.routes]
 #: under /console/w/{workspace}

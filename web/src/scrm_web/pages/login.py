@@ -13,15 +13,22 @@ from scrm import KernelDep
 from scrm.problems import RateLimited, Unauthenticated
 
 from scrm_web import i18n
-from scrm_web.auth import SESSION_COOKIE, session_cookie
+from scrm_web.auth import SESSION_COOKIE, kernel_of, session_cookie
 from scrm_web.forms import values
 
 
-def _safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a path inside the console (never another site)."""
+def safe_next(target: str | None) -> str:
+    """Where a form may send the browser next (after signing in, after switching language): only a
+    path inside the console, never another site."""
     if target and target.startswith("/console/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/console/"
+
+
+def sso_name(request: Request[Any, Any, Any]) -> str:
+    """The OIDC provider's name for the sign-in button; empty when no provider is configured."""
+    oidc = kernel_of(request).settings.oidc
+    return oidc.name if oidc else ""
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
@@ -33,7 +40,8 @@ def login_form(
     request: Request[Any, Any, Any], next_: Annotated[str | None, QueryParameter(name="next")] = None
 ) -> Template:
     i18n.use(i18n.best_match(request.headers.get("accept-language", "")))
-    return Template("console/login.html", context={"values": {}, "error": "", "next": _safe_next(next_)})
+    context = {"values": {}, "error": "", "next": safe_next(next_), "sso": sso_name(request)}
+    return Template("console/login.html", context=context)
 
 
 @post("/login")
@@ -54,13 +62,14 @@ async def login(request: Request[Any, Any, Any], kernel: KernelDep) -> Template 
         context = {
             "values": {"username": typed.get("username", "")},
             "error": error,
-            "next": _safe_next(typed.get("next")),
+            "next": safe_next(typed.get("next")),
+            "sso": sso_name(request),
         }
         return Template("console/login.html", context=context, status_code=exc.status)
     token = await kernel.operators.open_session(
         operator.id, client_address(request), request.headers.get("user-agent", "")
     )
-    response = Redirect(_safe_next(typed.get("next")), status_code=HTTP_303_SEE_OTHER)
+    response = Redirect(safe_next(typed.get("next")), status_code=HTTP_303_SEE_OTHER)
     response.set_cookie(session_cookie(request, token))
     return response
 
