@@ -17,6 +17,8 @@ from itertools import accumulate
 
 from markupsafe import Markup
 
+from scrm_web import i18n
+
 __all__ = ["bar_chart", "compact", "hbar_chart", "line_chart", "nice_max"]
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -98,7 +100,7 @@ def hbar_chart(
             _text(compact(raw) + unit, track_x + track_w + 6, mid, "start", "chart-label chart-value"),
         ]
     if not rows:
-        body.append(_text("no data", width / 2, height / 2, "middle", "chart-label chart-empty"))
+        body.append(_text(i18n.gettext("no data"), width / 2, height / 2, "middle", "chart-label chart-empty"))
     return _svg("hbar", title, width, height, body)
 
 
@@ -157,7 +159,9 @@ class _Plot:
         return out
 
     def no_data(self) -> Markup:
-        return _text("no data", self.width / 2, (self.bottom + _TOP) / 2, "middle", "chart-label chart-empty")
+        return _text(
+            i18n.gettext("no data"), self.width / 2, (self.bottom + _TOP) / 2, "middle", "chart-label chart-empty"
+        )
 
 
 def _svg(kind: str, title: str, width: float, height: float, body: Sequence[Markup]) -> Markup:

@@ -65,6 +65,21 @@ def current() -> str:
     return _locale.get()
 
 
+def html_lang() -> str:
+    """The current language as HTML's ``lang`` attribute writes it (``zh-CN``)."""
+    return current().replace("_", "-")
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown.
+
+    For English held in data and translated later (navigation titles, a field's error message,
+    the core's role names): the extractor finds the literal here, ``gettext`` or ``_()`` translates
+    the value in the request's language.
+    """
+    return message
+
+
 def gettext(message: str) -> str:
     return _catalogs.get(_locale.get(), NullTranslations()).gettext(message)
 

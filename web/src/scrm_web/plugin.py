@@ -153,6 +153,7 @@ def environment(pages: dict[str, ConsolePages]) -> Environment:
     env.filters["when"] = when
     env.filters["number"] = number
     env.globals["locales"] = i18n.LOCALES
+    env.globals["html_lang"] = i18n.html_lang
     return env
 
 

@@ -19,6 +19,7 @@ from scrm import KernelDep, ValidationFailed
 from scrm_web import i18n
 from scrm_web.auth import SESSION_COOKIE, console_of
 from scrm_web.forms import field_errors, invalid, values
+from scrm_web.i18n import N_
 from scrm_web.pages.login import safe_next
 
 ACCOUNT = "/console/account"
@@ -59,9 +60,9 @@ async def change_password(request: Request[Any, Any, Any], kernel: KernelDep) ->
     me = console_of(request).operator
     try:
         if not await kernel.operators.verify_password(me.id, current):
-            raise invalid("current_password", "this is not your current password")
+            raise invalid("current_password", N_("this is not your current password"))
         if new != again:
-            raise invalid("password_again", "the two new passwords differ")
+            raise invalid("password_again", N_("the two new passwords differ"))
         await kernel.operators.set_password(me.id, new)
     except ValidationFailed as exc:
         return _account(request, form="password", errors=field_errors(exc), status=exc.status)

@@ -21,6 +21,7 @@ from scrm_web import i18n
 from scrm_web.auth import console_of
 from scrm_web.errors import is_htmx
 from scrm_web.forms import decode, field_errors, values
+from scrm_web.i18n import N_
 from scrm_web.respond import form_status, page
 
 READ = {"scope": "consent:read"}
@@ -81,4 +82,4 @@ async def _page(
 
 
 routes = [consent, create_purpose, verify]
-nav = [NavLink("Consent", "/consent", "consent:read")]
+nav = [NavLink(N_("Consent"), "/consent", "consent:read")]

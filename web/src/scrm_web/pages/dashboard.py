@@ -17,6 +17,7 @@ from scrm_web import charts, i18n
 from scrm_web.auth import console_of
 from scrm_web.errors import is_htmx
 from scrm_web.forms import decode
+from scrm_web.i18n import N_
 from scrm_web.respond import page
 
 PERIODS = (7, 30, 90)
@@ -68,4 +69,4 @@ async def dashboard(
 
 
 routes = [dashboard]
-nav = [NavLink("Dashboard", "/", "members:read")]
+nav = [NavLink(N_("Dashboard"), "/", "members:read")]

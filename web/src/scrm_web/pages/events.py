@@ -20,6 +20,7 @@ from scrm.schemas import MAX_ID
 
 from scrm_web.auth import console_of
 from scrm_web.forms import decode, field_errors, values
+from scrm_web.i18n import N_
 from scrm_web.respond import form_status, page
 
 PAGE_SIZE = 50
@@ -91,7 +92,7 @@ def _checked(query: EventQuery) -> EventQuery:
     if query.after is not None and query.before is not None and query.before <= query.after:
         raise ValidationFailed(
             "before: must be a later day than after",
-            errors=[{"field": "before", "source": "query", "message": "must be a later day than the first one"}],
+            errors=[{"field": "before", "source": "query", "message": N_("must be a later day than the first one")}],
         )
     return query
 
@@ -109,4 +110,4 @@ def _row(event: EventOut) -> EventRow:
 
 
 routes = [events]
-nav = [NavLink("Events", "/events", "events:read")]
+nav = [NavLink(N_("Events"), "/events", "events:read")]

@@ -20,6 +20,7 @@ from scrm.scopes import OPERATOR_SCOPES, grants
 from scrm_web import i18n
 from scrm_web.errors import is_htmx
 from scrm_web.forms import decode, field_errors, values
+from scrm_web.i18n import N_
 from scrm_web.respond import page, see_other
 
 ALL = "*"
@@ -91,4 +92,4 @@ async def _keys(
 
 
 routes = [keys_page, create_key, revoke_key]
-nav = [NavLink("API keys", "/keys", "keys:read")]
+nav = [NavLink(N_("API keys"), "/keys", "keys:read")]

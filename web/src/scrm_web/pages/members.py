@@ -49,6 +49,7 @@ from scrm_web import i18n
 from scrm_web.auth import console_of
 from scrm_web.errors import is_htmx
 from scrm_web.forms import decode, field_errors, invalid, values
+from scrm_web.i18n import N_
 
 log = logging.getLogger("scrm.console")
 
@@ -361,7 +362,7 @@ async def member_timeline(
     fragment = wants_fragment(request)
     view = await _view(request, kernel, access, member_id, full=not fragment)
     if view.erased:
-        raise NotFound(f"Member {member_id} was erased: no timeline to show")
+        raise NotFound(i18n.gettext("Member %(id)s was erased: no timeline to show") % {"id": member_id})
     if not fragment:
         return _page(view)
     await _timeline(request, kernel, access.workspace, view)
@@ -405,4 +406,4 @@ async def remove_tag(
 
 
 routes = [member_list, member_page, member_timeline, add_tag, remove_tag]
-nav = [NavLink("Members", "/members", "members:read")]
+nav = [NavLink(N_("Members"), "/members", "members:read")]

@@ -24,6 +24,7 @@ from scrm.problems import Conflict
 from scrm_web import i18n
 from scrm_web.auth import is_https, kernel_of, session_cookie
 from scrm_web.errors import error_page
+from scrm_web.i18n import N_
 from scrm_web.oidc import PENDING_SECONDS, Identity, Pending, Provider, SignInFailed, seal, stale, unseal
 from scrm_web.pages.login import client_address, safe_next
 
@@ -41,7 +42,7 @@ def provider_of(request: Request[Any, Any, Any]) -> Provider:
     """This app's provider, made on first use, so its discovery document and keys are fetched once."""
     config = kernel_of(request).settings.oidc
     if config is None:
-        raise NotFound("Single sign-on is not configured")
+        raise NotFound(N_("Single sign-on is not configured"))
     provider: Provider | None = request.app.state.get(PROVIDER_STATE)
     if provider is None:
         provider = request.app.state[PROVIDER_STATE] = Provider(config)

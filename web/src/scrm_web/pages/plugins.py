@@ -15,6 +15,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 from scrm import Kernel, KernelDep, NavLink, WorkspaceDep, WorkspaceRef
 
+from scrm_web.i18n import N_
 from scrm_web.respond import see_other
 
 
@@ -52,4 +53,4 @@ async def _switch(
 
 
 routes = [plugins_page, confirm_enable, enable, disable]
-nav = [NavLink("Plugins", "/plugins", "plugins:read")]
+nav = [NavLink(N_("Plugins"), "/plugins", "plugins:read")]

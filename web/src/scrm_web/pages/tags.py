@@ -35,6 +35,7 @@ from scrm_web import i18n
 from scrm_web.auth import console_of
 from scrm_web.errors import is_htmx
 from scrm_web.forms import decode, field_errors, values
+from scrm_web.i18n import N_
 from scrm_web.respond import form_status, page
 
 READ = {"scope": "tags:read"}
@@ -133,4 +134,4 @@ def _grouped(listed: list[TagOut]) -> list[tuple[str | None, list[TagOut]]]:
 
 
 routes = [tags, create_tag, edit_tag, delete_tag]
-nav = [NavLink("Tags", "/tags", "tags:read")]
+nav = [NavLink(N_("Tags"), "/tags", "tags:read")]

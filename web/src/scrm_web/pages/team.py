@@ -24,13 +24,15 @@ from scrm import (
     WorkspaceDep,
     WorkspaceRef,
 )
-from scrm.roles import ROLE_DESCRIPTIONS, ROLES
+from scrm.roles import ROLES
 from scrm.schemas import MAX_ID
 from scrm.services.operators import check_role
 
 from scrm_web import i18n
+from scrm_web.core_messages import ROLE_DESCRIPTIONS
 from scrm_web.errors import is_htmx
 from scrm_web.forms import field_errors, invalid, values
+from scrm_web.i18n import N_
 from scrm_web.respond import form_status, page, see_other
 
 OperatorId = Annotated[int, PathParameter(gt=0, le=MAX_ID)]
@@ -49,7 +51,7 @@ async def add_operator(
     try:
         operator_id = await _operator_named(kernel, typed.get("username", ""))
         if operator_id in {m.operator.id for m in await kernel.operators.team(ws)}:
-            raise invalid("username", "already in this team: change their role in the list")
+            raise invalid("username", N_("already in this team: change their role in the list"))
         check_role(typed.get("role", ""))
         await kernel.operators.grant(operator_id, ws, typed["role"])
     except (ValidationFailed, Conflict) as exc:
@@ -88,7 +90,7 @@ async def change_role(
     role = values(await request.form()).get("role", "")
     if operator_id not in {m.operator.id for m in await kernel.operators.team(ws)}:
         # granting would add them: only people already in this team have a role to change
-        raise NotFound(f"Operator {operator_id} has no role in this workspace")
+        raise NotFound(i18n.gettext("Operator %(id)s has no role in this workspace") % {"id": operator_id})
     try:
         await kernel.operators.grant(operator_id, ws, role)
     except (ValidationFailed, Conflict) as exc:
@@ -111,7 +113,7 @@ async def _operator_named(kernel: Kernel, username: str) -> int:
     try:
         return (await kernel.operators.by_username(username)).id
     except NotFound:
-        raise invalid("username", "no operator has this username") from None
+        raise invalid("username", N_("no operator has this username")) from None
 
 
 async def _done(
@@ -142,4 +144,4 @@ async def _team(
 
 
 routes = [team_page, add_operator, create_operator, change_role, remove_operator]
-nav = [NavLink("Team", "/team", "team:read")]
+nav = [NavLink(N_("Team"), "/team", "team:read")]
