@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from conftest import Tenant, problem
+from scrm.kernel import Kernel
 
 
 async def test_create_read_update_erase(tenant: Tenant) -> None:
@@ -144,3 +145,9 @@ async def test_bad_cursor_and_limits(tenant: Tenant) -> None:
     problem(await tenant.get("/api/v1/members", params={"created_after": "yesterday"}), 422, "validation-error")
     problem(await tenant.get("/api/v1/members", params={"attribute": "no-colon"}), 422, "validation-error")
     problem(await tenant.get("/api/v1/members", params={"attribute": "bad key:1"}), 422, "validation-error")
+
+
+async def test_tag_names_are_the_workspaces_own_sorted(kernel: Kernel, tenant: Tenant, other: Tenant) -> None:
+    await tenant.member(tags=["zeta", "alpha"])
+    await other.member(tags=["theirs"])
+    assert await kernel.tags.names(await kernel.workspaces.ref(tenant.slug)) == ["alpha", "zeta"]

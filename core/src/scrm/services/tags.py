@@ -45,6 +45,12 @@ class Tags:
         )
         return [_to_tag(r) for r in rows]
 
+    async def names(self, ws: WorkspaceRef) -> builtins.list[str]:
+        """The workspace's tag names, sorted: what a picker offers, without the member counts that
+        :meth:`list` computes (they count every tag link of the workspace)."""
+        rows = await self.k.db.fetch("SELECT name FROM scrm_tag WHERE workspace = {} ORDER BY name", ws.id)
+        return [r["name"] for r in rows]
+
     async def get(self, ws: WorkspaceRef, name: str) -> TagOut:
         rows = await self.k.db.fetch(
             f"SELECT {_TAG_COLUMNS} FROM scrm_tag t WHERE t.workspace = {{}} AND t.name = {{}}", ws.id, name

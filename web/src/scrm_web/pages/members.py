@@ -153,7 +153,7 @@ async def member_list(request: Request[Any, Any, Any], kernel: KernelDep, ws: Wo
     headers = {"Vary": "HX-Request"}
     if wants_fragment(request) and not errors:
         return Template("console/_members_results.html", context=context, headers=headers)
-    context["tags"] = [t.name for t in await kernel.tags.list(ws)]
+    context["tags"] = await kernel.tags.names(ws)
     if wants_fragment(request):  # the form comes back with its errors, wherever the request came from
         headers |= {"HX-Retarget": f"#{LIST_ID}", "HX-Reswap": "outerHTML"}
         return Template("console/_members.html", context=context, status_code=status, headers=headers)
@@ -266,7 +266,7 @@ async def _view(
         member=member,
         url=f"{console_of(request).base}/members/{member.id}",
         can_tag=can_tag,
-        tag_names=[t.name for t in await kernel.tags.list(ws)] if can_tag else [],
+        tag_names=await kernel.tags.names(ws) if can_tag else [],
         tag_values=tag_values or {},
         tag_errors=tag_errors or {},
     )
