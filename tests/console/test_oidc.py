@@ -25,6 +25,7 @@ from joserfc.jwk import KeySet, RSAKey
 from litestar import Litestar, Request, Response, get, post
 from scrm import create_app
 from scrm.kernel import Kernel
+from scrm.piccolo_app import APP_CONFIG
 from scrm.settings import OidcSettings, Settings
 from scrm_web.oidc import Pending, Provider, SignInFailed
 from scrm_web.pages.oidc import PROVIDER_STATE
@@ -152,12 +153,19 @@ def honest(idp: IdentityProvider) -> None:
 
 @pytest.fixture(scope="module")
 async def oidc_kernel(settings: Settings, kernel: Kernel) -> AsyncIterator[Kernel]:
-    """A second kernel on the test database (``kernel`` has migrated it), with OIDC settings."""
+    """A second kernel on the test database (``kernel`` has migrated it), with OIDC settings.
+
+    Building a kernel binds piccolo's tables to its engine; the session kernel's binding is restored
+    afterwards, or plugins' piccolo writes would go through this stopped engine — on SQLite, a second
+    connection that waits for the write lock the session kernel's transaction holds."""
     config = OidcSettings(ISSUER, CLIENT_ID, CLIENT_SECRET, name="Acme ID")
     second = Kernel(replace(settings, oidc=config))
     await second.start()
-    yield second
-    await second.stop()
+    try:
+        yield second
+    finally:
+        await second.stop()
+        kernel.db.bind([APP_CONFIG, *kernel.plugins.app_configs()])
 
 
 @pytest.fixture(scope="module")
