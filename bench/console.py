@@ -20,7 +20,7 @@ Each page is timed ``--runs`` times after 2 warm-ups, three ways:
 
 * ``console``: the whole ``GET`` (session check, the services, template rendering), which must be 200;
 * ``service``: the ``kernel`` service calls the page makes, awaited directly (``kernel.reports.*`` for
-  the dashboard, ``kernel.members.list`` + ``kernel.tags.list`` for the member list, …);
+  the dashboard, ``kernel.members.list`` + ``kernel.tags.names`` for the member list, …);
 * ``raw SQL``: the same statements by hand on one asyncpg connection (``$n`` placeholders, prepared
   statements cached by asyncpg): the limit of the stack. ``raw/console`` is the share of the page's
   time that is database work.
@@ -57,7 +57,6 @@ from scrm.services.consents import COLUMNS as CONSENT_COLUMNS
 from scrm.services.events import EventFilter
 from scrm.services.members import MemberFilter
 from scrm.services.reports import ACTIVE_DAYS, RECENT_EVENT_DAYS, _Period
-from scrm.services.tags import _TAG_COLUMNS
 from scrm.settings import Settings
 
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -231,7 +230,7 @@ def pages(kernel: Kernel, ws: Any, lo: int, hi: int) -> list[Page]:
     base = f"/console/w/{SLUG}"
     member_cols = kernel.members.columns
     event_cols = kernel.events.columns
-    tags_sql = f"SELECT {_TAG_COLUMNS} FROM scrm_tag t WHERE t.workspace = $1 ORDER BY t.name"
+    tags_sql = "SELECT name FROM scrm_tag WHERE workspace = $1 ORDER BY name"
     purposes_sql = "SELECT name, description, created_at FROM scrm_consent_purpose WHERE workspace = $1 ORDER BY name"
     wid = ws.id
 
@@ -284,7 +283,7 @@ def pages(kernel: Kernel, ws: Any, lo: int, hi: int) -> list[Page]:
     def member_list(name: str, query: str, filters: MemberFilter, where: str, args: list[Any]) -> Page:
         async def service() -> None:
             await kernel.members.list(ws, filters, None, 50)
-            await kernel.tags.list(ws)
+            await kernel.tags.names(ws)
 
         n = len(args)
         raw: list[Statement] = [
@@ -315,7 +314,7 @@ def pages(kernel: Kernel, ws: Any, lo: int, hi: int) -> list[Page]:
 
     async def member_service() -> None:
         await kernel.members.get(ws, member_id)
-        await kernel.tags.list(ws)
+        await kernel.tags.names(ws)
         await kernel.consents.state(ws, member_id)
         await kernel.consents.purposes.list(ws)
         await kernel.events.list(ws, EventFilter(member_id=member_id), None, 25)
