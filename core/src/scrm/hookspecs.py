@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from scrm.console import ConsolePages, MemberPanel
     from scrm.jobs import Cron, Job
+    from scrm.kernel import Kernel
     from scrm.manifest import Manifest
     from scrm.services.context import WorkspaceRef
     from scrm.services.operators import Access
@@ -75,6 +76,19 @@ def scrm_jobs() -> list[Job | Cron]:
     with ``kernel.jobs.enqueue("points.expire", workspace_id=1)`` and receives a
     :class:`scrm.JobContext` and those keyword arguments. Jobs may run more than once (a retry, a
     worker killed mid-job): make them idempotent.
+    """
+
+
+@hookspec(firstresult=True)
+def scrm_service(kernel: Kernel) -> object:
+    """Return the service object other plugins reach as ``kernel.service("<name>", ws)``.
+
+    Called once per kernel, the first time another plugin asks. This is how plugins cooperate
+    without importing each other: a lottery that costs points asks for ``kernel.service("points",
+    ws)`` and gets the points plugin's service, or None when points is not installed or not enabled
+    in ``ws`` — and then works without it. Document the service's methods as your plugin's public
+    API; callers should describe what they use with a ``typing.Protocol`` of their own rather than
+    import your package.
     """
 
 
@@ -162,6 +176,32 @@ def scrm_consent_changed(workspace: WorkspaceRef, member_id: int, purpose: str, 
 @hookspec
 def scrm_tags_changed(workspace: WorkspaceRef, member_id: int, added: list[str], removed: list[str]) -> None:
     """Tags were added to or removed from a member (only actual changes are reported)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Data-subject requests (PIPL / GDPR): called for every installed plugin, enabled in the workspace
+# or not, since a plugin switched off may still hold data about the member.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def scrm_export_member(workspace: WorkspaceRef, member_id: int) -> dict[str, Any] | None:
+    """Return everything the plugin holds about ``member_id`` (JSON-serialisable), or None when it
+    holds nothing. ``GET /api/v1/members/{id}/export`` lists it under the plugin's name, next to the
+    core's profile, tags, consent records and events.
+    """
+
+
+@hookspec
+def scrm_erase_member(workspace: WorkspaceRef, member_id: int) -> None:
+    """Erase (delete or anonymise) what the plugin holds about ``member_id``.
+
+    Runs inside the erasure's transaction, before it commits: write through ``kernel.db`` or
+    piccolo and your changes commit with the core's, and raising rolls the whole erasure back (the
+    request fails and can be retried). Keep what the law lets you keep for accounting (a ledger's
+    amounts, say) but remove what identifies the person. ``scrm_member_erased`` follows after the
+    commit, for enabled plugins only.
+    """
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 from contextlib import redirect_stdout
+from typing import Any
 
 from piccolo.apps.migrations.commands.forwards import run_forwards
 
@@ -71,6 +72,7 @@ class Kernel:
             declare = getattr(plugin.module, "scrm_jobs", None)
             if declare is not None:
                 self.jobs.register(declare() or [], owner=name)
+        self._services: dict[str, object] = {}
         self._principals: ShortCache[str, Principal | None] = ShortCache(AUTH_CACHE_SECONDS)
         self._workspaces: ShortCache[str | int, WorkspaceRef] = ShortCache(AUTH_CACHE_SECONDS)
 
@@ -98,6 +100,23 @@ class Kernel:
         for plugin in self.plugins.plugins.values():
             scopes += plugin.manifest.scopes
         return scopes
+
+    def service(self, name: str, ws: WorkspaceRef | None = None) -> Any:
+        """The public service of plugin ``name`` (what its ``scrm_service`` hook returns), or None
+        when it is not installed, has no service, or (given ``ws``) is not enabled in that workspace.
+
+        This is how a plugin uses another one that may be absent: ``points =
+        kernel.service("points", ws)``; ``if points is not None: await points.spend(...)``.
+        """
+        if ws is not None and name not in ws.enabled_plugins:
+            return None
+        if name not in self._services:
+            loaded = self.plugins.plugins.get(name)
+            provide = getattr(loaded.module, "scrm_service", None) if loaded else None
+            if provide is None:
+                return None
+            self._services[name] = provide(self)
+        return self._services[name]
 
     async def principal(self, key: str) -> Principal | None:
         """The principal for an API key, reused for a few seconds to keep authentication off the

@@ -147,6 +147,19 @@ class PluginManager:
             results.append(await value if inspect.isawaitable(value) else value)
         return results
 
+    async def call_each(self, hook_name: str, only: Iterable[str] | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Call a hook plugin by plugin, returning each plugin's answer by its name (a plugin
+        answering None is left out); ``only`` limits it to these plugins."""
+        answers: dict[str, Any] = {}
+        wanted = None if only is None else set(only)
+        for name in sorted(self.implementers(hook_name)):
+            if wanted is not None and name not in wanted:
+                continue
+            answer = await self.call(hook_name, only=[name], **kwargs)
+            if answer:
+                answers[name] = answer[0]
+        return answers
+
     async def notify(self, hook_name: str, only: Iterable[str] | None = None, **kwargs: Any) -> None:
         """Call a domain hook after a commit; a failing plugin is logged and does not undo anything."""
         try:

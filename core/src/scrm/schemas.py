@@ -103,6 +103,17 @@ class MemberOut(msgspec.Struct):
     last_active_at: datetime | None = None  # the latest engagement event's occurred_at
 
 
+class MemberExport(msgspec.Struct):
+    """Everything scrm holds about one member, for a data-subject access request: the profile, the
+    consent ledger's records, the events, and each plugin's share under its name."""
+
+    member: MemberOut
+    consents: list[ConsentOut]
+    events: list[EventOut]
+    plugins: dict[str, Any]
+    exported_at: datetime
+
+
 # --- events -----------------------------------------------------------------------------------
 
 

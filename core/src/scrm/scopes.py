@@ -11,6 +11,7 @@ from collections.abc import Iterable
 CORE_SCOPES = (
     "members:read",
     "members:write",
+    "members:export",
     "tags:read",
     "tags:write",
     "consent:read",

@@ -18,6 +18,7 @@ from scrm.schemas import (
     BulkTagResult,
     ImportResult,
     MemberCreate,
+    MemberExport,
     MemberOut,
     MemberUpdate,
     TagChange,
@@ -108,6 +109,11 @@ class MemberController(Controller):
     @delete("/{member_id:int}", opt=WRITE, operation_id="eraseMember")
     async def erase_member(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId) -> None:
         await kernel.members.erase(ws, member_id)
+
+    @get("/{member_id:int}/export", opt={"scope": "members:export"}, operation_id="exportMember")
+    async def export_member(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId) -> MemberExport:
+        """Everything held about one member, plugins' data included: a data-subject access request."""
+        return await kernel.members.export(ws, member_id)
 
     @get("/{member_id:int}/tags", opt={"scope": "tags:read"}, operation_id="listMemberTags")
     async def member_tags(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId) -> list[str]:

@@ -18,9 +18,18 @@ from msgspec import UNSET
 from scrm.db import prefix_pattern
 from scrm.pagination import MAX_LIMIT, Page
 from scrm.problems import NotFound, ValidationFailed, duplicate
-from scrm.schemas import MAX_ATTRIBUTES_BYTES, EventOut, MemberCreate, MemberOut, MemberRef, MemberUpdate, TagChange
+from scrm.schemas import (
+    MAX_ATTRIBUTES_BYTES,
+    EventOut,
+    MemberCreate,
+    MemberExport,
+    MemberOut,
+    MemberRef,
+    MemberUpdate,
+    TagChange,
+)
 from scrm.services.context import WorkspaceRef
-from scrm.services.events import CORE_TYPE_PREFIXES, NewEvent
+from scrm.services.events import CORE_TYPE_PREFIXES, NewEvent, to_event
 from scrm.services.values import json_value, now, timestamp
 
 if TYPE_CHECKING:
@@ -181,7 +190,27 @@ class Members:
                 raise NotFound(f"No member {member_id} in this workspace")
             await self.k.db.fetch("DELETE FROM scrm_member_tag WHERE member = {} AND workspace = {}", member_id, ws.id)
             await self.k.events.record(ws, [NewEvent(member_id, "member.erased")], allow_erased=True)
+            # every installed plugin, enabled here or not: one switched off may still hold data
+            await self.k.plugins.call("scrm_erase_member", workspace=ws, member_id=member_id)
         await self.k.plugins.notify("scrm_member_erased", ws.enabled_plugins, workspace=ws, member_id=member_id)
+
+    async def export(self, ws: WorkspaceRef, member_id: int) -> MemberExport:
+        """Everything held about a member (a data-subject access request): the profile, consent
+        records, events oldest first, and every installed plugin's ``scrm_export_member`` share."""
+        member = await self.get(ws, member_id)
+        rows = await self.k.db.fetch(
+            f"SELECT {self.k.events.columns} FROM scrm_event e WHERE e.workspace = {{}} AND e.member = {{}} "
+            "ORDER BY e.occurred_at, e.id",
+            ws.id,
+            member_id,
+        )
+        return MemberExport(
+            member=member,
+            consents=await self.k.consents.history(ws, member_id),
+            events=[to_event(row) for row in rows],
+            plugins=await self.k.plugins.call_each("scrm_export_member", workspace=ws, member_id=member_id),
+            exported_at=now(),
+        )
 
     async def resolve(self, ws: WorkspaceRef, refs: Sequence[MemberRef], field_prefix: str = "") -> builtins.list[int]:
         """The member id each reference names, in order, in one query.

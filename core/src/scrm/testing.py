@@ -1,0 +1,207 @@
+"""Test helpers for scrm and its plugins: a pytest plugin booting a real, migrated app.
+
+Enable it in your tests' top-level ``conftest.py`` with ``pytest_plugins = ["scrm.testing"]`` (it
+needs ``pytest``, ``pytest-asyncio`` in auto mode with session-scoped loops, and ``httpx``: the
+``scrm[testing]`` extra). Every installed plugin is loaded, as in production; a test enables the
+ones it needs in its own workspace (``await tenant.enable("points")``).
+
+``SCRM_TEST_DATABASE=postgres`` runs against the PostgreSQL server on 127.0.0.1:5432
+(``SCRM_TEST_PG_URL`` to change it); the default is a SQLite file. Each run creates its own
+database and drops it at the end. Workspaces are made per test with unique slugs, so tests share
+one database without seeing each other's rows.
+
+Fixtures: ``kernel`` (session), ``app``, ``client`` (an ``httpx.AsyncClient`` on the app),
+``tenant`` and ``other`` (two fresh workspaces with an all-scopes key: try to cross from one to the
+other), ``operator_key``, and ``plugin`` (registers a throwaway plugin made of hook functions).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import types
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+
+import scrm
+from scrm import create_app
+from scrm.kernel import Kernel
+from scrm.schemas import WorkspaceCreate
+from scrm.settings import DatabaseURL, Settings
+
+PG_URL = os.environ.get("SCRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKEND = os.environ.get("SCRM_TEST_DATABASE", "sqlite")
+_counter = itertools.count(1)
+_plugins = itertools.count(1)
+
+
+def pytest_report_header() -> str:
+    return f"scrm test database: {BACKEND}"
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A fresh, empty database for this test run."""
+    if BACKEND == "sqlite":
+        yield f"sqlite://{tmp_path_factory.mktemp('db') / 'scrm.sqlite3'}"
+        return
+    if BACKEND != "postgres":
+        raise pytest.UsageError(f"SCRM_TEST_DATABASE must be sqlite or postgres, not {BACKEND!r}")
+    name = f"scrm_test_{secrets.token_hex(4)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    await admin(f'CREATE DATABASE "{name}"')
+    base = DatabaseURL.parse(PG_URL)
+    yield f"postgresql://{base.user}@{base.host}:{base.port}/{name}"
+    await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings.from_env(
+        {
+            "SCRM_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+            "SCRM_DATABASE_URL": database_url,
+            "SCRM_SECRET_KEY": "test-secret-key-" + "x" * 32,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+async def kernel(settings: Settings) -> AsyncIterator[Kernel]:
+    kernel = Kernel(settings)
+    await kernel.migrate()
+    await kernel.start()
+    yield kernel
+    await kernel.stop()
+
+
+@pytest.fixture(scope="session")
+def app(kernel: Kernel) -> Litestar:
+    return create_app(kernel=kernel, configure_logs=False)
+
+
+@pytest.fixture(scope="session")
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """A client calling the app in-process, on the test's event loop (the kernel fixture has
+    started the database pool there, so the app's own lifespan is not run)."""
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # httpx types a narrower ASGI app
+    async with httpx.AsyncClient(transport=transport, base_url="http://scrm.test") as client:
+        yield client
+
+
+@dataclass
+class Tenant:
+    """A workspace made for one test, with an all-scopes key and a client bound to it."""
+
+    slug: str
+    id: int
+    key: str
+    client: httpx.AsyncClient
+
+    def headers(self, key: str | None = None, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.key}", **extra}
+
+    async def get(self, path: str, key: str | None = None, **kw: Any) -> Any:
+        return await self.client.get(path, headers=self.headers(key), **kw)
+
+    async def post(self, path: str, json: Any = None, key: str | None = None, **kw: Any) -> Any:
+        return await self.client.post(path, json=json, headers=self.headers(key), **kw)
+
+    async def patch(self, path: str, json: Any = None, key: str | None = None, **kw: Any) -> Any:
+        return await self.client.patch(path, json=json, headers=self.headers(key), **kw)
+
+    async def delete(self, path: str, key: str | None = None, **kw: Any) -> Any:
+        return await self.client.delete(path, headers=self.headers(key), **kw)
+
+    async def new_key(self, *scopes: str) -> str:
+        response = await self.post("/api/v1/keys", {"scopes": list(scopes)})
+        assert response.status_code == 201, response.text
+        key: str = response.json()["key"]
+        return key
+
+    async def enable(self, plugin: str, settings: dict[str, Any] | None = None) -> None:
+        """Switch a plugin on in this workspace (with these settings, when given)."""
+        body: dict[str, Any] = {"name": plugin, "enabled": True}
+        if settings is not None:
+            body["settings"] = settings
+        response = await self.post("/api/v1/plugins", body)
+        assert response.status_code in (200, 201), response.text
+
+    async def member(self, **fields: Any) -> dict[str, Any]:
+        response = await self.post("/api/v1/members", fields)
+        assert response.status_code == 201, response.text
+        member: dict[str, Any] = response.json()
+        return member
+
+
+async def make_tenant(kernel: Kernel, client: httpx.AsyncClient, prefix: str = "ws") -> Tenant:
+    slug = f"{prefix}-{next(_counter)}-{secrets.token_hex(3)}"
+    ws = await kernel.workspaces.create(WorkspaceCreate(slug=slug, name=slug.title()))
+    key = await kernel.keys.create(await kernel.workspaces.ref(slug), ["*"], "test")
+    return Tenant(slug=slug, id=ws.id, key=key.key, client=client)
+
+
+@pytest.fixture
+async def tenant(kernel: Kernel, client: httpx.AsyncClient) -> Tenant:
+    return await make_tenant(kernel, client, "a")
+
+
+@pytest.fixture
+async def other(kernel: Kernel, client: httpx.AsyncClient) -> Tenant:
+    """A second workspace, to try to cross into."""
+    return await make_tenant(kernel, client, "b")
+
+
+@pytest.fixture
+async def operator_key(kernel: Kernel) -> str:
+    created = await kernel.keys.create(None, ["*"], "operator")
+    return created.key
+
+
+@pytest.fixture
+async def plugin(kernel: Kernel) -> AsyncIterator[Callable[..., str]]:
+    """Registers throwaway plugins with the given hooks on the session kernel for one test:
+    ``name = plugin(scrm_can_contact=veto)``; enable it in a workspace to have it called."""
+    names: list[str] = []
+
+    def register(**hooks: Callable[..., Any]) -> str:
+        name = f"probe_{next(_plugins)}"
+        module = types.ModuleType(name)
+        manifest = scrm.Manifest(name=name, version="1.0.0", core=">=0.1")
+        module.scrm_manifest = scrm.hookimpl(lambda: manifest)  # type: ignore[attr-defined]
+        for hook_name, impl in hooks.items():
+            setattr(module, hook_name, scrm.hookimpl(impl))
+        kernel.plugins.register(module)
+        names.append(name)
+        return name
+
+    yield register
+    for name in names:
+        kernel.plugins.unregister(name)
+    kernel.forget_cached()
+
+
+def problem(response: Any, status: int, kind: str) -> dict[str, Any]:
+    """Assert a response is a problem document of this status and kind; return it."""
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"urn:scrm:problem:{kind}", body
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    return body
