@@ -151,6 +151,11 @@ async def seed(kernel: Kernel, members: int = 1000) -> Seeded:
         grants = demo_consents(demo_rows(members))
         for start in range(0, len(grants), 1000):
             await kernel.consents.append(ws, grants[start : start + 1000])
+    if new:  # plugins with demo data start enabled; one switched off later stays off
+        for name in sorted(kernel.plugins.implementers("scrm_demo")):
+            await kernel.workspaces.set_plugin(ws, name, True, None)
+        ws = await kernel.workspaces.ref(DEMO_SLUG)
+    await kernel.plugins.call("scrm_demo", only=ws.enabled_plugins, workspace=ws, member_ids=member_ids)
     key = await kernel.keys.create(ws, ["*"], "demo")
     password = secrets.token_urlsafe(9)
     try:

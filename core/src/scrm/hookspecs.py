@@ -138,6 +138,14 @@ def scrm_workspace_enabled(workspace: WorkspaceRef, settings: dict[str, Any]) ->
 
 
 @hookspec
+def scrm_demo(workspace: WorkspaceRef, member_ids: list[int]) -> None:
+    """Seed example data for ``scrm demo`` in its workspace, where the demo has just enabled this
+    plugin; ``member_ids`` are the demo's members. ``scrm demo`` runs again on every start: seed
+    once (check for your own rows first), never duplicate.
+    """
+
+
+@hookspec
 def scrm_workspace_deleted(workspace: WorkspaceRef) -> None:
     """Called after ``workspace`` and the core's rows in it were deleted, for every installed plugin
     (enabled there or not): delete your own rows of that workspace. Its id may be reused later on
