@@ -198,6 +198,20 @@ def test_plugins_list(cli: Cli) -> None:
     assert description
 
 
+def test_a_plugins_command_is_mounted_under_its_name(cli: Cli) -> None:
+    listed = cli.run("--help").stdout
+    assert "testplugin" in listed, listed
+    cli.run("workspaces", "create", "Plugin Commands", "--slug", "plugin-cmd")
+    assert cli.last_line("testplugin", "welcomes", "--workspace", "plugin-cmd") == "0 welcome note(s)"
+    missing = cli.run("testplugin", "welcomes", "--workspace", "nowhere", check=False)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == ["Error: No workspace 'nowhere'"], missing.stderr
+    # only the plugins SCRM_PLUGINS allows are loaded, their commands included
+    hidden = cli.run("testplugin", "--help", check=False, SCRM_PLUGINS="points")
+    assert hidden.returncode == 2
+    assert "No such command 'testplugin'" in hidden.stderr
+
+
 async def test_demo_seeds_and_prints_a_key(cli: Cli, restore_binding: None) -> None:
     result = cli.run("demo", "--no-serve", "--members", "50")
     lines = result.stdout.strip().splitlines()

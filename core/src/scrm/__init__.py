@@ -7,6 +7,7 @@ documented in ``docs/plugins``) is private and may change.
 import pluggy
 
 from scrm.app import create_app
+from scrm.cli import with_kernel
 from scrm.console import ConsolePages, MemberPanel, NavLink
 from scrm.deps import AccessDep, KernelDep, PrincipalDep, WorkspaceDep
 from scrm.jobs import Cron, Job, JobContext
@@ -99,4 +100,5 @@ __all__ = [
     "__version__",
     "create_app",
     "hookimpl",
+    "with_kernel",
 ]

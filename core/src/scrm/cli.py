@@ -23,8 +23,10 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _with_kernel(fn: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``fn(kernel)`` against a started kernel; a bad setting or plugin is one clear line."""
+def with_kernel(fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``fn(kernel)`` against a started kernel built from the environment's settings, for a
+    command's body (the core's and plugins' commands alike); a bad setting, an unreachable
+    database or a :class:`scrm.Problem` ends the command with one clear line instead of a traceback."""
     from scrm.plugins import PluginError
     from scrm.problems import Problem
 
@@ -48,7 +50,36 @@ def _with_kernel(fn: Callable[[Any], Awaitable[T]]) -> T:
         raise click.ClickException(f"cannot reach the database: {exc}") from None
 
 
-@click.group()
+class ScrmGroup(click.Group):
+    """The ``scrm`` group, with each installed plugin's command (``scrm_cli``) mounted under the
+    plugin's name: ``scrm lottery verify``. Plugins are loaded only when a command is looked up."""
+
+    def _plugin_commands(self) -> dict[str, click.Command]:
+        from scrm.plugins import PluginError, PluginManager
+
+        try:
+            allowed = Settings.from_env().plugins_allowed
+            plugins = PluginManager()
+            plugins.load_entry_points(allowed)
+        except (PluginError, SettingsError) as exc:
+            raise click.ClickException(str(exc)) from None
+        commands: dict[str, click.Command] = {}
+        for name, plugin in plugins.plugins.items():
+            declare = getattr(plugin.module, "scrm_cli", None)
+            if declare is not None and name not in self.commands:
+                command = declare()
+                command.name = name
+                commands[name] = command
+        return commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self._plugin_commands()])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._plugin_commands().get(cmd_name)
+
+
+@click.group(cls=ScrmGroup)
 @click.version_option(package_name="scrm")
 def main() -> None:
     """scrm — a self-hostable, plugin-based social CRM."""
@@ -62,7 +93,7 @@ def migrate() -> None:
         output: str = await kernel.migrate()
         return output
 
-    _with_kernel(run)
+    with_kernel(run)
     click.echo("migrations applied")
 
 
@@ -116,7 +147,7 @@ def demo(host: str, port: int, members: int, no_serve: bool) -> None:
         await kernel.migrate()
         return await seed(kernel, members)
 
-    seeded = _with_kernel(run)
+    seeded = with_kernel(run)
     key = seeded.key
     base = f"http://{host}:{port}"
     click.echo(f"scrm demo — database: {settings.database}")
@@ -151,7 +182,7 @@ def workspaces_create(name: str, slug: str | None, time_zone: str) -> None:
     async def run(kernel: Any) -> Any:
         return await kernel.workspaces.create(WorkspaceCreate(slug=slug, name=name, time_zone=time_zone))
 
-    ws = _with_kernel(run)
+    ws = with_kernel(run)
     click.echo(f"created workspace {ws.name!r} (id {ws.id})")
     click.echo(ws.slug)
 
@@ -163,7 +194,7 @@ def workspaces_list() -> None:
     async def run(kernel: Any) -> Any:
         return await kernel.workspaces.list()
 
-    for ws in _with_kernel(run):
+    for ws in with_kernel(run):
         click.echo(f"{ws.slug}\t{ws.id}\t{ws.name}")
 
 
@@ -189,7 +220,7 @@ def keys_create(workspace: str | None, scopes: str, name: str, operator: bool) -
         ws = await kernel.workspaces.ref(workspace, by_name=True) if workspace else None
         return await kernel.keys.create(ws, scope_list, name)
 
-    created = _with_kernel(run)
+    created = with_kernel(run)
     click.echo(f"created key {created.prefix}… (id {created.id}) with scopes {' '.join(created.scopes)}", err=False)
     click.echo(created.key)
 
@@ -234,7 +265,7 @@ def operators_create(
                 await kernel.operators.grant(operator.id, ws, role or "owner")
         return operator
 
-    operator = _with_kernel(run)
+    operator = with_kernel(run)
     where = f"{role or 'owner'} of {workspace}" if workspace else "admin of every workspace"
     click.echo(f"created operator {operator.username!r} (id {operator.id}), {where}")
     if generate_password:
@@ -248,7 +279,7 @@ def operators_list() -> None:
     async def run(kernel: Any) -> list[tuple[Any, Any]]:
         return [(op, await kernel.operators.memberships(op)) for op in await kernel.operators.list()]
 
-    for op, memberships in _with_kernel(run):
+    for op, memberships in with_kernel(run):
         roles = "*" if op.admin else " ".join(f"{m.slug}:{m.role}" for m in memberships) or "-"
         state = "disabled" if op.disabled else "active"
         click.echo(f"{op.username}\t{op.id}\t{state}\t{roles}")
@@ -265,7 +296,7 @@ def operators_grant(username: str, workspace: str, role: str) -> None:
         operator = await kernel.operators.by_username(username)
         await kernel.operators.grant(operator.id, await kernel.workspaces.ref(workspace, by_name=True), role)
 
-    _with_kernel(run)
+    with_kernel(run)
     click.echo(f"{username} is {role} of {workspace}")
 
 
@@ -279,7 +310,7 @@ def operators_revoke(username: str, workspace: str) -> None:
         operator = await kernel.operators.by_username(username)
         await kernel.operators.revoke(operator.id, await kernel.workspaces.ref(workspace, by_name=True))
 
-    _with_kernel(run)
+    with_kernel(run)
     click.echo(f"{username} has no role in {workspace} any more")
 
 
@@ -295,7 +326,7 @@ def operators_password(username: str, generate_password: bool) -> None:
         await kernel.operators.set_password(operator.id, password)
         await kernel.operators.close_sessions(operator.id)
 
-    _with_kernel(run)
+    with_kernel(run)
     click.echo(f"password of {username} changed; their sessions ended")
     if generate_password:
         click.echo(f"password: {password}")
@@ -311,7 +342,7 @@ def operators_disable(username: str, enable: bool) -> None:
         operator = await kernel.operators.by_username(username)
         await kernel.operators.set_disabled(operator.id, not enable)
 
-    _with_kernel(run)
+    with_kernel(run)
     click.echo(f"{username} {'enabled' if enable else 'disabled'}")
 
 
@@ -349,7 +380,7 @@ def consent_verify(workspace: str | None) -> None:
         return [(ws.slug, await kernel.consents.verify(ws)) for ws in targets]
 
     broken = []
-    for slug, report in _with_kernel(run):
+    for slug, report in with_kernel(run):
         if report.ok:
             click.echo(f"{slug}\tok\t{report.records} records\thead {report.head_hash}")
         else:
@@ -380,7 +411,7 @@ def worker(burst: bool, max_jobs: int) -> None:
         await kernel.jobs.work(burst=burst, max_jobs=max_jobs)
 
     try:
-        _with_kernel(run)
+        with_kernel(run)
     except JobError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
@@ -400,7 +431,7 @@ def outbox_status() -> None:
     async def run(kernel: Any) -> Any:
         return await kernel.outbox.status()
 
-    status = _with_kernel(run)
+    status = with_kernel(run)
     lag = f"{(now() - status.oldest).total_seconds():.1f} s" if status.oldest else "none"
     click.echo(f"pending: {status.pending_events} event(s) in {status.pending_rows} row(s); oldest: {lag}")
     click.echo(f"failing: {status.failing_rows} row(s)")
@@ -416,7 +447,7 @@ def outbox_retry() -> None:
         count: int = await kernel.outbox.retry_now()
         return count
 
-    click.echo(f"{_with_kernel(run)} row(s) queued for delivery")
+    click.echo(f"{with_kernel(run)} row(s) queued for delivery")
 
 
 @main.command("makemigrations", hidden=True)
@@ -428,7 +459,7 @@ def makemigrations(app_name: str) -> None:
     async def run(kernel: Any) -> None:
         await new(app_name=app_name, auto=True)
 
-    _with_kernel(run)
+    with_kernel(run)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import click
     from litestar.types import ControllerRouterHandler
     from piccolo.conf.apps import AppConfig
 
@@ -76,6 +77,16 @@ def scrm_jobs() -> list[Job | Cron]:
     with ``kernel.jobs.enqueue("points.expire", workspace_id=1)`` and receives a
     :class:`scrm.JobContext` and those keyword arguments. Jobs may run more than once (a retry, a
     worker killed mid-job): make them idempotent.
+    """
+
+
+@hookspec(firstresult=True)
+def scrm_cli() -> click.Command:
+    """Return a click command (usually a group) mounted as ``scrm <name>``: ``scrm lottery verify``.
+
+    Its name is replaced by the plugin's. A command that needs the database wraps its body in
+    ``scrm.with_kernel(async_fn)``, which builds and starts a kernel from the environment's settings,
+    passes it to ``async_fn`` and stops it; problems end the command with one clear line.
     """
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import click
 import scrm
 from litestar import get
 from litestar.response import Template
@@ -145,3 +146,25 @@ async def welcome_later(ctx: scrm.JobContext, workspace_id: int, member_id: int)
 @scrm.hookimpl
 def scrm_jobs() -> list[scrm.Job | scrm.Cron]:
     return [scrm.Job("testplugin.welcome_later", welcome_later)]
+
+
+@scrm.hookimpl
+def scrm_cli() -> click.Command:
+    """``scrm testplugin welcomes --workspace W``: a plugin's command using the kernel."""
+
+    @click.group()
+    def testplugin() -> None:
+        """The test plugin's commands."""
+
+    @testplugin.command("welcomes")
+    @click.option("--workspace", required=True, help="Workspace slug")
+    def count_welcomes(workspace: str) -> None:
+        """Print how many welcome notes the workspace has."""
+
+        async def run(kernel: scrm.Kernel) -> int:
+            ws = await kernel.workspaces.ref(workspace)
+            return len(await welcomes(ws.id))
+
+        click.echo(f"{scrm.with_kernel(run)} welcome note(s)")
+
+    return testplugin
