@@ -372,3 +372,27 @@ async def test_a_failing_plugin_costs_its_panels_not_the_page(
     assert f"The panels of plugin {bad} could not be shown" in text_of(page)
     assert "Loyalty" in text_of(page)  # the other plugin's panel still shows
     assert "panel bug" not in page.text
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("owner", True), ("operator", True), ("analyst", False)])
+async def test_member_data_downloads_as_json_for_those_who_may_export(
+    tenant: Any, other: Any, sign_in: SignIn, role: str, allowed: bool
+) -> None:
+    member = await tenant.member(display_name="Dora", external_id="dsar-1", identities={"email": "dora@example.com"})
+    await tenant.post(f"{API}/events", {"member_id": member["id"], "type": "order.paid"})
+    op = await sign_in(tenant, role)
+    page = await op.get(f"{base(tenant)}/{member['id']}")
+    assert ('data-testid="member-export"' in page.text) is allowed
+    download = await op.get(f"{base(tenant)}/{member['id']}/export")
+    if not allowed:
+        assert download.status_code == 403
+        return
+    assert download.status_code == 200, download.text
+    assert download.headers["content-type"].startswith("application/json")
+    assert "attachment" in download.headers["content-disposition"]
+    assert download.headers["cache-control"] == "no-store"
+    body = download.json()
+    assert body["member"]["identities"] == {"email": "dora@example.com"}
+    assert [e["type"] for e in body["events"]][-1] == "order.paid"
+    stranger = await other.member(external_id="dsar-2")
+    assert (await op.get(f"{base(tenant)}/{stranger['id']}/export")).status_code == 404

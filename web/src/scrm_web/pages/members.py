@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
@@ -221,6 +221,7 @@ class MemberView:
     member: MemberOut
     url: str
     can_tag: bool
+    can_export: bool
     tag_names: list[str]
     tag_values: Mapping[str, str]
     tag_errors: Mapping[str, str]
@@ -266,6 +267,7 @@ async def _view(
         member=member,
         url=f"{console_of(request).base}/members/{member.id}",
         can_tag=can_tag,
+        can_export=access.can("members:export"),
         tag_names=await kernel.tags.names(ws) if can_tag else [],
         tag_values=tag_values or {},
         tag_errors=tag_errors or {},
@@ -369,6 +371,21 @@ async def member_timeline(
     return Template("console/_member_timeline.html", context={"view": view}, status_code=view.status)
 
 
+@get("/members/{member_id:int}/export", opt={"scope": "members:export"})
+async def member_export(kernel: KernelDep, access: AccessDep, member_id: MemberId) -> Response[bytes]:
+    """Everything held about the member, plugins' data included, as a JSON download: the answer to
+    a data-subject access request."""
+    export = await kernel.members.export(access.workspace, member_id)
+    return Response(
+        msgspec.json.format(msgspec.json.encode(export)),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{access.workspace.slug}-member-{member_id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 async def _change_tags(
     request: Request[Any, Any, Any], kernel: Kernel, access: Access, member_id: int, *, add: bool
 ) -> Template | Redirect:
@@ -405,5 +422,5 @@ async def remove_tag(
     return await _change_tags(request, kernel, access, member_id, add=False)
 
 
-routes = [member_list, member_page, member_timeline, add_tag, remove_tag]
+routes = [member_list, member_page, member_timeline, member_export, add_tag, remove_tag]
 nav = [NavLink(N_("Members"), "/members", "members:read")]
