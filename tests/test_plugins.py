@@ -45,6 +45,7 @@ async def test_testplugin_is_discovered_by_entry_point(tenant: Tenant, kernel: K
         "core": ">=0.1,<1",
         "scopes": ["testplugin:read"],
         "hooks": [
+            "scrm_cli",
             "scrm_console_pages",
             "scrm_event_batch_recorded",
             "scrm_jobs",
