@@ -7,10 +7,12 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
-from scrm import Problem
+from litestar.status_codes import HTTP_303_SEE_OTHER
+from scrm.forms import form_status
 
 from scrm_web.errors import is_htmx
+
+__all__ = ["form_status", "page", "see_other"]
 
 
 def page(
@@ -32,12 +34,3 @@ def see_other(request: Request[Any, Any, Any], url: str) -> Response[Any]:
     if is_htmx(request):
         return Response(content=b"", status_code=200, headers={"HX-Redirect": url})
     return Redirect(url, status_code=HTTP_303_SEE_OTHER)
-
-
-def form_status(problem: Problem) -> int:
-    """The status of a form shown again for ``problem``: 422 when it names a field (a duplicate
-    username is the core's 409, but to the form it is an error next to a field, which htmx swaps in),
-    else the problem's own."""
-    if any(error.get("field") for error in problem.errors or []):
-        return HTTP_422_UNPROCESSABLE_ENTITY
-    return problem.status
