@@ -1,6 +1,7 @@
-"""The Chinese catalog keeps up with the console: every message in its templates and code is
-translated (placeholders kept), the catalog holds nothing the console no longer says, the core's
-words the console declares are still the core's, and pages come out in Chinese."""
+"""The Chinese catalogs keep up with the console and the first-party plugins' pages: every message in
+their templates and code is translated (placeholders kept), a catalog holds nothing its package no
+longer says, the core's words the console declares are still the core's, and pages come out in
+Chinese."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import re
 from pathlib import Path
 from typing import Any, get_args
 
+import pytest
 import scrm.problems
+import scrm_lottery
+import scrm_points
 import scrm_web
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -21,15 +25,17 @@ from scrm.schemas import MemberStatus
 from scrm_web import core_messages
 
 WEB = Path(scrm_web.__file__).parent
+#: every package whose console text has a Chinese catalog: the console and the first-party plugins
+PACKAGES = {p.__name__: Path(p.__file__).parent for p in (scrm_web, scrm_points, scrm_lottery)}
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
 
 
-def console_messages() -> set[str]:
+def console_messages(package: Path = WEB) -> set[str]:
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        WEB,
+        package,
         method_map=METHODS,
         keywords=KEYWORDS,
         options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
@@ -38,27 +44,34 @@ def console_messages() -> set[str]:
     return found
 
 
-def chinese() -> Catalog:
-    with (WEB / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+def chinese(package: Path = WEB) -> Catalog:
+    with (package / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po").open("rb") as f:
         return read_po(f, locale="zh_CN")
 
 
-def test_every_console_message_has_a_chinese_translation() -> None:
+def test_the_extraction_sees_templates_code_and_marked_data() -> None:
     messages = console_messages()
     assert "Sign in to scrm" in messages  # the extraction sees templates
     assert "This form has expired" in messages  # and code
     assert "Team" in messages  # and messages marked with N_ (a navigation title)
-    catalog = chinese()
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_every_console_message_has_a_chinese_translation(package: str) -> None:
+    messages = console_messages(PACKAGES[package])
+    assert messages
+    catalog = chinese(PACKAGES[package])
     translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and m.string and not m.fuzzy}
     assert sorted(messages - translated) == []
     stale = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id} - messages
     assert sorted(stale) == []
 
 
-def test_translations_keep_their_placeholders() -> None:
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_translations_keep_their_placeholders(package: str) -> None:
     changed = [
         m.id
-        for m in chinese()
+        for m in chinese(PACKAGES[package])
         if m.id and isinstance(m.id, str) and sorted(PLACEHOLDER.findall(m.id)) != sorted(PLACEHOLDER.findall(m.string))
     ]
     assert changed == []

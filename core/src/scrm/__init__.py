@@ -10,7 +10,7 @@ from scrm.app import create_app
 from scrm.cli import with_kernel
 from scrm.console import ConsolePages, MemberPanel, NavLink
 from scrm.deps import AccessDep, KernelDep, PrincipalDep, WorkspaceDep
-from scrm.forms import decode_form, form_errors, form_status, form_values
+from scrm.forms import convert_form, decode_form, form_errors, form_status, form_values
 from scrm.jobs import Cron, Job, JobContext
 from scrm.kernel import Kernel
 from scrm.manifest import Manifest
@@ -99,6 +99,7 @@ __all__ = [
     "WorkspaceRef",
     "WorkspaceUpdate",
     "__version__",
+    "convert_form",
     "create_app",
     "decode_form",
     "form_errors",

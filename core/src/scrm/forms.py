@@ -30,6 +30,12 @@ def decode_form(form: Mapping[str, Any], into: type[T], *, lists: tuple[str, ...
         if not value:
             continue
         data[key] = [v.strip() for v in value.split(",") if v.strip()] if key in lists else value
+    return convert_form(data, into)
+
+
+def convert_form(data: Mapping[str, Any], into: type[T]) -> T:
+    """``into`` from data a form handler assembled (text where numbers are expected is converted);
+    a bad value is a :class:`scrm.ValidationFailed` naming its top-level field."""
     try:
         return msgspec.convert(data, into, strict=False)
     except msgspec.ValidationError as exc:

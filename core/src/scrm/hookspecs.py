@@ -118,10 +118,13 @@ def scrm_console_pages() -> ConsolePages:
 
 
 @hookspec
-def scrm_member_panels(workspace: WorkspaceRef, member: dict[str, Any], access: Access) -> list[MemberPanel]:
+def scrm_member_panels(
+    workspace: WorkspaceRef, member: dict[str, Any], access: Access, kernel: Kernel
+) -> list[MemberPanel]:
     """Return panels for the console's page of ``member`` (its API representation), as seen by
     ``access`` (check ``access.can(scope)`` before showing anything). Called for plugins enabled in
-    the workspace, each time the page is shown; the panel's template is the plugin's own.
+    the workspace, each time the page is shown; the panel's template is the plugin's own. ``kernel``
+    is the process's kernel, for reaching services.
     """
 
 

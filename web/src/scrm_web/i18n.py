@@ -28,9 +28,11 @@ _catalogs: dict[str, NullTranslations] = {}
 
 
 def load(folders: Iterable[Path] = ()) -> None:
-    """Compile the console's catalogs and merge those in ``folders`` (plugins') into them."""
+    """Compile the console's catalogs and merge those in ``folders`` (plugins') into them. The
+    console's own translation of a message wins: a plugin translating "active" its own way must not
+    change what the member pages say (a later catalog's messages replace an earlier one's)."""
     _catalogs.clear()
-    every = [CATALOGS, *folders]
+    every = [*folders, CATALOGS]
     for locale in LOCALES:
         merged = NullTranslations()
         for folder in every:

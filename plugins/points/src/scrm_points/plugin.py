@@ -1,8 +1,25 @@
-"""The points plugin's hook implementations (entry point ``scrm: points``)."""
+"""The points plugin's hook implementations (entry point ``scrm: points``).
+
+What it does, and how: docs/plugins/points.md. The modules: :mod:`scrm_points.ledger` (balances,
+lots, transactions), :mod:`scrm_points.rules` (events → points), :mod:`scrm_points.service` (the
+service routes, the console and other plugins use), :mod:`scrm_points.routes` (the API),
+:mod:`scrm_points.expiry` and :mod:`scrm_points.tiers` (cron jobs).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import scrm
+from piccolo.conf.apps import AppConfig
+
+from scrm_points import console, demo, expiry, subject, tiers
+from scrm_points.routes import PointsController
+from scrm_points.rules import Rules
+from scrm_points.service import PointsService
+from scrm_points.sql import Sql
+from scrm_points.tables import TABLES
 
 
 @scrm.hookimpl
@@ -14,3 +31,69 @@ def scrm_manifest() -> scrm.Manifest:
         core=">=0.1,<1",
         scopes=["points:read", "points:write", "points:admin"],
     )
+
+
+@scrm.hookimpl
+def scrm_tables() -> AppConfig:
+    return AppConfig(
+        app_name="points",
+        migrations_folder_path=str(Path(__file__).parent / "migrations"),
+        table_classes=TABLES,
+        migration_dependencies=[],
+    )
+
+
+@scrm.hookimpl
+def scrm_routes() -> list[Any]:
+    return [PointsController]
+
+
+@scrm.hookimpl
+def scrm_jobs() -> list[scrm.Job | scrm.Cron]:
+    return [
+        scrm.Cron("points.expire", expiry.expire, minute=7),
+        scrm.Cron("points.tiers", tiers.sweep, second=set(range(0, 60, 5))),
+    ]
+
+
+@scrm.hookimpl
+def scrm_service(kernel: scrm.Kernel) -> PointsService:
+    return PointsService(kernel)
+
+
+@scrm.hookimpl
+async def scrm_event_batch_recorded(workspace: scrm.WorkspaceRef, events: list[dict[str, Any]]) -> None:
+    """Award points for delivered events, in the delivery's transaction (see :mod:`scrm_points.rules`)."""
+    await Rules(Sql.bound()).apply(workspace, events)
+
+
+@scrm.hookimpl
+async def scrm_export_member(workspace: scrm.WorkspaceRef, member_id: int) -> dict[str, Any] | None:
+    return await subject.export(workspace, member_id)
+
+
+@scrm.hookimpl
+async def scrm_erase_member(workspace: scrm.WorkspaceRef, member_id: int) -> None:
+    await subject.erase(workspace, member_id)
+
+
+@scrm.hookimpl
+async def scrm_workspace_deleted(workspace: scrm.WorkspaceRef) -> None:
+    await subject.delete_workspace(workspace)
+
+
+@scrm.hookimpl
+async def scrm_demo(workspace: scrm.WorkspaceRef, member_ids: list[int]) -> None:
+    await demo.seed(workspace, member_ids)
+
+
+@scrm.hookimpl
+def scrm_console_pages() -> scrm.ConsolePages:
+    return console.console_pages()
+
+
+@scrm.hookimpl
+async def scrm_member_panels(
+    member: dict[str, Any], access: scrm.Access, kernel: scrm.Kernel
+) -> list[scrm.MemberPanel]:
+    return await console.member_panels(member, access, kernel)

@@ -329,7 +329,7 @@ async def _panels(kernel: Kernel, access: Access, member: MemberOut) -> tuple[li
     for name in sorted(ws.enabled_plugins):
         try:
             results = await kernel.plugins.call(
-                "scrm_member_panels", only=[name], workspace=ws, member=data, access=access
+                "scrm_member_panels", only=[name], workspace=ws, member=data, access=access, kernel=kernel
             )
         except Exception:
             log.exception("plugin %s: scrm_member_panels failed for member %s in %s", name, member.id, ws.slug)

@@ -1,0 +1,198 @@
+"""``/api/v1/points/…``: the points API. Handlers are thin: the work is in :class:`PointsService`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import scrm
+from litestar import Controller, delete, get, patch, post, put
+from litestar.params import JSONBody, PathParameter, QueryParameter
+
+from scrm_points.config import PointsSettings
+from scrm_points.schemas import (
+    AccountOut,
+    AdjustmentIn,
+    CheckinIn,
+    CheckinOut,
+    Leaderboard,
+    PostedOut,
+    RedemptionIn,
+    RedemptionOut,
+    ReversalIn,
+    RewardIn,
+    RewardOut,
+    RewardPatch,
+    RuleIn,
+    RuleOut,
+    RulePatch,
+    TransactionOut,
+)
+from scrm_points.service import PointsService
+
+READ = {"scope": "points:read"}
+WRITE = {"scope": "points:write"}
+ADMIN = {"scope": "points:admin"}
+Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size")]
+Cursor = Annotated[str | None, QueryParameter(max_length=200, description="next_cursor of the previous page")]
+OptionalId = Annotated[int | None, QueryParameter(gt=0, le=2**63 - 1)]
+
+
+def points(kernel: scrm.Kernel) -> PointsService:
+    """The kernel's points service (the same object other plugins get)."""
+    service: PointsService = kernel.service("points")
+    return service
+
+
+class PointsController(Controller):
+    path = "/"
+    tags = ["points"]
+
+    # --- members ------------------------------------------------------------------------------
+
+    @get("/members/{member_id:int}", opt=READ, operation_id="pointsGetAccount")
+    async def get_account(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, member_id: Id) -> AccountOut:
+        """A member's balance, lifetime points, tier and points expiring soon."""
+        return await points(kernel).account(ws, member_id)
+
+    @get("/members/{member_id:int}/transactions", opt=READ, operation_id="pointsListTransactions")
+    async def list_transactions(
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, member_id: Id, cursor: Cursor = None, limit: Limit = 50
+    ) -> scrm.Page[TransactionOut]:
+        """A member's ledger, newest first."""
+        return await points(kernel).history(ws, member_id, cursor, limit)
+
+    @post("/members/{member_id:int}/adjustments", opt=ADMIN, operation_id="pointsAdjust")
+    async def adjust(
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, member_id: Id, data: JSONBody[AdjustmentIn]
+    ) -> PostedOut:
+        """Add or take away points by hand, with a reason (taking more than the balance: 409)."""
+        return await points(kernel).adjust(ws, member_id, data.amount, data.reason, data.reference)
+
+    @get("/transactions/{transaction_id:int}", opt=READ, operation_id="pointsGetTransaction")
+    async def get_transaction(
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, transaction_id: Id
+    ) -> TransactionOut:
+        return await points(kernel).transaction(ws, transaction_id)
+
+    @post("/transactions/{transaction_id:int}/reversals", opt=ADMIN, operation_id="pointsReverse")
+    async def reverse(
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, transaction_id: Id, data: JSONBody[ReversalIn]
+    ) -> PostedOut:
+        """Undo a transaction (once; not a reversal; 409 if the points it gave were spent)."""
+        return await points(kernel).reverse(ws, transaction_id, data.reason)
+
+    # --- check-in -----------------------------------------------------------------------------
+
+    @post("/checkins", opt=WRITE, operation_id="pointsCheckIn")
+    async def check_in(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, data: JSONBody[CheckinIn]) -> CheckinOut:
+        """Today's check-in of a member (the workspace's day): streak, points, balance."""
+        service = points(kernel)
+        return await service.checkin(ws, await service.resolve(ws, data))
+
+    # --- rules --------------------------------------------------------------------------------
+
+    @get("/rules", opt=READ, operation_id="pointsListRules")
+    async def list_rules(
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, cursor: Cursor = None, limit: Limit = 50
+    ) -> scrm.Page[RuleOut]:
+        return await points(kernel).rules(ws, cursor, limit)
+
+    @post("/rules", opt=ADMIN, operation_id="pointsCreateRule")
+    async def create_rule(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, data: JSONBody[RuleIn]) -> RuleOut:
+        return await points(kernel).create_rule(ws, data)
+
+    @get("/rules/{rule_id:int}", opt=READ, operation_id="pointsGetRule")
+    async def get_rule(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, rule_id: Id) -> RuleOut:
+        return await points(kernel).rule(ws, rule_id)
+
+    @patch("/rules/{rule_id:int}", opt=ADMIN, operation_id="pointsUpdateRule")
+    async def update_rule(
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, rule_id: Id, data: JSONBody[RulePatch]
+    ) -> RuleOut:
+        return await points(kernel).update_rule(ws, rule_id, data)
+
+    @delete("/rules/{rule_id:int}", opt=ADMIN, operation_id="pointsDeleteRule")
+    async def delete_rule(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, rule_id: Id) -> None:
+        await points(kernel).delete_rule(ws, rule_id)
+
+    # --- rewards and redemptions ----------------------------------------------------------------
+
+    @get("/rewards", opt=READ, operation_id="pointsListRewards")
+    async def list_rewards(
+        self,
+        kernel: scrm.KernelDep,
+        ws: scrm.WorkspaceDep,
+        active: Annotated[
+            bool | None, QueryParameter(description="Only offered (true) or withdrawn (false) ones")
+        ] = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> scrm.Page[RewardOut]:
+        return await points(kernel).rewards(ws, cursor, limit, active)
+
+    @post("/rewards", opt=ADMIN, operation_id="pointsCreateReward")
+    async def create_reward(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, data: JSONBody[RewardIn]) -> RewardOut:
+        return await points(kernel).create_reward(ws, data)
+
+    @get("/rewards/{reward_id:int}", opt=READ, operation_id="pointsGetReward")
+    async def get_reward(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, reward_id: Id) -> RewardOut:
+        return await points(kernel).reward(ws, reward_id)
+
+    @patch("/rewards/{reward_id:int}", opt=ADMIN, operation_id="pointsUpdateReward")
+    async def update_reward(
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, reward_id: Id, data: JSONBody[RewardPatch]
+    ) -> RewardOut:
+        return await points(kernel).update_reward(ws, reward_id, data)
+
+    @delete("/rewards/{reward_id:int}", opt=ADMIN, operation_id="pointsDeleteReward")
+    async def delete_reward(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, reward_id: Id) -> None:
+        await points(kernel).delete_reward(ws, reward_id)
+
+    @post("/rewards/{reward_id:int}/redemptions", opt=WRITE, operation_id="pointsRedeem")
+    async def redeem(
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, reward_id: Id, data: JSONBody[RedemptionIn]
+    ) -> RedemptionOut:
+        """A member redeems a reward: stock, points and the redemption in one transaction."""
+        service = points(kernel)
+        return await service.redeem(ws, reward_id, await service.resolve(ws, data))
+
+    @get("/redemptions", opt=READ, operation_id="pointsListRedemptions")
+    async def list_redemptions(
+        self,
+        kernel: scrm.KernelDep,
+        ws: scrm.WorkspaceDep,
+        member_id: OptionalId = None,
+        reward_id: OptionalId = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> scrm.Page[RedemptionOut]:
+        """Redemptions, newest first, of a member and/or a reward."""
+        return await points(kernel).redemptions(ws, member_id, reward_id, cursor, limit)
+
+    # --- leaderboard and settings ----------------------------------------------------------------
+
+    @get("/leaderboard", opt=READ, operation_id="pointsLeaderboard")
+    async def leaderboard(
+        self,
+        kernel: scrm.KernelDep,
+        ws: scrm.WorkspaceDep,
+        by: Annotated[
+            Literal["balance", "lifetime", "earned"], QueryParameter(description="what to rank by")
+        ] = "balance",
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 10,
+        since: Annotated[datetime | None, QueryParameter(description="by=earned: from (default 30 days ago)")] = None,
+        until: Annotated[datetime | None, QueryParameter(description="by=earned: until (default now)")] = None,
+    ) -> Leaderboard:
+        return await points(kernel).leaderboard(ws, by, limit, since, until)
+
+    @get("/settings", opt=READ, operation_id="pointsGetSettings")
+    async def get_settings(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep) -> PointsSettings:
+        return await points(kernel).settings(ws)
+
+    @put("/settings", opt=ADMIN, operation_id="pointsPutSettings")
+    async def put_settings(
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, data: JSONBody[PointsSettings]
+    ) -> PointsSettings:
+        return await points(kernel).put_settings(ws, data)

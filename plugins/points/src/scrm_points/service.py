@@ -1,0 +1,607 @@
+"""The points service: everything the API, the console and other plugins do with points.
+
+One object per kernel (what ``scrm_service`` returns, so other plugins reach it as
+``kernel.service("points", ws)``). Its public methods for other plugins are :meth:`balance`,
+:meth:`award`, :meth:`spend` and :meth:`refund` (documented in docs/plugins/points.md; their
+signatures are an API). The reads the console's pages need — :meth:`account`, :meth:`history`,
+:meth:`rules`, :meth:`rewards`, :meth:`leaderboard`, :meth:`redemptions` — are methods here too,
+not only routes. Every write opens ``kernel.db.transaction()``, which joins the caller's when one is
+open: a spend and the caller's own rows commit, or roll back, together.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import msgspec
+import scrm
+
+from scrm_points import clock, config, tiers
+from scrm_points.config import PointsSettings
+from scrm_points.ledger import EARNING_KINDS, Credit, Debit, Ledger
+from scrm_points.problems import (
+    AlreadyCheckedIn,
+    AlreadyReversed,
+    MemberErased,
+    NotReversible,
+    OutOfStock,
+    ReferenceReused,
+    RewardInactive,
+)
+from scrm_points.rules import Rules
+from scrm_points.schemas import (
+    AccountOut,
+    CheckinOut,
+    Leaderboard,
+    LeaderboardEntry,
+    MemberRef,
+    PostedOut,
+    RedemptionOut,
+    RewardIn,
+    RewardOut,
+    RewardPatch,
+    RuleIn,
+    RuleOut,
+    RulePatch,
+    TransactionOut,
+)
+from scrm_points.sql import Sql, as_date, as_datetime
+
+#: "Expiring soon" in a member's balance: points of lots expiring within this many days.
+EXPIRING_DAYS = 30
+#: References the plugin writes itself; other plugins' references may not start with these.
+RESERVED_PREFIXES = ("rule:", "checkin:", "expire:", "reverse:", "adjust:", "redemption:")
+TRANSACTION_COLUMNS = "id, member_id, kind, amount, reason, reference, rule_id, event_id, reverses, created_at"
+REWARD_COLUMNS = "id, name, description, cost, stock, active, created_at, updated_at"
+REDEMPTION_COLUMNS = "id, member_id, reward_id, reward_name, cost, transaction_id, created_at"
+
+
+class PointsService:
+    """Points of every workspace, through one kernel."""
+
+    def __init__(self, kernel: scrm.Kernel) -> None:
+        self.k = kernel
+        self.sql = Sql.of(kernel)
+        self.rules_store = Rules(self.sql)
+
+    # --- the public service (other plugins) ---------------------------------------------------
+
+    async def balance(self, ws: scrm.WorkspaceRef, member_id: int) -> int:
+        """The member's points now (0 for a member who never had any)."""
+        rows = await self.sql.fetch(
+            "SELECT balance FROM points_account WHERE workspace = {} AND member_id = {}", ws.id, member_id
+        )
+        return int(rows[0]["balance"]) if rows else 0
+
+    async def award(self, ws: scrm.WorkspaceRef, member_id: int, amount: int, *, reason: str, reference: str) -> int:
+        """Give the member ``amount`` points (they count toward tiers); returns the new balance.
+        The same ``reference`` twice awards once (the second call returns the balance)."""
+        _check_call(amount, reason, reference)
+        await self.member(ws, member_id)
+        settings = await config.load(self.sql, ws.id)
+        async with self.k.db.transaction():
+            credited = await Ledger(self.sql, ws.id, settings).credit(
+                [Credit(member_id, amount, "award", reason, reference, clock.now())]
+            )
+            if not credited.transactions:
+                await self._same_member(ws, reference, member_id)
+                return await self.balance(ws, member_id)
+            if settings.tiers:  # else no change can be pending
+                await tiers.apply(self.k, ws, [member_id])
+            return credited.accounts[member_id].balance
+
+    async def spend(self, ws: scrm.WorkspaceRef, member_id: int, amount: int, *, reason: str, reference: str) -> int:
+        """Take ``amount`` points from the member (those expiring first first); returns the new
+        balance. Raises ``NotEnoughPoints`` (409 ``points-insufficient``) having changed nothing when
+        the balance is short. The same ``reference`` twice spends once."""
+        _check_call(amount, reason, reference)
+        async with self.k.db.transaction():
+            posted = await self._ledger(ws, PointsSettings()).debit(
+                Debit(member_id, amount, "redeem", reason, reference)
+            )
+            if posted.transaction_id is None:
+                await self._same_member(ws, reference, member_id)
+            return posted.balance
+
+    async def refund(self, ws: scrm.WorkspaceRef, reference: str, *, reason: str) -> int:
+        """Give back what the transaction with this ``reference`` took (a spend), or take back what
+        it gave (an award); returns the member's new balance. Refunding twice refunds once; an
+        unknown reference is a 404."""
+        rows = await self.sql.fetch(
+            "SELECT id, member_id FROM points_transaction WHERE workspace = {} AND reference = {}", ws.id, reference
+        )
+        if not rows:
+            raise scrm.NotFound(f"No points transaction with reference {reference!r} in this workspace")
+        try:
+            return (await self.reverse(ws, int(rows[0]["id"]), reason)).balance
+        except AlreadyReversed:
+            return await self.balance(ws, int(rows[0]["member_id"]))
+
+    # --- members and their accounts -----------------------------------------------------------
+
+    async def member(self, ws: scrm.WorkspaceRef, member_id: int) -> int:
+        """The member's id, after checking it is a member of this workspace (404) not erased (409)."""
+        member = await self.k.members.get(ws, member_id)
+        if member.status == "erased":
+            raise MemberErased(f"Member {member_id} was erased; points no longer apply to them")
+        return member.id
+
+    async def resolve(self, ws: scrm.WorkspaceRef, ref: MemberRef) -> int:
+        """A member given by id or by external id (exactly one of them)."""
+        if (ref.member_id is None) == (ref.external_id is None):
+            field = "member_id" if ref.member_id is None else "external_id"
+            raise scrm.ValidationFailed(
+                "Give exactly one of member_id and external_id",
+                errors=[{"field": field, "source": "body", "message": "give exactly one of member_id and external_id"}],
+            )
+        if ref.member_id is not None:
+            return await self.member(ws, ref.member_id)
+        assert ref.external_id is not None
+        found = await self.k.members.get_by_external_id(ws, ref.external_id)
+        return await self.member(ws, found.id)
+
+    async def account(self, ws: scrm.WorkspaceRef, member_id: int) -> AccountOut:
+        """A member's balance, lifetime points, tier and the points expiring soon."""
+        await self.k.members.get(ws, member_id)
+        at = clock.now()
+        rows = await self.sql.fetch(
+            "SELECT a.balance, a.lifetime, a.tier, "
+            "(SELECT COALESCE(SUM(l.remaining), 0) FROM points_lot l WHERE l.workspace = a.workspace "
+            "AND l.member_id = a.member_id AND l.remaining > 0 AND l.expires_at <= {}) AS expiring, "
+            "(SELECT MIN(l.expires_at) FROM points_lot l WHERE l.workspace = a.workspace "
+            "AND l.member_id = a.member_id AND l.remaining > 0 AND l.expires_at IS NOT NULL) AS next_expiry "
+            "FROM points_account a WHERE a.workspace = {} AND a.member_id = {}",
+            at + timedelta(days=EXPIRING_DAYS),
+            ws.id,
+            member_id,
+        )
+        row: Any = rows[0] if rows else {"balance": 0, "lifetime": 0, "tier": None, "expiring": 0, "next_expiry": None}
+        return AccountOut(
+            member_id=member_id,
+            balance=int(row["balance"]),
+            lifetime=int(row["lifetime"]),
+            tier=row["tier"],
+            expiring_points=int(row["expiring"]),
+            expiring_days=EXPIRING_DAYS,
+            next_expiry=as_datetime(row["next_expiry"]),
+        )
+
+    async def history(
+        self, ws: scrm.WorkspaceRef, member_id: int, cursor: str | None = None, limit: int = 50
+    ) -> scrm.Page[TransactionOut]:
+        """A member's transactions, newest first, a page at a time."""
+        await self.k.members.get(ws, member_id)
+        before = self.k.cursors.decode("pointshistory", cursor) or 2**63 - 1
+        rows = await self.sql.fetch(
+            f"SELECT {TRANSACTION_COLUMNS} FROM points_transaction WHERE workspace = {{}} AND member_id = {{}} "
+            "AND id < CAST({} AS BIGINT) ORDER BY id DESC LIMIT {}",
+            ws.id,
+            member_id,
+            before,
+            limit + 1,
+        )
+        items = [to_transaction(row) for row in rows]
+        return self.k.cursors.page("pointshistory", items, [t.id for t in items], limit)
+
+    async def transaction(self, ws: scrm.WorkspaceRef, transaction_id: int) -> TransactionOut:
+        rows = await self.sql.fetch(
+            f"SELECT {TRANSACTION_COLUMNS} FROM points_transaction WHERE workspace = {{}} AND id = {{}}",
+            ws.id,
+            transaction_id,
+        )
+        if not rows:
+            raise scrm.NotFound(f"No points transaction {transaction_id} in this workspace")
+        return to_transaction(rows[0])
+
+    # --- check-in -----------------------------------------------------------------------------
+
+    async def checkin(self, ws: scrm.WorkspaceRef, member_id: int) -> CheckinOut:
+        """Record the member's check-in of today (the workspace's day): the streak of consecutive
+        days, base points plus the bonus of a streak reaching a length in ``streak_bonuses``, and
+        the event ``points.checkin`` — all in one transaction. A second check-in the same day is a
+        409 ``points-already-checked-in``."""
+        settings = await config.load(self.sql, ws.id)
+        at = clock.now()
+        day = clock.local_day(at, ws.time_zone)
+        again = AlreadyCheckedIn(f"Member {member_id} has already checked in on {day}", day=day.isoformat())
+        async with self.k.db.transaction(on_duplicate=again):
+            rows = await self.sql.fetch(
+                "SELECT day, streak FROM points_checkin WHERE workspace = {} AND member_id = {} ORDER BY day DESC LIMIT 1",
+                ws.id,
+                member_id,
+            )
+            last = as_date(rows[0]["day"]) if rows else None
+            if last is not None and last >= day:
+                raise again
+            streak = int(rows[0]["streak"]) + 1 if last is not None and last == day - timedelta(days=1) else 1
+            bonus = settings.streak_bonuses.get(streak, 0)
+            points = settings.checkin_points + bonus
+            await self.sql.fetch(
+                "INSERT INTO points_checkin (workspace, member_id, day, streak, points, created_at) "
+                "VALUES ({}, {}, {}, {}, {}, {})",
+                ws.id,
+                member_id,
+                day,
+                streak,
+                points,
+                at,
+            )
+            if points:
+                reason = f"check-in, day {streak} of a streak" if streak > 1 else "check-in"
+                credit = Credit(member_id, points, "award", reason, f"checkin:{member_id}:{day.isoformat()}", at)
+                credited = await Ledger(self.sql, ws.id, settings).credit([credit])
+                balance = credited.accounts[member_id].balance
+            else:
+                balance = await self.balance(ws, member_id)
+            await self.k.events.record(
+                ws,
+                [
+                    scrm.NewEvent(
+                        member_id,
+                        "points.checkin",
+                        {"day": day.isoformat(), "streak": streak, "points": points, "bonus": bonus},
+                        occurred_at=at,
+                        source="points",
+                        idempotency_key=f"points.checkin:{member_id}:{day.isoformat()}",
+                    )
+                ],
+            )
+            if settings.tiers:  # else no change can be pending
+                await tiers.apply(self.k, ws, [member_id])
+        return CheckinOut(member_id=member_id, day=day, streak=streak, points=points, bonus=bonus, balance=balance)
+
+    # --- operators' changes --------------------------------------------------------------------
+
+    async def adjust(
+        self, ws: scrm.WorkspaceRef, member_id: int, amount: int, reason: str, reference: str | None = None
+    ) -> PostedOut:
+        """Add (positive ``amount``, counted toward tiers) or take away points by hand, with a reason.
+        Taking more than the balance is a 409 ``points-insufficient``."""
+        if amount == 0:
+            raise scrm.ValidationFailed(
+                "amount must not be 0", errors=[{"field": "amount", "source": "body", "message": "must not be 0"}]
+            )
+        await self.member(ws, member_id)
+        reference = f"adjust:{reference or secrets.token_hex(12)}"
+        settings = await config.load(self.sql, ws.id)
+        async with self.k.db.transaction():
+            ledger = Ledger(self.sql, ws.id, settings)
+            if amount > 0:
+                await ledger.credit([Credit(member_id, amount, "adjust", reason, reference, clock.now())])
+            else:
+                await ledger.debit(Debit(member_id, -amount, "adjust", reason, reference))
+            if settings.tiers:  # else no change can be pending
+                await tiers.apply(self.k, ws, [member_id])
+            return await self._posted(ws, reference, member_id)
+
+    async def reverse(self, ws: scrm.WorkspaceRef, transaction_id: int, reason: str) -> PostedOut:
+        """Undo a transaction with one of the opposite sign (kind ``reverse``): an award taken back
+        (its lifetime points too, so the tier may drop; 409 ``points-insufficient`` if the points
+        were spent), a spend given back as a new lot. A reversal cannot be reversed; a transaction
+        is reversed at most once (409 ``points-already-reversed``)."""
+        original = await self.transaction(ws, transaction_id)
+        if original.kind == "reverse":
+            raise NotReversible(f"Transaction {transaction_id} is itself a reversal")
+        reference = f"reverse:{transaction_id}"
+        settings = await config.load(self.sql, ws.id)
+        async with self.k.db.transaction():
+            done = await self.sql.fetch(
+                "SELECT id FROM points_transaction WHERE workspace = {} AND reference = {}", ws.id, reference
+            )
+            if done:
+                raise AlreadyReversed(
+                    f"Transaction {transaction_id} was reversed by transaction {done[0]['id']}",
+                    reversal_id=int(done[0]["id"]),
+                )
+            ledger = Ledger(self.sql, ws.id, settings)
+            member_id, amount = original.member_id, original.amount
+            if amount > 0:
+                unearn = amount if original.kind in EARNING_KINDS else 0
+                await ledger.debit(
+                    Debit(member_id, amount, "reverse", reason, reference, unearn=unearn, reverses=transaction_id)
+                )
+            else:
+                credit = Credit(
+                    member_id, -amount, "reverse", reason, reference, clock.now(), earns=False, reverses=transaction_id
+                )
+                await ledger.credit([credit])
+            if settings.tiers:  # else no change can be pending
+                await tiers.apply(self.k, ws, [member_id])
+            return await self._posted(ws, reference, member_id)
+
+    # --- rewards ------------------------------------------------------------------------------
+
+    async def rewards(
+        self, ws: scrm.WorkspaceRef, cursor: str | None = None, limit: int = 50, active: bool | None = None
+    ) -> scrm.Page[RewardOut]:
+        after = self.k.cursors.decode("pointsrewards", cursor)
+        only_active, args = ("", []) if active is None else (" AND active = {}", [active])
+        rows = await self.sql.fetch(
+            f"SELECT {REWARD_COLUMNS} FROM points_reward WHERE workspace = {{}} AND id > {{}}{only_active} "
+            "ORDER BY id LIMIT {}",
+            ws.id,
+            after,
+            *args,
+            limit + 1,
+        )
+        items = [to_reward(row) for row in rows]
+        return self.k.cursors.page("pointsrewards", items, [r.id for r in items], limit)
+
+    async def reward(self, ws: scrm.WorkspaceRef, reward_id: int) -> RewardOut:
+        rows = await self.sql.fetch(
+            f"SELECT {REWARD_COLUMNS} FROM points_reward WHERE workspace = {{}} AND id = {{}}", ws.id, reward_id
+        )
+        if not rows:
+            raise scrm.NotFound(f"No reward {reward_id} in this workspace")
+        return to_reward(rows[0])
+
+    async def create_reward(self, ws: scrm.WorkspaceRef, data: RewardIn) -> RewardOut:
+        at = clock.now()
+        rows = await self.sql.fetch(
+            "INSERT INTO points_reward (workspace, name, description, cost, stock, active, created_at, updated_at) "
+            f"VALUES ({{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}) RETURNING {REWARD_COLUMNS}",
+            ws.id,
+            data.name,
+            data.description,
+            data.cost,
+            data.stock,
+            data.active,
+            at,
+            at,
+        )
+        return to_reward(rows[0])
+
+    async def update_reward(self, ws: scrm.WorkspaceRef, reward_id: int, patch: RewardPatch) -> RewardOut:
+        async with self.k.db.transaction():
+            current = await self.reward(ws, reward_id)
+            merged = msgspec.structs.replace(current, **_changes(patch))
+            rows = await self.sql.fetch(
+                "UPDATE points_reward SET name = {}, description = {}, cost = {}, stock = {}, active = {}, "
+                f"updated_at = {{}} WHERE workspace = {{}} AND id = {{}} RETURNING {REWARD_COLUMNS}",
+                merged.name,
+                merged.description,
+                merged.cost,
+                merged.stock,
+                merged.active,
+                clock.now(),
+                ws.id,
+                reward_id,
+            )
+            return to_reward(rows[0])
+
+    async def delete_reward(self, ws: scrm.WorkspaceRef, reward_id: int) -> None:
+        """Remove a reward from the catalogue; its redemptions stay (with the reward's name)."""
+        rows = await self.sql.fetch(
+            "DELETE FROM points_reward WHERE workspace = {} AND id = {} RETURNING id", ws.id, reward_id
+        )
+        if not rows:
+            raise scrm.NotFound(f"No reward {reward_id} in this workspace")
+
+    async def redeem(self, ws: scrm.WorkspaceRef, reward_id: int, member_id: int) -> RedemptionOut:
+        """Hand a reward to a member for its cost, in one transaction: one unit of stock taken
+        (``UPDATE … WHERE stock > 0``: never oversold), the points spent (or 409
+        ``points-insufficient``, and the stock is back), the redemption recorded."""
+        async with self.k.db.transaction():
+            rows = await self.sql.fetch(
+                "UPDATE points_reward SET stock = stock - 1 WHERE workspace = {} AND id = {} AND active = {} "
+                "AND (stock IS NULL OR stock > 0) RETURNING name, cost",
+                ws.id,
+                reward_id,
+                True,
+            )
+            if not rows:
+                reward = await self.reward(ws, reward_id)
+                if not reward.active:
+                    raise RewardInactive(f"Reward {reward_id} is not offered at the moment")
+                raise OutOfStock(f"Reward {reward_id} is out of stock")
+            name, cost = rows[0]["name"], int(rows[0]["cost"])
+            reference = f"redemption:{reward_id}:{secrets.token_hex(10)}"
+            posted = await self._ledger(ws, PointsSettings()).debit(
+                Debit(member_id, cost, "redeem", f"reward: {name}", reference)
+            )
+            assert posted.transaction_id is not None  # a fresh reference
+            created = await self.sql.fetch(
+                "INSERT INTO points_redemption (workspace, member_id, reward_id, reward_name, cost, transaction_id, "
+                f"created_at) VALUES ({{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}) RETURNING {REDEMPTION_COLUMNS}",
+                ws.id,
+                member_id,
+                reward_id,
+                name,
+                cost,
+                posted.transaction_id,
+                clock.now(),
+            )
+        out = to_redemption(created[0])
+        out.balance = posted.balance
+        return out
+
+    async def redemptions(
+        self,
+        ws: scrm.WorkspaceRef,
+        member_id: int | None = None,
+        reward_id: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> scrm.Page[RedemptionOut]:
+        """Redemptions, newest first, of one member and/or one reward (or all)."""
+        before = self.k.cursors.decode("pointsredemptions", cursor) or 2**63 - 1
+        conditions, args = "", []
+        if member_id is not None:
+            conditions += " AND member_id = {}"
+            args.append(member_id)
+        if reward_id is not None:
+            conditions += " AND reward_id = {}"
+            args.append(reward_id)
+        rows = await self.sql.fetch(
+            f"SELECT {REDEMPTION_COLUMNS} FROM points_redemption WHERE workspace = {{}}{conditions} AND id < CAST({{}} AS BIGINT) "
+            "ORDER BY id DESC LIMIT {}",
+            ws.id,
+            *args,
+            before,
+            limit + 1,
+        )
+        items = [to_redemption(row) for row in rows]
+        return self.k.cursors.page("pointsredemptions", items, [r.id for r in items], limit)
+
+    # --- rules, settings, leaderboard -----------------------------------------------------------
+
+    async def rules(self, ws: scrm.WorkspaceRef, cursor: str | None = None, limit: int = 50) -> scrm.Page[RuleOut]:
+        after = self.k.cursors.decode("pointsrules", cursor)
+        items = await self.rules_store.page(ws.id, after, limit + 1)
+        return self.k.cursors.page("pointsrules", items, [r.id for r in items], limit)
+
+    async def rule(self, ws: scrm.WorkspaceRef, rule_id: int) -> RuleOut:
+        return await self.rules_store.get(ws.id, rule_id)
+
+    async def create_rule(self, ws: scrm.WorkspaceRef, data: RuleIn) -> RuleOut:
+        return await self.rules_store.create(ws.id, data)
+
+    async def update_rule(self, ws: scrm.WorkspaceRef, rule_id: int, patch: RulePatch) -> RuleOut:
+        async with self.k.db.transaction():
+            return await self.rules_store.update(ws.id, rule_id, patch)
+
+    async def delete_rule(self, ws: scrm.WorkspaceRef, rule_id: int) -> None:
+        async with self.k.db.transaction():
+            await self.rules_store.delete(ws.id, rule_id)
+
+    async def settings(self, ws: scrm.WorkspaceRef) -> PointsSettings:
+        return await config.load(self.sql, ws.id)
+
+    async def put_settings(self, ws: scrm.WorkspaceRef, settings: PointsSettings) -> PointsSettings:
+        """Replace the workspace's settings. New tiers apply to members as their lifetime points next
+        change; expiry applies to points earned from now on."""
+        return await config.save(self.sql, ws.id, settings)
+
+    async def leaderboard(
+        self,
+        ws: scrm.WorkspaceRef,
+        by: Literal["balance", "lifetime", "earned"] = "balance",
+        limit: int = 10,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Leaderboard:
+        """The top members by balance, by lifetime points, or by points earned (awards and positive
+        adjustments) in a period (``since`` … ``until``, by default the last 30 days)."""
+        if by == "earned":
+            until = until or clock.now()
+            since = since or until - timedelta(days=30)
+            rows = await self.sql.fetch(
+                "SELECT t.member_id, SUM(t.amount) AS points, MAX(a.tier) AS tier FROM points_transaction t "
+                "LEFT JOIN points_account a ON a.workspace = t.workspace AND a.member_id = t.member_id "
+                "WHERE t.workspace = {} AND t.kind IN ('award', 'adjust') AND t.amount > 0 "
+                "AND t.created_at >= {} AND t.created_at < {} "
+                "GROUP BY t.member_id ORDER BY points DESC, t.member_id LIMIT {}",
+                ws.id,
+                since,
+                until,
+                limit,
+            )
+        else:
+            if since is not None or until is not None:
+                raise scrm.ValidationFailed(
+                    "since and until apply to by=earned only",
+                    errors=[{"field": "since", "source": "query", "message": "applies to by=earned only"}],
+                )
+            rows = await self.sql.fetch(
+                f"SELECT member_id, {by} AS points, tier FROM points_account WHERE workspace = {{}} AND {by} > 0 "
+                f"ORDER BY {by} DESC, member_id LIMIT {{}}",
+                ws.id,
+                limit,
+            )
+        entries = [
+            LeaderboardEntry(rank=n, member_id=int(row["member_id"]), points=int(row["points"]), tier=row["tier"])
+            for n, row in enumerate(rows, 1)
+        ]
+        return Leaderboard(by=by, since=since, until=until, entries=entries)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _ledger(self, ws: scrm.WorkspaceRef, settings: PointsSettings) -> Ledger:
+        return Ledger(self.sql, ws.id, settings)
+
+    async def _posted(self, ws: scrm.WorkspaceRef, reference: str, member_id: int) -> PostedOut:
+        rows = await self.sql.fetch(
+            f"SELECT {TRANSACTION_COLUMNS} FROM points_transaction WHERE workspace = {{}} AND reference = {{}}",
+            ws.id,
+            reference,
+        )
+        transaction = to_transaction(rows[0])
+        if transaction.member_id != member_id:
+            raise ReferenceReused(f"Reference {reference!r} names a transaction of another member")
+        return PostedOut(transaction=transaction, balance=await self.balance(ws, member_id))
+
+    async def _same_member(self, ws: scrm.WorkspaceRef, reference: str, member_id: int) -> None:
+        """A reused reference must be the same member's (else the caller mixed up its references)."""
+        await self._posted(ws, reference, member_id)
+
+
+def _check_call(amount: int, reason: str, reference: str) -> None:
+    """Arguments of the public service, checked as the API checks a body."""
+    errors = []
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= config.MAX_POINTS:
+        errors.append({"field": "amount", "source": "body", "message": f"must be from 1 to {config.MAX_POINTS}"})
+    if not reason or len(reason) > 500:
+        errors.append({"field": "reason", "source": "body", "message": "1 to 500 characters"})
+    if not reference or len(reference) > 200 or reference.startswith(RESERVED_PREFIXES):
+        errors.append(
+            {
+                "field": "reference",
+                "source": "body",
+                "message": "1 to 200 characters, not starting with rule:, checkin:, …",
+            }
+        )
+    if errors:
+        raise scrm.ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+
+
+def _changes(patch: msgspec.Struct) -> dict[str, Any]:
+    return {f: v for f in patch.__struct_fields__ if (v := getattr(patch, f)) is not msgspec.UNSET}
+
+
+def to_transaction(row: Any) -> TransactionOut:
+    created = as_datetime(row["created_at"])
+    assert created is not None
+    return TransactionOut(
+        id=int(row["id"]),
+        member_id=int(row["member_id"]),
+        kind=row["kind"],
+        amount=int(row["amount"]),
+        reason=row["reason"],
+        reference=row["reference"],
+        rule_id=row["rule_id"],
+        event_id=row["event_id"],
+        reverses=row["reverses"],
+        created_at=created,
+    )
+
+
+def to_reward(row: Any) -> RewardOut:
+    created, updated = as_datetime(row["created_at"]), as_datetime(row["updated_at"])
+    assert created is not None
+    assert updated is not None
+    return RewardOut(
+        id=int(row["id"]),
+        name=row["name"],
+        description=row["description"],
+        cost=int(row["cost"]),
+        stock=row["stock"],
+        active=bool(row["active"]),
+        created_at=created,
+        updated_at=updated,
+    )
+
+
+def to_redemption(row: Any) -> RedemptionOut:
+    created = as_datetime(row["created_at"])
+    assert created is not None
+    return RedemptionOut(
+        id=int(row["id"]),
+        member_id=int(row["member_id"]),
+        reward_id=int(row["reward_id"]),
+        reward_name=row["reward_name"],
+        cost=int(row["cost"]),
+        transaction_id=int(row["transaction_id"]),
+        created_at=created,
+    )

@@ -1,0 +1,98 @@
+"""Check-in (签到): once per member per day of the workspace's time zone, with streaks and bonuses."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import scrm
+import scrm_points.clock
+from scrm.kernel import Kernel
+from scrm.testing import Tenant, problem
+
+API = "/api/v1/points"
+
+
+class Clock:
+    """A settable clock for the plugin (``scrm_points.clock.now``)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock(datetime(2026, 3, 1, 15, 59, tzinfo=UTC))  # 23:59 in Shanghai
+    monkeypatch.setattr(scrm_points.clock, "now", fake)
+    return fake
+
+
+async def shanghai(tenant: Tenant, kernel: Kernel, **settings: object) -> None:
+    await kernel.workspaces.update(tenant.slug, scrm.WorkspaceUpdate(time_zone="Asia/Shanghai"))
+    kernel.forget_cached()
+    await tenant.enable("points")
+    response = await tenant.client.put(f"{API}/settings", json=settings, headers=tenant.headers())
+    assert response.status_code == 200, response.text
+
+
+async def test_streak_across_the_time_zones_midnight(tenant: Tenant, kernel: Kernel, clock: Clock) -> None:
+    await shanghai(tenant, kernel, checkin_points=10, streak_bonuses={"2": 5, "3": 100})
+    member = await tenant.member(external_id="c-1")
+    first = await tenant.post(f"{API}/checkins", {"external_id": "c-1"})
+    assert first.status_code == 201, first.text
+    assert first.json() == {
+        "member_id": member["id"],
+        "day": "2026-03-01",
+        "streak": 1,
+        "points": 10,
+        "bonus": 0,
+        "balance": 10,
+    }
+    clock.at += timedelta(minutes=2)  # 00:01 in Shanghai: the next day, though still 1 March in UTC
+    second = (await tenant.post(f"{API}/checkins", {"member_id": member["id"]})).json()
+    assert (second["day"], second["streak"], second["points"], second["balance"]) == ("2026-03-02", 2, 15, 25)
+    again = problem(await tenant.post(f"{API}/checkins", {"member_id": member["id"]}), 409, "points-already-checked-in")
+    assert again["day"] == "2026-03-02"
+    clock.at += timedelta(days=1)
+    third = (await tenant.post(f"{API}/checkins", {"member_id": member["id"]})).json()
+    assert (third["streak"], third["points"], third["bonus"]) == (3, 110, 100)
+    clock.at += timedelta(days=2)  # a day missed: the streak starts again
+    fourth = (await tenant.post(f"{API}/checkins", {"member_id": member["id"]})).json()
+    assert (fourth["streak"], fourth["points"], fourth["balance"]) == (1, 10, 145)
+
+
+async def test_checkin_records_an_event(tenant: Tenant, kernel: Kernel, clock: Clock) -> None:
+    await shanghai(tenant, kernel)
+    member = await tenant.member()
+    await tenant.post(f"{API}/checkins", {"member_id": member["id"]})
+    events = (await tenant.get(f"/api/v1/members/{member['id']}/events", params={"type": "points.checkin"})).json()
+    [event] = events["items"]
+    assert event["properties"] == {"day": "2026-03-01", "streak": 1, "points": 10, "bonus": 0}
+    assert event["idempotency_key"] == f"points.checkin:{member['id']}:2026-03-01"
+    assert event["source"] == "points"
+
+
+async def test_concurrent_checkins_count_once(tenant: Tenant, kernel: Kernel, clock: Clock) -> None:
+    await shanghai(tenant, kernel)
+    member = await tenant.member()
+    responses = await asyncio.gather(*(tenant.post(f"{API}/checkins", {"member_id": member["id"]}) for _ in range(10)))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 9
+    account = (await tenant.get(f"{API}/members/{member['id']}")).json()
+    assert account["balance"] == 10
+
+
+async def test_checkin_needs_exactly_one_member(tenant: Tenant, kernel: Kernel, clock: Clock) -> None:
+    await shanghai(tenant, kernel)
+    member = await tenant.member(external_id="x-1")
+    body = problem(await tenant.post(f"{API}/checkins", {}), 422, "validation-error")
+    assert body["errors"][0]["field"] == "member_id"
+    body = problem(
+        await tenant.post(f"{API}/checkins", {"member_id": member["id"], "external_id": "x-1"}), 422, "validation-error"
+    )
+    assert body["errors"][0]["field"] == "external_id"
+    problem(await tenant.post(f"{API}/checkins", {"member_id": "one"}), 422, "validation-error")
+    problem(await tenant.post(f"{API}/checkins", {"external_id": "nobody"}), 404, "not-found")
