@@ -2,7 +2,9 @@
 
 Plugins implement hooks with ``scrm.hookimpl`` (an unmarked function is not a hook). An
 implementation may accept any subset of a spec's arguments, so adding an argument later breaks no
-plugin. The registration hooks (``scrm_manifest``, ``scrm_tables``, ``scrm_routes``) are plain
+plugin. Every hook called while scrm runs also offers ``kernel`` (the process's :class:`scrm.Kernel`,
+for its services and ``kernel.service(...)``): take it when you need it. The registration hooks
+(``scrm_manifest``, ``scrm_tables``, ``scrm_routes``) are plain
 functions, called once while the app is built; every other hook may also be ``async``: the core
 awaits whatever comes back. Names say what comes back: ``scrm_manifest`` returns one manifest,
 ``scrm_tables`` / ``scrm_routes`` return what the plugin registers; ``scrm_member_*`` and
@@ -134,17 +136,17 @@ def scrm_member_panels(
 
 
 @hookspec
-def scrm_startup() -> None:
+def scrm_startup(kernel: Kernel) -> None:
     """Called once when an app starts, after the database is reachable."""
 
 
 @hookspec
-def scrm_shutdown() -> None:
+def scrm_shutdown(kernel: Kernel) -> None:
     """Called once when an app stops, before the database pool closes."""
 
 
 @hookspec
-def scrm_workspace_enabled(workspace: WorkspaceRef, settings: dict[str, Any]) -> None:
+def scrm_workspace_enabled(workspace: WorkspaceRef, settings: dict[str, Any], kernel: Kernel) -> None:
     """Called after this plugin was switched on for ``workspace``, with its settings there.
 
     Only the plugin being enabled is called. Switching on twice calls it twice: be idempotent.
@@ -152,7 +154,7 @@ def scrm_workspace_enabled(workspace: WorkspaceRef, settings: dict[str, Any]) ->
 
 
 @hookspec
-def scrm_demo(workspace: WorkspaceRef, member_ids: list[int]) -> None:
+def scrm_demo(workspace: WorkspaceRef, member_ids: list[int], kernel: Kernel) -> None:
     """Seed example data for ``scrm demo`` in its workspace, where the demo has just enabled this
     plugin; ``member_ids`` are the demo's members. ``scrm demo`` runs again on every start: seed
     once (check for your own rows first), never duplicate.
@@ -160,7 +162,7 @@ def scrm_demo(workspace: WorkspaceRef, member_ids: list[int]) -> None:
 
 
 @hookspec
-def scrm_workspace_deleted(workspace: WorkspaceRef) -> None:
+def scrm_workspace_deleted(workspace: WorkspaceRef, kernel: Kernel) -> None:
     """Called after ``workspace`` and the core's rows in it were deleted, for every installed plugin
     (enabled there or not): delete your own rows of that workspace. Its id may be reused later on
     SQLite, so rows left behind would surface in another workspace.
@@ -174,29 +176,33 @@ def scrm_workspace_deleted(workspace: WorkspaceRef) -> None:
 
 
 @hookspec
-def scrm_member_created(workspace: WorkspaceRef, member: dict[str, Any]) -> None:
+def scrm_member_created(workspace: WorkspaceRef, member: dict[str, Any], kernel: Kernel) -> None:
     """A member was created (by API, import or a plugin). ``member`` is its API representation."""
 
 
 @hookspec
-def scrm_member_updated(workspace: WorkspaceRef, member: dict[str, Any], changed: list[str]) -> None:
+def scrm_member_updated(workspace: WorkspaceRef, member: dict[str, Any], changed: list[str], kernel: Kernel) -> None:
     """A member's fields changed; ``changed`` names the fields that did."""
 
 
 @hookspec
-def scrm_member_erased(workspace: WorkspaceRef, member_id: int) -> None:
+def scrm_member_erased(workspace: WorkspaceRef, member_id: int, kernel: Kernel) -> None:
     """A member's personal data was erased; a plugin erases what it holds about them."""
 
 
 @hookspec
-def scrm_consent_changed(workspace: WorkspaceRef, member_id: int, purpose: str, consent: dict[str, Any]) -> None:
+def scrm_consent_changed(
+    workspace: WorkspaceRef, member_id: int, purpose: str, consent: dict[str, Any], kernel: Kernel
+) -> None:
     """A consent record was appended for ``member_id`` and ``purpose`` (``consent`` is its API
     representation: ``status`` is ``granted`` or ``withdrawn``, ``previous_status`` what it was before,
     or null)."""
 
 
 @hookspec
-def scrm_tags_changed(workspace: WorkspaceRef, member_id: int, added: list[str], removed: list[str]) -> None:
+def scrm_tags_changed(
+    workspace: WorkspaceRef, member_id: int, added: list[str], removed: list[str], kernel: Kernel
+) -> None:
     """Tags were added to or removed from a member (only actual changes are reported)."""
 
 
@@ -207,7 +213,7 @@ def scrm_tags_changed(workspace: WorkspaceRef, member_id: int, added: list[str],
 
 
 @hookspec
-def scrm_export_member(workspace: WorkspaceRef, member_id: int) -> dict[str, Any] | None:
+def scrm_export_member(workspace: WorkspaceRef, member_id: int, kernel: Kernel) -> dict[str, Any] | None:
     """Return everything the plugin holds about ``member_id`` (JSON-serialisable), or None when it
     holds nothing. ``GET /api/v1/members/{id}/export`` lists it under the plugin's name, next to the
     core's profile, tags, consent records and events.
@@ -215,7 +221,7 @@ def scrm_export_member(workspace: WorkspaceRef, member_id: int) -> dict[str, Any
 
 
 @hookspec
-def scrm_erase_member(workspace: WorkspaceRef, member_id: int) -> None:
+def scrm_erase_member(workspace: WorkspaceRef, member_id: int, kernel: Kernel) -> None:
     """Erase (delete or anonymise) what the plugin holds about ``member_id``.
 
     Runs inside the erasure's transaction, before it commits: write through ``kernel.db`` or
@@ -232,7 +238,7 @@ def scrm_erase_member(workspace: WorkspaceRef, member_id: int) -> None:
 
 
 @hookspec
-def scrm_event_recorded(workspace: WorkspaceRef, event: dict[str, Any]) -> None:
+def scrm_event_recorded(workspace: WorkspaceRef, event: dict[str, Any], kernel: Kernel) -> None:
     """An event was stored (posted through the API, recorded by a plugin, or a core change such as
     ``member.created``). ``event`` is its API representation; ``event["id"]`` is unique and stable.
 
@@ -246,7 +252,7 @@ def scrm_event_recorded(workspace: WorkspaceRef, event: dict[str, Any]) -> None:
 
 
 @hookspec
-def scrm_event_batch_recorded(workspace: WorkspaceRef, events: list[dict[str, Any]]) -> None:
+def scrm_event_batch_recorded(workspace: WorkspaceRef, events: list[dict[str, Any]], kernel: Kernel) -> None:
     """The same deliveries as :func:`scrm_event_recorded`, a batch at a time (the events of one
     delivery, oldest id first), in the same transaction: implement this one to handle many events with one
     query. Called before ``scrm_event_recorded``."""
@@ -258,7 +264,7 @@ def scrm_event_batch_recorded(workspace: WorkspaceRef, events: list[dict[str, An
 
 
 @hookspec
-def scrm_can_contact(workspace: WorkspaceRef, member_id: int, purpose: str) -> str | None:
+def scrm_can_contact(workspace: WorkspaceRef, member_id: int, purpose: str, kernel: Kernel) -> str | None:
     """Veto contacting a member for ``purpose`` although they consented: return a reason (such as
     ``"quiet hours"``), or None to allow. Asked by ``kernel.consents.can_contact`` only when the member
     holds a current grant; any veto makes the answer no.

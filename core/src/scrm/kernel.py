@@ -54,6 +54,7 @@ class Kernel:
             plugins.load_entry_points(settings.plugins_allowed)
             plugins.check_pending()
         self.plugins = plugins
+        plugins.kernel = self
         self.db = Database(settings.database, settings.db_pool_size)
         self.db.bind([APP_CONFIG, *plugins.app_configs()])
         self.cursors = Cursors(settings.secret_key)

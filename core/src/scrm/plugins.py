@@ -58,6 +58,8 @@ class PluginManager:
         self.pm = pluggy.PluginManager("scrm")
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, LoadedPlugin] = {}
+        #: the kernel these plugins serve, handed to every hook whose spec takes ``kernel``
+        self.kernel: Any = None
 
     @property
     def hook(self) -> Any:
@@ -136,6 +138,8 @@ class PluginManager:
         impls = caller.get_hookimpls()
         if not impls:
             return []
+        if "kernel" not in kwargs and caller.spec is not None and "kernel" in caller.spec.argnames:
+            kwargs["kernel"] = self.kernel
         if only is not None:
             wanted = set(only)
             skip = [impl.plugin for impl in impls if self.pm.get_name(impl.plugin) not in wanted]
