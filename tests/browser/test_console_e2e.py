@@ -6,28 +6,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Dialog, Locator, Page, expect
+from playwright.async_api import Dialog, Page, expect
 
 from browser.server import Credentials, Server
-from browser.ui import BASE, CJK, SEEDED_MEMBER, Snap, insist_on, open_page, sign_in
-
-
-async def member(api: httpx.AsyncClient, external_id: str) -> dict[str, Any]:
-    response = await api.get(f"/api/v1/members/by-external-id/{external_id}")
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()
-    return found
-
-
-def sections(page: Page) -> Locator:
-    """The workspace's navigation (in English: its name is translated)."""
-    return page.get_by_role("navigation", name="Sections")
-
+from browser.ui import BASE, CJK, SEEDED_MEMBER, Snap, insist_on, member, open_page, sections, sign_in
 
 # --- signing in and out -----------------------------------------------------------------------
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
-from playwright.async_api import Page, Response
+from playwright.async_api import Locator, Page, Response
 
 from browser.server import WORKSPACE
 
@@ -59,3 +61,16 @@ async def insist_on(page: Page, response: Response, path: str) -> None:
         pytest.fail(f"{path} answered {response.status} ({said}): this console page is missing or broken")
     if landed != urlsplit(path).path:
         pytest.fail(f"{path} led to {landed}: not the page asked for")
+
+
+async def member(api: httpx.AsyncClient, external_id: str) -> dict[str, Any]:
+    """A demo member, through the API."""
+    response = await api.get(f"/api/v1/members/by-external-id/{external_id}")
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def sections(page: Page) -> Locator:
+    """The workspace's navigation (in English: its name is translated)."""
+    return page.get_by_role("navigation", name="Sections")
