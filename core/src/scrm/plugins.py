@@ -159,7 +159,7 @@ class PluginManager:
         for name in sorted(self.implementers(hook_name)):
             if wanted is not None and name not in wanted:
                 continue
-            answer = await self.call(hook_name, only=[name], **kwargs)
+            answer = [a for a in await self.call(hook_name, only=[name], **kwargs) if a is not None]
             if answer:
                 answers[name] = answer[0]
         return answers

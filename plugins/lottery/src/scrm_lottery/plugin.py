@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import click
 import scrm
+from piccolo.conf.apps import AppConfig
+
+from scrm_lottery import api, cli, demo, entries, members
+from scrm_lottery.db import hook_db
+from scrm_lottery.tables import TABLES
 
 
 @scrm.hookimpl
@@ -14,3 +23,48 @@ def scrm_manifest() -> scrm.Manifest:
         core=">=0.1,<1",
         scopes=["lottery:read", "lottery:write", "lottery:admin"],
     )
+
+
+@scrm.hookimpl
+def scrm_tables() -> AppConfig:
+    return AppConfig(
+        app_name="lottery",
+        migrations_folder_path=str(Path(__file__).parent / "migrations"),
+        table_classes=TABLES,
+        migration_dependencies=[],
+    )
+
+
+@scrm.hookimpl
+def scrm_routes() -> list[Any]:
+    return list(api.ROUTES)
+
+
+@scrm.hookimpl
+async def scrm_event_batch_recorded(workspace: scrm.WorkspaceRef, events: list[dict[str, Any]]) -> None:
+    await entries.earn_tickets(hook_db(), workspace, events)
+
+
+@scrm.hookimpl
+async def scrm_export_member(workspace: scrm.WorkspaceRef, member_id: int) -> dict[str, Any] | None:
+    return await members.export(hook_db(), workspace, member_id)
+
+
+@scrm.hookimpl
+async def scrm_erase_member(workspace: scrm.WorkspaceRef, member_id: int) -> None:
+    await members.erase(hook_db(), workspace, member_id)
+
+
+@scrm.hookimpl
+async def scrm_workspace_deleted(workspace: scrm.WorkspaceRef) -> None:
+    await members.delete_workspace(hook_db(), workspace.id)
+
+
+@scrm.hookimpl
+def scrm_cli() -> click.Command:
+    return cli.lottery
+
+
+@scrm.hookimpl
+async def scrm_demo(workspace: scrm.WorkspaceRef, member_ids: list[int]) -> None:
+    await demo.seed(hook_db(), workspace, member_ids)

@@ -1,0 +1,256 @@
+"""Entering a draw, and tickets earned by events.
+
+An entry is one row per member and campaign (a unique index), written by one conditional statement
+that also checks the campaign is open and inside its window — and, on PostgreSQL, holds a share lock
+on the campaign row until it commits, so the draw (which changes that row first) never misses an
+entry committed after it read the list. With a points cost the entry and the spend share one
+transaction: not enough points, nothing written.
+
+Tickets (``entry_mode`` ``tickets``): each entry holds one ticket for entering; every delivered event
+matching a ticket rule (``event_type`` → ``tickets``), occurring inside the entry window and delivered
+while the campaign is open, adds its tickets once (its id is recorded under a unique index), up to
+``max_tickets`` in all. Tickets earned before entering wait in the member's row (``entered`` false).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import scrm
+
+from scrm_lottery import campaigns, paging
+from scrm_lottery.campaigns import Campaign
+from scrm_lottery.db import Db
+from scrm_lottery.points import spender
+from scrm_lottery.problems import AlreadyEntered, Closed, NotEligible, PointsUnavailable, WrongMode, field_error
+from scrm_lottery.schemas import EntryCount, EntryOut, MemberIn, TicketRule
+from scrm_lottery.sql import as_time, least, now, share_lock
+
+_rules = msgspec.json.Decoder(list[TicketRule])
+_CHUNK = 200  # rows per multi-row insert (SQLite's limit on bound values)
+
+
+async def member_of(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, who: MemberIn) -> scrm.MemberOut:
+    """The member a body names by ``member_id`` or ``external_id``; a member not in this workspace
+    is a 422 naming the field."""
+    if (who.member_id is None) == (who.external_id is None):
+        raise field_error("member_id", "give either member_id or external_id")
+    try:
+        if who.member_id is not None:
+            return await kernel.members.get(ws, who.member_id)
+        return await kernel.members.get_by_external_id(ws, who.external_id or "")
+    except scrm.NotFound:
+        named = "member_id" if who.member_id is not None else "external_id"
+        raise field_error(named, "no such member in this workspace") from None
+
+
+async def check_eligible(
+    kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign, member: scrm.MemberOut
+) -> None:
+    """Refuse (403 ``lottery-not-eligible`` with a ``reason``) a member who is not active, lacks a
+    required tag, carries an excluded one, or holds no current grant of the campaign's consent
+    purpose. Consent here is the ledger's current state for the purpose, not ``can_contact``: taking
+    part is not being contacted, and a quiet-hours veto must not keep anyone out."""
+    if member.status != "active":
+        raise NotEligible(f"The member is {member.status}", reason="member-not-active")
+    missing = sorted(set(campaign.tags_required) - set(member.tags))
+    if missing:
+        raise NotEligible(f"The member lacks the tag(s) {', '.join(missing)}", reason="tag-required", tags=missing)
+    excluded = sorted(set(campaign.tags_excluded) & set(member.tags))
+    if excluded:
+        raise NotEligible(f"The member carries the tag(s) {', '.join(excluded)}", reason="tag-excluded", tags=excluded)
+    if campaign.consent_purpose:
+        current = {c.purpose: c.status for c in await kernel.consents.current(ws, member.id)}
+        if current.get(campaign.consent_purpose) != "granted":
+            raise NotEligible(
+                f"The member has not granted consent for {campaign.consent_purpose}",
+                reason="consent-required",
+                purpose=campaign.consent_purpose,
+            )
+
+
+async def enter(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, who: MemberIn) -> EntryOut:
+    campaign = await campaigns.load(kernel.db, ws, campaign_id)
+    member = await member_of(kernel, ws, who)
+    if campaign.mode != "draw":
+        raise WrongMode("An instant-win campaign takes spins (POST …/spins), not entries")
+    at = now()
+    if not campaign.accepting(at):
+        raise Closed(
+            f"The campaign takes entries from {campaign.opens_at} to {campaign.closes_at}; it is {campaign.state}"
+        )
+    await check_eligible(kernel, ws, campaign, member)
+    if not campaign.points_cost:
+        return await _insert(kernel, ws, campaign, member.id, 0, at)
+    points = spender(kernel, ws)
+    if points is None:
+        raise PointsUnavailable("This campaign costs points and the points plugin is not enabled here")
+    async with kernel.db.transaction():
+        entry = await _insert(kernel, ws, campaign, member.id, campaign.points_cost, at)
+        await points.spend(
+            ws,
+            member.id,
+            campaign.points_cost,
+            reason=f"lottery entry: {campaign.name}",
+            reference=f"lottery:{campaign.id}:entry:{member.id}",
+        )
+    return entry
+
+
+async def _insert(
+    kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign, member_id: int, cost: int, at: datetime
+) -> EntryOut:
+    """The entry, in one statement that checks the campaign's state and window as it writes (and
+    turns a row of tickets earned earlier into the entry)."""
+    rows = await kernel.db.fetch(
+        "WITH c AS (SELECT id FROM lottery_campaign WHERE id = {} AND workspace = {} AND state = 'open' "
+        f"AND opens_at <= {{}} AND closes_at > {{}}{share_lock(kernel.db)}) "
+        "INSERT INTO lottery_entry (workspace, campaign, member_id, entered, tickets, points_spent, created_at) "
+        "SELECT {}, c.id, {}, TRUE, 1, {}, {} FROM c WHERE TRUE "
+        "ON CONFLICT (campaign, member_id) DO UPDATE SET entered = TRUE, points_spent = excluded.points_spent, "
+        "created_at = excluded.created_at WHERE lottery_entry.entered = FALSE "
+        "RETURNING id, tickets",
+        campaign.id,
+        ws.id,
+        at,
+        at,
+        ws.id,
+        member_id,
+        cost,
+        at,
+    )
+    if not rows:
+        entered = await kernel.db.fetch(
+            "SELECT id FROM lottery_entry WHERE campaign = {} AND member_id = {} AND entered = TRUE",
+            campaign.id,
+            member_id,
+        )
+        if entered:
+            raise AlreadyEntered(f"Member {member_id} has already entered this campaign", entry_id=entered[0]["id"])
+        raise Closed("The campaign stopped taking entries")
+    return EntryOut(
+        id=rows[0]["id"],
+        campaign_id=campaign.id,
+        member_id=member_id,
+        tickets=rows[0]["tickets"],
+        points_spent=cost,
+        created_at=at,
+    )
+
+
+def _entry(row: Any, campaign_id: int) -> EntryOut:
+    return EntryOut(
+        id=row["id"],
+        campaign_id=campaign_id,
+        member_id=row["member_id"],
+        tickets=row["tickets"],
+        points_spent=row["points_spent"],
+        created_at=as_time(row["created_at"]),
+    )
+
+
+async def listing(
+    kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, member_id: int | None, cursor: str | None, limit: int
+) -> scrm.Page[EntryOut]:
+    """Entries in the order they were made (by id)."""
+    await campaigns.load(kernel.db, ws, campaign_id)
+    after = paging.decode(cursor)
+    member_sql = " AND member_id = {}" if member_id is not None else ""
+    rows = await kernel.db.fetch(
+        "SELECT id, member_id, tickets, points_spent, created_at FROM lottery_entry "
+        f"WHERE campaign = {{}} AND workspace = {{}} AND entered = TRUE AND id > {{}}{member_sql} ORDER BY id LIMIT {{}}",
+        campaign_id,
+        ws.id,
+        after,
+        *([member_id] if member_id is not None else []),
+        limit,
+    )
+    return scrm.Page(
+        items=[_entry(r, campaign_id) for r in rows], next_cursor=paging.next_cursor([r["id"] for r in rows], limit)
+    )
+
+
+async def count(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int) -> EntryCount:
+    await campaigns.load(kernel.db, ws, campaign_id)
+    rows = await kernel.db.fetch(
+        "SELECT COUNT(*) AS entries, COALESCE(SUM(tickets), 0) AS tickets FROM lottery_entry "
+        "WHERE campaign = {} AND workspace = {} AND entered = TRUE",
+        campaign_id,
+        ws.id,
+    )
+    return EntryCount(campaign_id=campaign_id, entries=int(rows[0]["entries"]), tickets=int(rows[0]["tickets"]))
+
+
+# --- tickets from events ------------------------------------------------------------------------
+
+
+async def earn_tickets(db: Db, ws: scrm.WorkspaceRef, events: list[dict[str, Any]]) -> None:
+    """Give the tickets of a delivered batch of events, once per event, within each campaign's cap.
+
+    Runs in the delivery's transaction: the event ids recorded under a unique index commit with the
+    tickets, so a batch delivered again gives nothing twice. One query finds the open ticket
+    campaigns (share-locked on PostgreSQL, so a draw waits for this delivery); then one insert of
+    event ids per campaign and one upsert per member who earned tickets.
+    """
+    if not events:
+        return
+    rows = await db.fetch(
+        "SELECT id, ticket_rules, max_tickets, opens_at, closes_at FROM lottery_campaign "
+        f"WHERE workspace = {{}} AND state = 'open' AND entry_mode = 'tickets'{share_lock(db)}",
+        ws.id,
+    )
+    for row in rows:
+        rules = {r.event_type: r.tickets for r in _rules.decode(row["ticket_rules"])}
+        opens, closes = as_time(row["opens_at"]), as_time(row["closes_at"])
+        matching = [
+            e
+            for e in events
+            if e["type"] in rules and e.get("member_id") and opens <= datetime.fromisoformat(e["occurred_at"]) < closes
+        ]
+        if matching:
+            await _credit(db, ws, row["id"], int(row["max_tickets"]), rules, matching)
+
+
+async def _credit(
+    db: Db,
+    ws: scrm.WorkspaceRef,
+    campaign_id: int,
+    cap: int,
+    rules: dict[str, int],
+    events: list[dict[str, Any]],
+) -> None:
+    fresh: set[int] = set()
+    for start in range(0, len(events), _CHUNK):
+        chunk = events[start : start + _CHUNK]
+        args: list[Any] = []
+        for e in chunk:
+            args += [ws.id, campaign_id, e["id"], e["member_id"]]
+        inserted = await db.fetch(
+            "INSERT INTO lottery_ticket_event (workspace, campaign, event_id, member_id) VALUES "
+            + ", ".join("({}, {}, {}, {})" for _ in chunk)
+            + " ON CONFLICT (campaign, event_id) DO NOTHING RETURNING event_id",
+            *args,
+        )
+        fresh |= {r["event_id"] for r in inserted}
+    earned: dict[int, int] = defaultdict(int)
+    for e in events:
+        if e["id"] in fresh:
+            earned[e["member_id"]] += rules[e["type"]]
+    at = now()
+    capped = least(db, "lottery_entry.tickets + {}", "{}")
+    for member_id, tickets in earned.items():
+        await db.fetch(
+            "INSERT INTO lottery_entry (workspace, campaign, member_id, entered, tickets, points_spent, created_at) "
+            "VALUES ({}, {}, {}, FALSE, {}, 0, {}) "
+            f"ON CONFLICT (campaign, member_id) DO UPDATE SET tickets = {capped}",
+            ws.id,
+            campaign_id,
+            member_id,
+            min(1 + tickets, cap),
+            at,
+            tickets,
+            cap,
+        )
