@@ -22,6 +22,7 @@ async def test_export_holds_the_profile_consents_events_and_plugins_shares(
 
     # installed but not enabled here: a plugin switched off may still hold data
     name = plugin(scrm_export_member=share)
+
     async def nothing(member_id: int) -> None:
         return None
 

@@ -148,7 +148,12 @@ async def test_leaderboard_ranks_members_by_balance_and_lifetime(points: Any, si
 
 async def test_settings_are_saved_and_bad_ones_named(points: Any, sign_in: SignIn) -> None:
     op = await owner(points, sign_in)
-    form = {"expiry_months": "12", "checkin_points": "5", "streak_bonuses": "7:50, 30:300", "tiers": "silver:100, gold:500"}
+    form = {
+        "expiry_months": "12",
+        "checkin_points": "5",
+        "streak_bonuses": "7:50, 30:300",
+        "tiers": "silver:100, gold:500",
+    }
     saved = await op.post(f"{base(points)}/settings", form)
     assert saved.status_code == 303
     settings = (await points.get(f"{API}/settings")).json()

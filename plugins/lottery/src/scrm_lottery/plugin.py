@@ -9,7 +9,7 @@ import click
 import scrm
 from piccolo.conf.apps import AppConfig
 
-from scrm_lottery import api, cli, demo, entries, members
+from scrm_lottery import api, cli, console, demo, entries, members
 from scrm_lottery.db import hook_db
 from scrm_lottery.tables import TABLES
 
@@ -68,3 +68,15 @@ def scrm_cli() -> click.Command:
 @scrm.hookimpl
 async def scrm_demo(workspace: scrm.WorkspaceRef, member_ids: list[int]) -> None:
     await demo.seed(hook_db(), workspace, member_ids)
+
+
+@scrm.hookimpl
+def scrm_console_pages() -> scrm.ConsolePages:
+    return console.console_pages()
+
+
+@scrm.hookimpl
+async def scrm_member_panels(
+    member: dict[str, Any], access: scrm.Access, kernel: scrm.Kernel
+) -> list[scrm.MemberPanel]:
+    return await console.member_panels(member, access, kernel)

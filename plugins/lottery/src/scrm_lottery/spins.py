@@ -20,11 +20,12 @@ import scrm
 
 from scrm_lottery import campaigns, paging, winners
 from scrm_lottery.campaigns import PPM, Campaign
+from scrm_lottery.db import Db
 from scrm_lottery.entries import check_eligible, member_of
 from scrm_lottery.points import spender
 from scrm_lottery.problems import Closed, PointsUnavailable, SpinLimit, WrongMode
 from scrm_lottery.schemas import MemberIn, PrizeOut, SpinOut
-from scrm_lottery.sql import as_time, now, share_lock
+from scrm_lottery.sql import any_of, as_time, now, share_lock
 
 
 def pick(prizes: list[PrizeOut], number: int) -> PrizeOut | None:
@@ -174,3 +175,17 @@ async def listing(
     return scrm.Page(
         items=[_spin(r, campaign_id) for r in rows], next_cursor=paging.next_cursor([r["id"] for r in rows], limit)
     )
+
+
+async def tally(db: Db, ws: scrm.WorkspaceRef, campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Spins and winning spins of several wheels at once; a wheel nobody spun is left out."""
+    if not campaign_ids:
+        return {}
+    condition, ids = any_of(db, "campaign", campaign_ids)
+    rows = await db.fetch(
+        f"SELECT campaign, COUNT(*) AS spins, COUNT(prize) AS wins FROM lottery_spin WHERE workspace = {{}} "
+        f"AND {condition} GROUP BY campaign",
+        ws.id,
+        ids,
+    )
+    return {r["campaign"]: (int(r["spins"]), int(r["wins"])) for r in rows}

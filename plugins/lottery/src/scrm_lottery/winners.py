@@ -96,6 +96,19 @@ async def all_of(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign)
     return [to_winner(r, campaign.id) for r in rows]
 
 
+async def recent(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign, limit: int) -> list[WinnerOut]:
+    """The latest winners, newest first (a wheel's page shows who won lately)."""
+    src = source(campaign)
+    rows = await kernel.db.fetch(
+        f"{src.select()}WHERE w.campaign = {{}} AND w.workspace = {{}} AND w.prize IS NOT NULL "
+        f"ORDER BY {src.position} DESC LIMIT {{}}",
+        campaign.id,
+        ws.id,
+        limit,
+    )
+    return [to_winner(r, campaign.id) for r in rows]
+
+
 async def notify(
     kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign, only: list[int] | None = None
 ) -> NotifyResult:
