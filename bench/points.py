@@ -14,6 +14,9 @@
    event per request), same connections; p50/p99 (target ≥ 0.5).
 3. **Redemptions/s**: wrk ``POST /api/v1/points/rewards/{id}/redemptions`` for random members who
    hold points, a reward of unlimited stock, against the same baseline (target ≥ 0.5).
+4. **The core's own one-event POST** (``POST /api/v1/events``, wrk posting one event per request, its
+   delivery in the same process), against the same baseline, shown: a check-in records one event,
+   so this is the most a check-in can reach here; the check-in's rate over it is shown too.
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and wrk; uses bench/harness.py and
 bench/run.py's setup. Only points and the test plugin are loaded (``SCRM_PLUGINS``).
@@ -168,6 +171,7 @@ def run(config: Config, database: str, tmp: Path, report: Report, events: int, m
         baseline_command = b.baseline_command("event", "--dsn", b.dsn, "--workspace", str(b.workspace_id))
         with serving("baseline-event", baseline_command, tmp) as baseline:
             at = f"@{config.connections[0]}"
+            rates = {}
             for name, path, args in [
                 ("check-in", "/api/v1/points/checkins", ("seq", str(low))),
                 ("redemption", f"/api/v1/points/rewards/{reward['id']}/redemptions", ("random", str(low), str(high))),
@@ -177,6 +181,27 @@ def run(config: Config, database: str, tmp: Path, report: Report, events: int, m
                 mine = wrk_points(b, server.base_url + path, *args)
                 what = ("asyncpg POST event", f"POST {name}", name)
                 add_request_figures(report, at, what, base_run, mine, REQUEST_TARGET)
+                rates[name] = mine.requests_per_s
+            print("the core's POST /api/v1/events (one event): baseline, then scrm", file=sys.stderr)
+            base_run = b.wrk(baseline.base_url, config.connections[0], post_event=("/events", low, high))
+            core = b.wrk(
+                server.base_url,
+                config.connections[0],
+                post_event=("/api/v1/events", low, high),
+                headers={"Authorization": f"Bearer {b.key}"},
+            )
+            report.add(Figure(f"baseline: asyncpg POST event {at}", base_run.requests_per_s, "req/s"))
+            report.add(
+                Figure(f"scrm: POST /api/v1/events (one) {at}", core.requests_per_s, "req/s", base_run.requests_per_s)
+            )
+            report.add(
+                Figure(
+                    f"points: check-in over the core's one-event POST {at}",
+                    rates["check-in"],
+                    "req/s",
+                    core.requests_per_s,
+                )
+            )
 
 
 async def _count(b: Bench, sql: str) -> int:

@@ -96,3 +96,19 @@ async def test_checkin_needs_exactly_one_member(tenant: Tenant, kernel: Kernel, 
     assert body["errors"][0]["field"] == "external_id"
     problem(await tenant.post(f"{API}/checkins", {"member_id": "one"}), 422, "validation-error")
     problem(await tenant.post(f"{API}/checkins", {"external_id": "nobody"}), 404, "not-found")
+
+
+async def test_checkin_of_no_usable_member_writes_nothing(tenant: Tenant, kernel: Kernel, clock: Clock) -> None:
+    """The check-in's writes come first and the event's member check last: a member id not of the
+    workspace (or erased) rolls all of it back, tier included, and says why."""
+    await shanghai(tenant, kernel, tiers=[{"name": "starter", "threshold": 1}])
+    problem(await tenant.post(f"{API}/checkins", {"member_id": 2**40}), 404, "not-found")
+    erased = await tenant.member()
+    assert (await tenant.delete(f"/api/v1/members/{erased['id']}")).status_code == 204
+    problem(await tenant.post(f"{API}/checkins", {"member_id": erased["id"]}), 409, "points-member-erased")
+    for table in ("points_checkin", "points_transaction", "points_lot", "points_account", "points_tier_change"):
+        rows = await kernel.db.fetch(f"SELECT COUNT(*) AS n FROM {table} WHERE workspace = {{}}", tenant.id)
+        assert rows[0]["n"] == 0, table
+    member = await tenant.member()
+    assert (await tenant.post(f"{API}/checkins", {"member_id": member["id"]})).status_code == 201
+    assert "tier:starter" in (await tenant.get(f"/api/v1/members/{member['id']}")).json()["tags"]

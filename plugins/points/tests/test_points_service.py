@@ -11,7 +11,6 @@ import scrm
 from points_testing import settle
 from scrm.kernel import Kernel
 from scrm.testing import Tenant, problem
-from scrm_points.tiers import sweep
 
 API = "/api/v1/points"
 
@@ -95,12 +94,11 @@ async def test_tiers_tags_and_events(tenant: Tenant, kernel: Kernel) -> None:
     assert "tier:silver" in (await tenant.get(f"/api/v1/members/{member}")).json()["tags"]
     await tenant.post(f"{API}/members/{member}/adjustments", {"amount": -100, "reason": "spent"})
     assert (await tenant.get(f"{API}/members/{member}")).json()["tier"] == "silver"  # spending keeps the tier
-    # a rule award (delivered from the outbox) notes the change; the cron job writes tag and event
+    # a rule award (delivered from the outbox) moves the tier, its tag and its event in the delivery
     await tenant.post(f"{API}/rules", {"name": "big", "event_type": "order.paid", "points": 200})
     await tenant.post("/api/v1/events", {"member_id": member, "type": "order.paid"})
     await settle(kernel, tenant.id)
     assert (await tenant.get(f"{API}/members/{member}")).json()["tier"] == "gold"
-    await sweep(scrm.JobContext(kernel))
     tags = (await tenant.get(f"/api/v1/members/{member}")).json()["tags"]
     assert "tier:gold" in tags
     assert "tier:silver" not in tags
@@ -146,6 +144,10 @@ async def test_export_and_erase(tenant: Tenant, kernel: Kernel) -> None:
     )
     assert dict(rows[0]) == {"accounts": 0, "checkins": 0, "reasons": 0}
     problem(await tenant.post(f"{API}/checkins", {"member_id": member}), 409, "points-member-erased")
+    mug = (await tenant.post(f"{API}/rewards", {"name": "Mug", "cost": 1})).json()
+    problem(
+        await tenant.post(f"{API}/rewards/{mug['id']}/redemptions", {"member_id": member}), 409, "points-member-erased"
+    )
 
 
 async def test_workspace_deleted_leaves_nothing(kernel: Kernel, tenant: Tenant, operator_key: str) -> None:

@@ -12,7 +12,8 @@ import logging
 
 import scrm
 
-from scrm_points import clock, config
+from scrm_points import clock
+from scrm_points.config import PointsSettings
 from scrm_points.ledger import Ledger
 from scrm_points.sql import Sql
 
@@ -35,9 +36,9 @@ async def expire_due(kernel: scrm.Kernel) -> int:
         )
         for row in due:
             ws_id, member_id = int(row["workspace"]), int(row["member_id"])
-            async with kernel.db.transaction():
-                settings = await config.load(sql, ws_id)
-                total += await Ledger(sql, ws_id, settings).expire(member_id, at)
+            ws = await kernel.workspace_ref(ws_id)
+            async with kernel.db.transaction():  # expiring reads no setting (lots carry their expiry)
+                total += await Ledger(kernel, ws, PointsSettings()).expire(member_id, at)
         if len(due) < BATCH:
             return total
 

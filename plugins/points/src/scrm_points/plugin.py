@@ -3,7 +3,9 @@
 What it does, and how: docs/plugins/points.md. The modules: :mod:`scrm_points.ledger` (balances,
 lots, transactions), :mod:`scrm_points.rules` (events → points), :mod:`scrm_points.service` (the
 service routes, the console and other plugins use), :mod:`scrm_points.routes` (the API),
-:mod:`scrm_points.expiry` and :mod:`scrm_points.tiers` (cron jobs).
+:mod:`scrm_points.checkins` (签到), :mod:`scrm_points.tiers` (tags and events of tier moves),
+:mod:`scrm_points.recent` (settings and rules cached for a few seconds), :mod:`scrm_points.expiry`
+(the cron job).
 """
 
 from __future__ import annotations
@@ -14,11 +16,9 @@ from typing import Any
 import scrm
 from piccolo.conf.apps import AppConfig
 
-from scrm_points import console, demo, expiry, subject, tiers
-from scrm_points.routes import PointsController
-from scrm_points.rules import Rules
+from scrm_points import console, demo, expiry, subject
+from scrm_points.routes import PointsController, points
 from scrm_points.service import PointsService
-from scrm_points.sql import Sql
 from scrm_points.tables import TABLES
 
 
@@ -50,10 +50,7 @@ def scrm_routes() -> list[Any]:
 
 @scrm.hookimpl
 def scrm_jobs() -> list[scrm.Job | scrm.Cron]:
-    return [
-        scrm.Cron("points.expire", expiry.expire, minute=7),
-        scrm.Cron("points.tiers", tiers.sweep, second=set(range(0, 60, 5))),
-    ]
+    return [scrm.Cron("points.expire", expiry.expire, minute=7)]
 
 
 @scrm.hookimpl
@@ -62,29 +59,34 @@ def scrm_service(kernel: scrm.Kernel) -> PointsService:
 
 
 @scrm.hookimpl
-async def scrm_event_batch_recorded(workspace: scrm.WorkspaceRef, events: list[dict[str, Any]]) -> None:
-    """Award points for delivered events, in the delivery's transaction (see :mod:`scrm_points.rules`)."""
-    await Rules(Sql.bound()).apply(workspace, events)
+async def scrm_event_batch_recorded(
+    workspace: scrm.WorkspaceRef, events: list[dict[str, Any]], kernel: scrm.Kernel
+) -> None:
+    """Award points for delivered events, and move tiers, in the delivery's transaction (see
+    :mod:`scrm_points.rules`)."""
+    await points(kernel).apply_rules(workspace, events)
 
 
 @scrm.hookimpl
-async def scrm_export_member(workspace: scrm.WorkspaceRef, member_id: int) -> dict[str, Any] | None:
-    return await subject.export(workspace, member_id)
+async def scrm_export_member(
+    workspace: scrm.WorkspaceRef, member_id: int, kernel: scrm.Kernel
+) -> dict[str, Any] | None:
+    return await subject.export(kernel, workspace, member_id)
 
 
 @scrm.hookimpl
-async def scrm_erase_member(workspace: scrm.WorkspaceRef, member_id: int) -> None:
-    await subject.erase(workspace, member_id)
+async def scrm_erase_member(workspace: scrm.WorkspaceRef, member_id: int, kernel: scrm.Kernel) -> None:
+    await subject.erase(kernel, workspace, member_id)
 
 
 @scrm.hookimpl
-async def scrm_workspace_deleted(workspace: scrm.WorkspaceRef) -> None:
-    await subject.delete_workspace(workspace)
+async def scrm_workspace_deleted(workspace: scrm.WorkspaceRef, kernel: scrm.Kernel) -> None:
+    await subject.delete_workspace(kernel, workspace)
 
 
 @scrm.hookimpl
-async def scrm_demo(workspace: scrm.WorkspaceRef, member_ids: list[int]) -> None:
-    await demo.seed(workspace, member_ids)
+async def scrm_demo(workspace: scrm.WorkspaceRef, member_ids: list[int], kernel: scrm.Kernel) -> None:
+    await demo.seed(kernel, workspace, member_ids)
 
 
 @scrm.hookimpl

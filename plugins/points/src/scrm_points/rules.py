@@ -10,11 +10,13 @@ Caps are in points per member: ``daily_cap`` per day of the workspace's time zon
 occurred), ``total_cap`` ever. An award that would pass a cap is cut to what is left (and skipped
 when nothing is).
 
-One batch costs a fixed number of statements whatever its size: the workspace's rules; then, only
-if some event matched, its settings, the accounts of the members concerned (created and locked, in
-id order), the awards already made for these events (a redelivered event earns nothing again; the
+One batch costs a fixed number of statements whatever its size, and none when no event matches
+(the workspace's rules and settings come from the service's short-lived cache,
+:mod:`scrm_points.recent`): the accounts of the members concerned (created and locked, in id
+order), the awards already made for these events (a redelivered event earns nothing again; the
 unique reference ``rule:<rule>:event:<event>`` is the database's guarantee), the caps' usage, and
-the writes (transactions, lots, balances, usage), each one multi-row statement.
+the writes (transactions, lots, balances, usage), each one multi-row statement; tier moves, if
+any, add their tags and events (:mod:`scrm_points.tiers`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from typing import Any
 import msgspec
 import scrm
 
-from scrm_points import clock, config
+from scrm_points import clock
+from scrm_points.config import PointsSettings
 from scrm_points.ledger import Credit, Ledger
 from scrm_points.schemas import AtLeast, RuleIn, RuleOut, RulePatch
 from scrm_points.sql import Sql, as_date, as_datetime
@@ -170,10 +173,16 @@ class Rules:
         )
         return [to_rule(row) for row in rows]
 
-    async def apply(self, ws: scrm.WorkspaceRef, events: Sequence[dict[str, Any]]) -> int:
-        """Award the points the workspace's rules give for these events (oldest first), inside the
-        delivery's transaction; returns the number of awards made."""
-        rules = await self.active(ws.id)
+    async def apply(
+        self,
+        kernel: scrm.Kernel,
+        ws: scrm.WorkspaceRef,
+        events: Sequence[dict[str, Any]],
+        rules: Sequence[RuleOut],
+        settings: PointsSettings,
+    ) -> int:
+        """Award the points the workspace's active ``rules`` give for these events (oldest first),
+        inside the delivery's transaction; returns the number of awards made."""
         if not rules:
             return 0
         by_type: dict[str, list[RuleOut]] = {}
@@ -194,8 +203,7 @@ class Rules:
                     matches.append((event, at, rule))
         if not matches:
             return 0
-        settings = await config.load(self.sql, ws.id)
-        ledger = Ledger(self.sql, ws.id, settings)
+        ledger = Ledger(kernel, ws, settings)
         members = {int(event["member_id"]) for event, _, _ in matches}
         await ledger.lock(members)  # serialises deliveries touching the same members (caps, balances)
         done = await self._awarded(ws.id, [int(event["id"]) for event, _, _ in matches])

@@ -5,8 +5,9 @@ One object per kernel (what ``scrm_service`` returns, so other plugins reach it 
 :meth:`award`, :meth:`spend` and :meth:`refund` (documented in docs/plugins/points.md; their
 signatures are an API). The reads the console's pages need — :meth:`account`, :meth:`history`,
 :meth:`rules`, :meth:`rewards`, :meth:`leaderboard`, :meth:`redemptions` — are methods here too,
-not only routes. Every write opens ``kernel.db.transaction()``, which joins the caller's when one is
-open: a spend and the caller's own rows commit, or roll back, together.
+not only routes. Every write is atomic and joins the caller's transaction when one is open (a
+spend and the caller's own rows commit, or roll back, together): several statements run inside
+``kernel.db.transaction()``; a redemption or a spend on PostgreSQL is one statement, which needs none.
 """
 
 from __future__ import annotations
@@ -18,18 +19,20 @@ from typing import Any, Literal
 import msgspec
 import scrm
 
-from scrm_points import clock, config, tiers
+from scrm_points import checkins, clock, config
 from scrm_points.config import PointsSettings
 from scrm_points.ledger import EARNING_KINDS, Credit, Debit, Ledger
 from scrm_points.problems import (
     AlreadyCheckedIn,
     AlreadyReversed,
     MemberErased,
+    NotEnoughPoints,
     NotReversible,
     OutOfStock,
     ReferenceReused,
     RewardInactive,
 )
+from scrm_points.recent import Recent
 from scrm_points.rules import Rules
 from scrm_points.schemas import (
     AccountOut,
@@ -47,7 +50,7 @@ from scrm_points.schemas import (
     RulePatch,
     TransactionOut,
 )
-from scrm_points.sql import Sql, as_date, as_datetime
+from scrm_points.sql import Sql, as_datetime
 
 #: "Expiring soon" in a member's balance: points of lots expiring within this many days.
 EXPIRING_DAYS = 30
@@ -65,6 +68,8 @@ class PointsService:
         self.k = kernel
         self.sql = Sql.of(kernel)
         self.rules_store = Rules(self.sql)
+        self._settings: Recent[PointsSettings] = Recent()
+        self._active_rules: Recent[list[RuleOut]] = Recent()
 
     # --- the public service (other plugins) ---------------------------------------------------
 
@@ -80,16 +85,13 @@ class PointsService:
         The same ``reference`` twice awards once (the second call returns the balance)."""
         _check_call(amount, reason, reference)
         await self.member(ws, member_id)
-        settings = await config.load(self.sql, ws.id)
         async with self.k.db.transaction():
-            credited = await Ledger(self.sql, ws.id, settings).credit(
+            credited = await (await self._ledger(ws)).credit(
                 [Credit(member_id, amount, "award", reason, reference, clock.now())]
             )
             if not credited.transactions:
                 await self._same_member(ws, reference, member_id)
                 return await self.balance(ws, member_id)
-            if settings.tiers:  # else no change can be pending
-                await tiers.apply(self.k, ws, [member_id])
             return credited.accounts[member_id].balance
 
     async def spend(self, ws: scrm.WorkspaceRef, member_id: int, amount: int, *, reason: str, reference: str) -> int:
@@ -97,13 +99,10 @@ class PointsService:
         balance. Raises ``NotEnoughPoints`` (409 ``points-insufficient``) having changed nothing when
         the balance is short. The same ``reference`` twice spends once."""
         _check_call(amount, reason, reference)
-        async with self.k.db.transaction():
-            posted = await self._ledger(ws, PointsSettings()).debit(
-                Debit(member_id, amount, "redeem", reason, reference)
-            )
-            if posted.transaction_id is None:
-                await self._same_member(ws, reference, member_id)
-            return posted.balance
+        posted = await (await self._ledger(ws)).debit(Debit(member_id, amount, "redeem", reason, reference))
+        if posted.transaction_id is None:
+            await self._same_member(ws, reference, member_id)
+        return posted.balance
 
     async def refund(self, ws: scrm.WorkspaceRef, reference: str, *, reason: str) -> int:
         """Give back what the transaction with this ``reference`` took (a spend), or take back what
@@ -123,13 +122,12 @@ class PointsService:
 
     async def member(self, ws: scrm.WorkspaceRef, member_id: int) -> int:
         """The member's id, after checking it is a member of this workspace (404) not erased (409)."""
-        member = await self.k.members.get(ws, member_id)
-        if member.status == "erased":
-            raise MemberErased(f"Member {member_id} was erased; points no longer apply to them")
-        return member.id
+        return _usable(await self.k.members.get(ws, member_id))
 
     async def resolve(self, ws: scrm.WorkspaceRef, ref: MemberRef) -> int:
-        """A member given by id or by external id (exactly one of them)."""
+        """The id of a member given by id or by external id (exactly one of them). An external id is
+        looked up (404, 409 when erased); an id is returned as given, for :meth:`checkin` and
+        :meth:`redeem`, which check it as part of their work (saving a query on the hot paths)."""
         if (ref.member_id is None) == (ref.external_id is None):
             field = "member_id" if ref.member_id is None else "external_id"
             raise scrm.ValidationFailed(
@@ -137,10 +135,9 @@ class PointsService:
                 errors=[{"field": field, "source": "body", "message": "give exactly one of member_id and external_id"}],
             )
         if ref.member_id is not None:
-            return await self.member(ws, ref.member_id)
+            return ref.member_id
         assert ref.external_id is not None
-        found = await self.k.members.get_by_external_id(ws, ref.external_id)
-        return await self.member(ws, found.id)
+        return _usable(await self.k.members.get_by_external_id(ws, ref.external_id))
 
     async def account(self, ws: scrm.WorkspaceRef, member_id: int) -> AccountOut:
         """A member's balance, lifetime points, tier and the points expiring soon."""
@@ -201,56 +198,41 @@ class PointsService:
         """Record the member's check-in of today (the workspace's day): the streak of consecutive
         days, base points plus the bonus of a streak reaching a length in ``streak_bonuses``, and
         the event ``points.checkin`` — all in one transaction. A second check-in the same day is a
-        409 ``points-already-checked-in``."""
-        settings = await config.load(self.sql, ws.id)
+        409 ``points-already-checked-in``.
+
+        The member is checked by recording the event (the core refuses a member not of this
+        workspace, or erased), which rolls the check-in back: then the 404 or 409 says why. So the
+        tier, whose tag needs a real member, moves after the event."""
         at = clock.now()
         day = clock.local_day(at, ws.time_zone)
         again = AlreadyCheckedIn(f"Member {member_id} has already checked in on {day}", day=day.isoformat())
-        async with self.k.db.transaction(on_duplicate=again):
-            rows = await self.sql.fetch(
-                "SELECT day, streak FROM points_checkin WHERE workspace = {} AND member_id = {} ORDER BY day DESC LIMIT 1",
-                ws.id,
-                member_id,
-            )
-            last = as_date(rows[0]["day"]) if rows else None
-            if last is not None and last >= day:
-                raise again
-            streak = int(rows[0]["streak"]) + 1 if last is not None and last == day - timedelta(days=1) else 1
-            bonus = settings.streak_bonuses.get(streak, 0)
-            points = settings.checkin_points + bonus
-            await self.sql.fetch(
-                "INSERT INTO points_checkin (workspace, member_id, day, streak, points, created_at) "
-                "VALUES ({}, {}, {}, {}, {}, {})",
-                ws.id,
-                member_id,
-                day,
-                streak,
-                points,
-                at,
-            )
-            if points:
-                reason = f"check-in, day {streak} of a streak" if streak > 1 else "check-in"
-                credit = Credit(member_id, points, "award", reason, f"checkin:{member_id}:{day.isoformat()}", at)
-                credited = await Ledger(self.sql, ws.id, settings).credit([credit])
-                balance = credited.accounts[member_id].balance
-            else:
-                balance = await self.balance(ws, member_id)
-            await self.k.events.record(
-                ws,
-                [
-                    scrm.NewEvent(
-                        member_id,
-                        "points.checkin",
-                        {"day": day.isoformat(), "streak": streak, "points": points, "bonus": bonus},
-                        occurred_at=at,
-                        source="points",
-                        idempotency_key=f"points.checkin:{member_id}:{day.isoformat()}",
-                    )
-                ],
-            )
-            if settings.tiers:  # else no change can be pending
-                await tiers.apply(self.k, ws, [member_id])
-        return CheckinOut(member_id=member_id, day=day, streak=streak, points=points, bonus=bonus, balance=balance)
+        ledger = await self._ledger(ws)
+        try:
+            async with self.k.db.transaction(on_duplicate=again):
+                done = await checkins.check_in(ledger, member_id, day, at)
+                if done is None:
+                    raise again
+                await self.k.events.record(
+                    ws,
+                    [
+                        scrm.NewEvent(
+                            member_id,
+                            "points.checkin",
+                            {"day": day.isoformat(), "streak": done.streak, "points": done.points, "bonus": done.bonus},
+                            occurred_at=at,
+                            source="points",
+                            idempotency_key=f"points.checkin:{member_id}:{day.isoformat()}",
+                        )
+                    ],
+                )
+                if done.account is not None:
+                    await ledger.retier([done.account])
+        except scrm.ValidationFailed:  # the event's member is not usable: say why (rolled back)
+            await self.member(ws, member_id)
+            raise
+        return CheckinOut(
+            member_id=member_id, day=day, streak=done.streak, points=done.points, bonus=done.bonus, balance=done.balance
+        )
 
     # --- operators' changes --------------------------------------------------------------------
 
@@ -265,15 +247,12 @@ class PointsService:
             )
         await self.member(ws, member_id)
         reference = f"adjust:{reference or secrets.token_hex(12)}"
-        settings = await config.load(self.sql, ws.id)
+        ledger = await self._ledger(ws)
         async with self.k.db.transaction():
-            ledger = Ledger(self.sql, ws.id, settings)
             if amount > 0:
                 await ledger.credit([Credit(member_id, amount, "adjust", reason, reference, clock.now())])
             else:
                 await ledger.debit(Debit(member_id, -amount, "adjust", reason, reference))
-            if settings.tiers:  # else no change can be pending
-                await tiers.apply(self.k, ws, [member_id])
             return await self._posted(ws, reference, member_id)
 
     async def reverse(self, ws: scrm.WorkspaceRef, transaction_id: int, reason: str) -> PostedOut:
@@ -285,7 +264,7 @@ class PointsService:
         if original.kind == "reverse":
             raise NotReversible(f"Transaction {transaction_id} is itself a reversal")
         reference = f"reverse:{transaction_id}"
-        settings = await config.load(self.sql, ws.id)
+        ledger = await self._ledger(ws)
         async with self.k.db.transaction():
             done = await self.sql.fetch(
                 "SELECT id FROM points_transaction WHERE workspace = {} AND reference = {}", ws.id, reference
@@ -295,7 +274,6 @@ class PointsService:
                     f"Transaction {transaction_id} was reversed by transaction {done[0]['id']}",
                     reversal_id=int(done[0]["id"]),
                 )
-            ledger = Ledger(self.sql, ws.id, settings)
             member_id, amount = original.member_id, original.amount
             if amount > 0:
                 unearn = amount if original.kind in EARNING_KINDS else 0
@@ -307,8 +285,6 @@ class PointsService:
                     member_id, -amount, "reverse", reason, reference, clock.now(), earns=False, reverses=transaction_id
                 )
                 await ledger.credit([credit])
-            if settings.tiers:  # else no change can be pending
-                await tiers.apply(self.k, ws, [member_id])
             return await self._posted(ws, reference, member_id)
 
     # --- rewards ------------------------------------------------------------------------------
@@ -381,40 +357,31 @@ class PointsService:
 
     async def redeem(self, ws: scrm.WorkspaceRef, reward_id: int, member_id: int) -> RedemptionOut:
         """Hand a reward to a member for its cost, in one transaction: one unit of stock taken
-        (``UPDATE … WHERE stock > 0``: never oversold), the points spent (or 409
-        ``points-insufficient``, and the stock is back), the redemption recorded."""
-        async with self.k.db.transaction():
-            rows = await self.sql.fetch(
-                "UPDATE points_reward SET stock = stock - 1 WHERE workspace = {} AND id = {} AND active = {} "
-                "AND (stock IS NULL OR stock > 0) RETURNING name, cost",
-                ws.id,
-                reward_id,
-                True,
-            )
-            if not rows:
-                reward = await self.reward(ws, reward_id)
-                if not reward.active:
-                    raise RewardInactive(f"Reward {reward_id} is not offered at the moment")
+        (``UPDATE … WHERE stock > 0``: never oversold), the points spent, the redemption recorded —
+        or nothing at all (409 ``points-insufficient``, ``points-out-of-stock``, …).
+
+        The member is looked up only when the redemption is refused: points to pay with mean an
+        account in this workspace, which exists only for its members and goes when one is erased."""
+        reference = f"redemption:{reward_id}:{secrets.token_hex(10)}"
+        try:
+            redeemed = await (await self._ledger(ws)).redeem(member_id, reward_id, reference)
+        except NotEnoughPoints:  # SQLite's stepwise debit refuses by raising (and rolls back)
+            await self.member(ws, member_id)
+            raise
+        if redeemed.row is None:  # nothing was written; say why
+            await self.member(ws, member_id)  # 404 or 409 first (a redemption paid implies a member)
+            reward = await self.reward(ws, reward_id)
+            if not reward.active:
+                raise RewardInactive(f"Reward {reward_id} is not offered at the moment")
+            if reward.stock == 0 or redeemed.balance >= reward.cost:  # the last unit went meanwhile
                 raise OutOfStock(f"Reward {reward_id} is out of stock")
-            name, cost = rows[0]["name"], int(rows[0]["cost"])
-            reference = f"redemption:{reward_id}:{secrets.token_hex(10)}"
-            posted = await self._ledger(ws, PointsSettings()).debit(
-                Debit(member_id, cost, "redeem", f"reward: {name}", reference)
+            raise NotEnoughPoints(
+                f"Member {member_id} has {redeemed.balance} points; {reward.cost} are needed",
+                balance=redeemed.balance,
+                needed=reward.cost,
             )
-            assert posted.transaction_id is not None  # a fresh reference
-            created = await self.sql.fetch(
-                "INSERT INTO points_redemption (workspace, member_id, reward_id, reward_name, cost, transaction_id, "
-                f"created_at) VALUES ({{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}) RETURNING {REDEMPTION_COLUMNS}",
-                ws.id,
-                member_id,
-                reward_id,
-                name,
-                cost,
-                posted.transaction_id,
-                clock.now(),
-            )
-        out = to_redemption(created[0])
-        out.balance = posted.balance
+        out = to_redemption(redeemed.row)
+        out.balance = redeemed.balance
         return out
 
     async def redemptions(
@@ -456,23 +423,42 @@ class PointsService:
         return await self.rules_store.get(ws.id, rule_id)
 
     async def create_rule(self, ws: scrm.WorkspaceRef, data: RuleIn) -> RuleOut:
-        return await self.rules_store.create(ws.id, data)
+        async with self.k.db.transaction():
+            self._changed(self._active_rules, ws)
+            return await self.rules_store.create(ws.id, data)
 
     async def update_rule(self, ws: scrm.WorkspaceRef, rule_id: int, patch: RulePatch) -> RuleOut:
         async with self.k.db.transaction():
+            self._changed(self._active_rules, ws)
             return await self.rules_store.update(ws.id, rule_id, patch)
 
     async def delete_rule(self, ws: scrm.WorkspaceRef, rule_id: int) -> None:
         async with self.k.db.transaction():
+            self._changed(self._active_rules, ws)
             await self.rules_store.delete(ws.id, rule_id)
 
+    async def active_rules(self, ws: scrm.WorkspaceRef) -> list[RuleOut]:
+        """The workspace's active rules (cached for a few seconds, see :mod:`scrm_points.recent`)."""
+        return await self._active_rules.get(ws.id, lambda: self.rules_store.active(ws.id))
+
     async def settings(self, ws: scrm.WorkspaceRef) -> PointsSettings:
-        return await config.load(self.sql, ws.id)
+        """The workspace's settings (cached for a few seconds, see :mod:`scrm_points.recent`)."""
+        return await self._settings.get(ws.id, lambda: config.load(self.sql, ws.id))
 
     async def put_settings(self, ws: scrm.WorkspaceRef, settings: PointsSettings) -> PointsSettings:
         """Replace the workspace's settings. New tiers apply to members as their lifetime points next
         change; expiry applies to points earned from now on."""
-        return await config.save(self.sql, ws.id, settings)
+        async with self.k.db.transaction():
+            self._changed(self._settings, ws)
+            return await config.save(self.sql, ws.id, settings)
+
+    async def apply_rules(self, ws: scrm.WorkspaceRef, events: list[dict[str, Any]]) -> int:
+        """Award the points of delivered events, in the delivery's transaction (see
+        :mod:`scrm_points.rules`); returns the number of awards."""
+        rules = await self.active_rules(ws)
+        if not rules:
+            return 0
+        return await self.rules_store.apply(self.k, ws, events, rules, await self.settings(ws))
 
     async def leaderboard(
         self,
@@ -518,8 +504,18 @@ class PointsService:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _ledger(self, ws: scrm.WorkspaceRef, settings: PointsSettings) -> Ledger:
-        return Ledger(self.sql, ws.id, settings)
+    async def _ledger(self, ws: scrm.WorkspaceRef) -> Ledger:
+        return Ledger(self.k, ws, await self.settings(ws))
+
+    def _changed(self, cache: Recent[Any], ws: scrm.WorkspaceRef) -> None:
+        """Forget the workspace's cached entry now and once the change commits (a request reading
+        the old row meanwhile must not keep it). Called inside the change's transaction."""
+        cache.forget(ws.id)
+
+        async def forget() -> None:
+            cache.forget(ws.id)
+
+        self.k.db.after_commit(forget)
 
     async def _posted(self, ws: scrm.WorkspaceRef, reference: str, member_id: int) -> PostedOut:
         rows = await self.sql.fetch(
@@ -535,6 +531,13 @@ class PointsService:
     async def _same_member(self, ws: scrm.WorkspaceRef, reference: str, member_id: int) -> None:
         """A reused reference must be the same member's (else the caller mixed up its references)."""
         await self._posted(ws, reference, member_id)
+
+
+def _usable(member: scrm.MemberOut) -> int:
+    """A member points apply to: not erased (409)."""
+    if member.status == "erased":
+        raise MemberErased(f"Member {member.id} was erased; points no longer apply to them")
+    return member.id
 
 
 def _check_call(amount: int, reason: str, reference: str) -> None:

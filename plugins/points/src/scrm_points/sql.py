@@ -1,14 +1,15 @@
 """SQL access for the plugin's own tables, on either engine.
 
-Routes and jobs have the kernel and go through ``kernel.db.fetch`` (straight to asyncpg on
-PostgreSQL). Hooks receive no kernel, so they reach the same tables through piccolo's engine, which
-the core bound to them: both join the transaction the caller opened (the delivery's, the erasure's).
-Multi-row writes pass their rows as one JSON argument, read back as a table (``json_to_recordset``
+Everything goes through ``kernel.db.fetch`` (straight to asyncpg on PostgreSQL), which joins the
+transaction the caller opened (a route's, the event delivery's, the erasure's): routes, jobs and
+hooks all have the kernel. Multi-row writes pass their rows as one JSON argument, read back as a table (``json_to_recordset``
 on PostgreSQL, ``json_each`` on SQLite), so a batch of any size is one statement with one plan.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -16,10 +17,6 @@ from typing import Any
 
 import msgspec
 import scrm
-from piccolo.engine import PostgresEngine
-from piccolo.querystring import QueryString
-
-from scrm_points.tables import Account
 
 Fetch = Callable[..., Awaitable[list[Any]]]
 _encode = msgspec.json.Encoder(enc_hook=lambda value: _json_value(value))
@@ -44,16 +41,11 @@ class Sql:
     def of(cls, kernel: scrm.Kernel) -> Sql:
         return cls(kernel.db.fetch, kernel.db.dialect.name)
 
-    @classmethod
-    def bound(cls) -> Sql:
-        """Through piccolo's engine bound to the plugin's tables (for hooks, which get no kernel)."""
-        engine = Account._meta.db
-
-        async def fetch(sql: str, *args: Any) -> list[Any]:
-            rows = await engine.run_querystring(QueryString(sql, *args))
-            return list(rows or [])
-
-        return cls(fetch, "postgres" if isinstance(engine, PostgresEngine) else "sqlite")
+    async def run(self, template: str, **values: Any) -> list[Any]:
+        """Run SQL whose placeholders are named (``{ws}``, ``{member}``), each as often as it
+        appears: for the long statements of the hot paths, which use a value in several places."""
+        sql, names = _positional(template)
+        return await self.fetch(sql, *(values[name] for name in names))
 
     @property
     def postgres(self) -> bool:
@@ -82,6 +74,13 @@ class Sql:
         if self.postgres:
             return f"{column} = ANY(CAST({{}} AS {kind}[]))", list(values)
         return f"{column} IN (SELECT value FROM json_each({{}}))", _encode.encode(list(values)).decode()
+
+
+@functools.lru_cache(maxsize=64)
+def _positional(template: str) -> tuple[str, tuple[str, ...]]:
+    """``{name}`` placeholders as ``{}`` ones, and the names in order (parsed once per template)."""
+    names = tuple(re.findall(r"\{(\w+)\}", template))
+    return re.sub(r"\{\w+\}", "{}", template), names
 
 
 def as_datetime(value: Any) -> datetime | None:

@@ -1,7 +1,7 @@
 """The points plugin's share of data-subject requests and of deleting a workspace.
 
-These run from hooks (no kernel): through piccolo's engine, inside the transaction the core opened
-(the erasure's), so a failure rolls the whole erasure back.
+These run from hooks, through the kernel's database, inside the transaction the core opened (the
+erasure's), so a failure rolls the whole erasure back.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ ALL_TABLES = [
 ]
 
 
-async def export(workspace: scrm.WorkspaceRef, member_id: int) -> dict[str, Any] | None:
-    sql = Sql.bound()
+async def export(kernel: scrm.Kernel, workspace: scrm.WorkspaceRef, member_id: int) -> dict[str, Any] | None:
+    sql = Sql.of(kernel)
     args = (workspace.id, member_id)
     where = "WHERE workspace = {} AND member_id = {}"
     account = await sql.fetch(f"SELECT balance, lifetime, tier, updated_at FROM points_account {where}", *args)
@@ -53,11 +53,11 @@ async def export(workspace: scrm.WorkspaceRef, member_id: int) -> dict[str, Any]
     }
 
 
-async def erase(workspace: scrm.WorkspaceRef, member_id: int) -> None:
+async def erase(kernel: scrm.Kernel, workspace: scrm.WorkspaceRef, member_id: int) -> None:
     """Forget the member: account, lots, check-ins, caps' usage and tier history go; the ledger's
     rows and redemptions stay for the accounts (amounts, kinds, references), with their free-text
     reasons blanked (an operator may have written something about the person there)."""
-    sql = Sql.bound()
+    sql = Sql.of(kernel)
     for table in MEMBER_TABLES:
         await sql.fetch(f"DELETE FROM {table} WHERE workspace = {{}} AND member_id = {{}}", workspace.id, member_id)
     await sql.fetch(
@@ -65,8 +65,8 @@ async def erase(workspace: scrm.WorkspaceRef, member_id: int) -> None:
     )
 
 
-async def delete_workspace(workspace: scrm.WorkspaceRef) -> None:
-    sql = Sql.bound()
+async def delete_workspace(kernel: scrm.Kernel, workspace: scrm.WorkspaceRef) -> None:
+    sql = Sql.of(kernel)
     for table in ALL_TABLES:
         await sql.fetch(f"DELETE FROM {table} WHERE workspace = {{}}", workspace.id)
 

@@ -122,8 +122,8 @@ class Redemption(Table, tablename="points_redemption"):
 
 
 class TierChange(Table, tablename="points_tier_change"):
-    """A member's tier moving, kept as history; ``applied_at`` is set once the tier tag and the
-    ``points.tier_changed`` event were written."""
+    """A member's tier moving, kept as history (written with the tier tag and the
+    ``points.tier_changed`` event, whose idempotency key is this row's id)."""
 
     workspace = BigInt()
     member_id = BigInt()
@@ -131,7 +131,6 @@ class TierChange(Table, tablename="points_tier_change"):
     to_tier = Varchar(length=40, null=True, default=None)
     lifetime = BigInt()
     created_at = Timestamptz()
-    applied_at = Timestamptz(null=True, default=None)
 
 
 TABLES: list[type[Table]] = [Config, Account, Entry, Lot, Rule, RuleUsage, Checkin, Reward, Redemption, TierChange]
