@@ -164,9 +164,6 @@ async def test_headline(kernel: Kernel, tenant: Tenant, other: Tenant) -> None:
 
     ann, bob, _ = await members(kernel, ws, now, now, now)  # three member.created events, now
     (stranger,) = await members(kernel, elsewhere, now)
-    await kernel.db.fetch("UPDATE scrm_member SET last_active_at = {} WHERE id = {}", now - timedelta(days=2), ann)
-    await kernel.db.fetch("UPDATE scrm_member SET last_active_at = {} WHERE id = {}", now - timedelta(days=40), bob)
-    await kernel.db.fetch("UPDATE scrm_member SET last_active_at = {} WHERE id = {}", now, stranger)
     await kernel.events.record(
         ws,
         [
@@ -175,6 +172,11 @@ async def test_headline(kernel: Kernel, tenant: Tenant, other: Tenant) -> None:
         ],
     )
     await kernel.events.record(elsewhere, [NewEvent(stranger, "checkin", occurred_at=now)])
+    # delivering the events marks members active; let it finish before setting activity by hand
+    await kernel.jobs.idle()
+    await kernel.db.fetch("UPDATE scrm_member SET last_active_at = {} WHERE id = {}", now - timedelta(days=2), ann)
+    await kernel.db.fetch("UPDATE scrm_member SET last_active_at = {} WHERE id = {}", now - timedelta(days=40), bob)
+    await kernel.db.fetch("UPDATE scrm_member SET last_active_at = {} WHERE id = {}", now, stranger)
 
     headline = await kernel.reports.headline(ws)
     assert (headline.members, headline.active, headline.recent_events) == (3, 1, 4)
