@@ -69,3 +69,15 @@ async def test_a_plugin_console_page_must_declare_a_scope(kernel: Kernel, plugin
     plugin(scrm_console_pages=lambda: scrm.ConsolePages(routes=[open_page]))
     with pytest.raises(PluginError, match="declares no scope"):
         plugin_pages(kernel)
+
+
+async def test_a_plugin_member_panel_renders_its_own_template(kernel: Kernel, sign_in: SignIn, tenant: Any) -> None:
+    await enable(kernel, tenant.slug)
+    member = await tenant.member(display_name="Mei")  # the plugin welcomes her
+    me = await sign_in(tenant, "viewer")
+    page = await me.get(f"/console/w/{tenant.slug}/members/{member['id']}")
+    assert page.status_code == 200
+    panel = page.text.split('class="card member-panel"', 1)[1].split("</section>", 1)[0]
+    assert "Welcome note" in panel
+    assert '<ul class="welcome-notes"><li>Welcome, Mei!</li></ul>' in panel
+    assert "could not be shown" not in text_of(page)

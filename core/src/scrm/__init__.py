@@ -36,6 +36,7 @@ from scrm.schemas import (
     WorkspaceCreate,
     WorkspaceOut,
     WorkspaceUpdate,
+    sent_fields,
 )
 from scrm.services.consents import Consents
 from scrm.services.context import WorkspaceRef
@@ -106,5 +107,6 @@ __all__ = [
     "form_status",
     "form_values",
     "hookimpl",
+    "sent_fields",
     "with_kernel",
 ]

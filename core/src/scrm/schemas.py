@@ -103,6 +103,11 @@ class MemberOut(msgspec.Struct):
     last_active_at: datetime | None = None  # the latest engagement event's occurred_at
 
 
+def sent_fields(patch: msgspec.Struct) -> dict[str, Any]:
+    """The fields of a PATCH body that were sent (not left ``UNSET``), by name: what to change."""
+    return {f: v for f in patch.__struct_fields__ if (v := getattr(patch, f)) is not UNSET}
+
+
 class MemberExport(msgspec.Struct):
     """Everything scrm holds about one member, for a data-subject access request: the profile, the
     consent ledger's records, the events, and each plugin's share under its name."""

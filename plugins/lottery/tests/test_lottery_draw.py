@@ -13,8 +13,8 @@ from typing import Any
 
 from click.testing import CliRunner
 from lottery_helpers import BASE, draw_body, enter_all, iso, members, opened
+from scrm import Kernel
 from scrm.cli import main as scrm_cli
-from scrm.kernel import Kernel
 from scrm.testing import problem
 from scrm_lottery import fairness
 from scrm_lottery.cli import lottery

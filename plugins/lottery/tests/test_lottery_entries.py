@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from lottery_helpers import BASE, create, draw_body, iso, members, opened, wheel_body
-from scrm.kernel import Kernel
+from scrm import Kernel
 from scrm.testing import problem
 from scrm_lottery.db import hook_db
 from scrm_lottery.entries import earn_tickets

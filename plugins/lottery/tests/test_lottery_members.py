@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lottery_helpers import BASE, enter_all, members, opened, wheel_body
-from scrm.kernel import Kernel
+from scrm import Kernel
 from scrm.testing import problem
 from scrm_lottery import demo, fairness
 from scrm_lottery.db import hook_db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from scrm.kernel import Kernel
+from scrm import Kernel
 
 
 async def settle(kernel: Kernel, workspace_id: int, timeout_s: float = 10.0) -> None:

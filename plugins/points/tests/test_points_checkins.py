@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import scrm
 import scrm_points.clock
-from scrm.kernel import Kernel
+from scrm import Kernel
 from scrm.testing import Tenant, problem
 
 API = "/api/v1/points"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import scrm
 from points_testing import settle
-from scrm.kernel import Kernel
+from scrm import Kernel
 from scrm.testing import Tenant
 from scrm_points.plugin import scrm_demo
 

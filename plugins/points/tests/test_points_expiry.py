@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import scrm_points.clock
-from scrm.kernel import Kernel
+from scrm import Kernel
 from scrm.testing import Tenant
 from scrm_points.expiry import expire_due
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from scrm.kernel import Kernel
+from scrm import Kernel
 from scrm.testing import Tenant, problem
 
 API = "/api/v1/points"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import scrm
 from points_testing import settle
-from scrm.kernel import Kernel
+from scrm import Kernel
 from scrm.testing import Tenant, problem
 
 API = "/api/v1/points"

@@ -14,7 +14,6 @@ from typing import Any
 
 import msgspec
 import scrm
-from msgspec import UNSET
 
 from scrm_lottery import fairness, paging
 from scrm_lottery.db import Db
@@ -342,7 +341,7 @@ async def update(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, p
     """Apply a patch. In a draft anything may change; once open only :data:`CHANGEABLE_WHEN_OPEN`
     (and ``closes_at`` only to a moment still ahead); once closed, drawn or cancelled, only the
     name and description. Anything else is a 409 naming the fields."""
-    changed = {f: v for f in patch.__struct_fields__ if (v := getattr(patch, f)) is not UNSET}
+    changed = scrm.sent_fields(patch)
     current = await get(kernel, ws, campaign_id)
     merged = msgspec.structs.replace(as_input(current), **changed)
     await check(kernel, ws, merged, points="points_cost" in changed)

@@ -134,9 +134,7 @@ class Rules:
 
     async def update(self, ws_id: int, rule_id: int, patch: RulePatch) -> RuleOut:
         current = await self.get(ws_id, rule_id)
-        merged = msgspec.structs.replace(
-            current, **{f: v for f in patch.__struct_fields__ if (v := getattr(patch, f)) is not msgspec.UNSET}
-        )
+        merged = msgspec.structs.replace(current, **scrm.sent_fields(patch))
         check(merged)
         rows = await self.sql.fetch(
             "UPDATE points_rule SET name = {}, event_type = {}, points = {}, conditions = {}, daily_cap = {}, "

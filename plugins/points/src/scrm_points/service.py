@@ -332,7 +332,7 @@ class PointsService:
     async def update_reward(self, ws: scrm.WorkspaceRef, reward_id: int, patch: RewardPatch) -> RewardOut:
         async with self.k.db.transaction():
             current = await self.reward(ws, reward_id)
-            merged = msgspec.structs.replace(current, **_changes(patch))
+            merged = msgspec.structs.replace(current, **scrm.sent_fields(patch))
             rows = await self.sql.fetch(
                 "UPDATE points_reward SET name = {}, description = {}, cost = {}, stock = {}, active = {}, "
                 f"updated_at = {{}} WHERE workspace = {{}} AND id = {{}} RETURNING {REWARD_COLUMNS}",
@@ -557,10 +557,6 @@ def _check_call(amount: int, reason: str, reference: str) -> None:
         )
     if errors:
         raise scrm.ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
-
-
-def _changes(patch: msgspec.Struct) -> dict[str, Any]:
-    return {f: v for f in patch.__struct_fields__ if (v := getattr(patch, f)) is not msgspec.UNSET}
 
 
 def to_transaction(row: Any) -> TransactionOut:
