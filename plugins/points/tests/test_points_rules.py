@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import msgspec
 import scrm
 from points_testing import settle
 from scrm import Kernel
@@ -42,7 +41,7 @@ async def balance(tenant: Tenant, member_id: int) -> int:
 async def deliver_again(kernel: Kernel, tenant: Tenant, event_ids: list[int]) -> None:
     """Deliver stored events to the points plugin once more, as a redelivery would."""
     ws = await kernel.workspaces.ref(tenant.slug)
-    events = [msgspec.to_builtins(e) for e in await kernel.events.by_ids(ws, event_ids)]
+    events = await kernel.events.by_ids(ws, event_ids)
     async with kernel.db.transaction():
         await kernel.plugins.call("scrm_event_batch_recorded", ["points"], workspace=ws, events=events)
 
