@@ -14,8 +14,22 @@ from scrm.forms import convert_form, decode_form, form_errors, form_status, form
 from scrm.jobs import Cron, Job, JobContext
 from scrm.kernel import Kernel
 from scrm.manifest import Manifest
-from scrm.pagination import Page
-from scrm.problems import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from scrm.pagination import Cursors, Page
+from scrm.params import (
+    DEFAULT_LIMIT,
+    MAX_ID,
+    MAX_LIMIT,
+    Cursor,
+    ExternalId,
+    Id,
+    Limit,
+    Name,
+    PathId,
+    QueryId,
+    SearchText,
+    Text,
+)
+from scrm.problems import Conflict, Forbidden, NotFound, Problem, ValidationFailed, field_error, invalid
 from scrm.schemas import (
     BulkTagChange,
     ChainReport,
@@ -45,12 +59,16 @@ from scrm.services.keys import Principal
 from scrm.services.members import MemberFilter
 from scrm.services.operators import Access, OperatorOut
 from scrm.settings import Settings, SettingsError
+from scrm.sql import Sql, Statement, as_date, as_datetime
 from scrm.version import __version__
 
 hookimpl = pluggy.HookimplMarker("scrm")
 """Marks a plugin's hook implementation: ``@scrm.hookimpl def scrm_manifest(): ...``."""
 
 __all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_ID",
+    "MAX_LIMIT",
     "Access",
     "AccessDep",
     "BulkTagChange",
@@ -62,16 +80,21 @@ __all__ = [
     "ConsolePages",
     "ContactDecision",
     "Cron",
+    "Cursor",
+    "Cursors",
     "EventFilter",
     "EventIn",
     "EventOut",
     "EventResult",
     "Events",
+    "ExternalId",
     "Forbidden",
+    "Id",
     "Job",
     "JobContext",
     "Kernel",
     "KernelDep",
+    "Limit",
     "Manifest",
     "MemberCreate",
     "MemberExport",
@@ -79,20 +102,27 @@ __all__ = [
     "MemberOut",
     "MemberPanel",
     "MemberUpdate",
+    "Name",
     "NavLink",
     "NewEvent",
     "NotFound",
     "OperatorOut",
     "Page",
+    "PathId",
     "Principal",
     "PrincipalDep",
     "Problem",
+    "QueryId",
+    "SearchText",
     "Settings",
     "SettingsError",
+    "Sql",
+    "Statement",
     "TagChange",
     "TagCreate",
     "TagOut",
     "TagUpdate",
+    "Text",
     "ValidationFailed",
     "WorkspaceCreate",
     "WorkspaceDep",
@@ -100,13 +130,17 @@ __all__ = [
     "WorkspaceRef",
     "WorkspaceUpdate",
     "__version__",
+    "as_date",
+    "as_datetime",
     "convert_form",
     "create_app",
     "decode_form",
+    "field_error",
     "form_errors",
     "form_status",
     "form_values",
     "hookimpl",
+    "invalid",
     "sent_fields",
     "with_kernel",
 ]

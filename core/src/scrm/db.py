@@ -84,7 +84,7 @@ class Dialect:
         ``sql_type`` is ``bigint`` or ``text``."""
         if self.name == "postgres":
             return f"{column} = ANY({{}}::{sql_type}[])", list(values)
-        return f"{column} IN (SELECT value FROM json_each({{}}))", _json_dumps(list(values))
+        return f"{column} IN (SELECT value FROM json_each({{}}))", _json_dumps(list(values)).decode()
 
     def json_array_length(self, column: str) -> str:
         """The length of the JSON array held (as text) in ``column``."""

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from scrm.problems import Problem, ValidationFailed
+from scrm.problems import Problem, invalid
 
 T = TypeVar("T")
 UNPROCESSABLE = 422
@@ -46,13 +46,6 @@ def convert_form(data: Mapping[str, Any], into: type[T]) -> T:
             field = reason.rsplit("`", 2)[-2]
             reason = "required"
         raise invalid(field, reason) from None
-
-
-def invalid(field: str, message: str) -> ValidationFailed:
-    """The error of one field, as the core's services raise it."""
-    return ValidationFailed(
-        f"{field}: {message}" if field else message, errors=[{"field": field, "source": "body", "message": message}]
-    )
 
 
 def form_errors(problem: Problem, translate: Callable[[str], str] = str) -> dict[str, str]:

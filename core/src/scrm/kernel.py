@@ -31,6 +31,7 @@ from scrm.services.reports import Reports
 from scrm.services.tags import Tags
 from scrm.services.workspaces import Workspaces
 from scrm.settings import Settings
+from scrm.sql import Sql
 
 log = logging.getLogger("scrm")
 
@@ -57,6 +58,7 @@ class Kernel:
         plugins.kernel = self
         self.db = Database(settings.database, settings.db_pool_size)
         self.db.bind([APP_CONFIG, *plugins.app_configs()])
+        self.sql = Sql(self.db)
         self.cursors = Cursors(settings.secret_key)
         self.workspaces = Workspaces(self)
         self.members = Members(self)

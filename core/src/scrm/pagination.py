@@ -17,11 +17,12 @@ from typing import Generic, TypeVar
 
 import msgspec
 
+from scrm.params import DEFAULT_LIMIT, MAX_LIMIT
 from scrm.problems import InvalidCursor
 
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Cursors", "Page"]
+
 T = TypeVar("T")
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
 
 
 class Page(msgspec.Struct, Generic[T]):

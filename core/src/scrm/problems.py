@@ -74,6 +74,20 @@ class ValidationFailed(Problem):
     title = "The request is not valid"
 
 
+def field_error(field: str, message: str, source: str = "body") -> dict[str, str]:
+    """One entry of a validation problem's ``errors``, in the shape Litestar's own validation errors
+    take: the ``field`` (``tags[2]``, ``[0].member_id``; ``""`` for the whole input), its ``source``
+    (``body``, ``query`` or ``path``) and a ``message``. Collect several, then raise
+    :class:`ValidationFailed` with them, to report every bad field of an input at once."""
+    return {"field": field, "source": source, "message": message}
+
+
+def invalid(field: str, message: str, source: str = "body") -> ValidationFailed:
+    """The 422 of one field: for the checks a msgspec type cannot express (``raise invalid("ends_at",
+    "must be later than starts_at")``)."""
+    return ValidationFailed(f"{field}: {message}" if field else message, errors=[field_error(field, message, source)])
+
+
 class InvalidCursor(Problem):
     kind = "invalid-cursor"
     title = "The pagination cursor is not valid"

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from scrm.params import MAX_ID
+
 Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="lowercase letters, digits, -")]
 ExternalId = Annotated[str, Meta(min_length=1, max_length=200)]
 DisplayName = Annotated[str, Meta(max_length=200)]
@@ -31,7 +33,6 @@ AwareDatetime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a t
 MAX_ATTRIBUTES_BYTES = 16_384
 #: Most items one POST /events or POST /consents may carry.
 MAX_BATCH = 1000
-MAX_ID = 2**63 - 1  # ids are 64-bit; larger numbers in a path or body are a 4xx, not a database error
 
 
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -3,9 +3,9 @@ into the operator's language."""
 
 from __future__ import annotations
 
-from scrm import Problem
+from scrm import Problem, invalid
 from scrm.forms import decode_form as decode
-from scrm.forms import form_errors, invalid
+from scrm.forms import form_errors
 from scrm.forms import form_values as values
 
 from scrm_web import i18n

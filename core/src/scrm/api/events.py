@@ -9,10 +9,11 @@ from litestar import Controller, Response, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from scrm.api.batches import single_item_errors
-from scrm.api.members import Cursor, Limit, MemberId
+from scrm.api.members import MemberId
 from scrm.deps import KernelDep, WorkspaceDep
 from scrm.pagination import DEFAULT_LIMIT, Page
-from scrm.schemas import MAX_ID, EventBatch, EventBatchResult, EventIn, EventOut, EventResult
+from scrm.params import MAX_ID, Cursor, Limit
+from scrm.schemas import EventBatch, EventBatchResult, EventIn, EventOut, EventResult
 from scrm.services.events import EventFilter
 
 READ = {"scope": "events:read"}

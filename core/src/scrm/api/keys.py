@@ -8,7 +8,8 @@ from litestar import Controller, delete, get, post
 from litestar.params import JSONBody, PathParameter
 
 from scrm.deps import KernelDep, PrincipalDep, WorkspaceDep
-from scrm.schemas import MAX_ID, KeyCreate, KeyCreated, KeyOut
+from scrm.params import MAX_ID
+from scrm.schemas import KeyCreate, KeyCreated, KeyOut
 
 
 class KeyController(Controller):

@@ -10,10 +10,10 @@ from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from litestar.response import Stream
 
 from scrm.deps import KernelDep, WorkspaceDep
-from scrm.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from scrm.problems import ValidationFailed
+from scrm.pagination import Page
+from scrm.params import DEFAULT_LIMIT, MAX_ID, Cursor, Limit
+from scrm.problems import ValidationFailed, field_error
 from scrm.schemas import (
-    MAX_ID,
     BulkTagChange,
     BulkTagResult,
     ImportResult,
@@ -28,8 +28,6 @@ from scrm.services import importer
 from scrm.services.members import MemberFilter
 
 MemberId = Annotated[int, PathParameter(gt=0, le=MAX_ID, description="The member's id")]
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size")]
-Cursor = Annotated[str | None, QueryParameter(max_length=200, description="next_cursor of the previous page")]
 READ = {"scope": "members:read"}
 WRITE = {"scope": "members:write"}
 
@@ -41,7 +39,7 @@ def _attribute_filters(values: list[str]) -> tuple[tuple[str, str], ...]:
         if not sep or not key:
             raise ValidationFailed(
                 f"attribute: expected KEY:VALUE, got {value!r}",
-                errors=[{"field": "attribute", "source": "query", "message": "expected KEY:VALUE"}],
+                errors=[field_error("attribute", "expected KEY:VALUE", "query")],
             )
         pairs.append((key, expected))
     return tuple(pairs)

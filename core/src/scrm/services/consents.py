@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from scrm.problems import NotFound, ValidationFailed, duplicate
+from scrm.problems import NotFound, ValidationFailed, duplicate, field_error
 from scrm.schemas import (
     MAX_ATTRIBUTES_BYTES,
     BrokenLink,
@@ -105,7 +105,7 @@ def record_hash(content: bytes) -> str:
 
 
 def _error(index: int, field: str, message: str) -> dict[str, Any]:
-    return {"field": f"[{index}].{field}", "source": "body", "message": message}
+    return field_error(f"[{index}].{field}", message)
 
 
 class Purposes:
@@ -379,7 +379,7 @@ class Consents:
         if not row["known"]:
             raise ValidationFailed(
                 f"purpose: no purpose {purpose!r} in this workspace",
-                errors=[{"field": "purpose", "source": "query", "message": "no such purpose in this workspace"}],
+                errors=[field_error("purpose", "no such purpose in this workspace", "query")],
             )
 
         def no(reason: str) -> ContactDecision:

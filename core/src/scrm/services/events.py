@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from scrm.pagination import MAX_LIMIT, Page
-from scrm.problems import NotFound, ValidationFailed
+from scrm.problems import NotFound, ValidationFailed, field_error
 from scrm.schemas import MAX_ATTRIBUTES_BYTES, MAX_BATCH, EventIn, EventOut, EventResult, MemberRef
 from scrm.services.context import WorkspaceRef
 from scrm.services.values import json_value, now, timestamp
@@ -295,12 +295,12 @@ def check_batch_size(items: Sequence[Any], noun: str) -> None:
     if not 1 <= len(items) <= MAX_BATCH:
         raise ValidationFailed(
             f"A batch holds 1 to {MAX_BATCH} {noun} (got {len(items)})",
-            errors=[{"field": "", "source": "body", "message": f"1 to {MAX_BATCH} items"}],
+            errors=[field_error("", f"1 to {MAX_BATCH} items")],
         )
 
 
 def _error(index: int, field: str, message: str) -> dict[str, Any]:
-    return {"field": f"[{index}].{field}", "source": "body", "message": message}
+    return field_error(f"[{index}].{field}", message)
 
 
 def to_event(row: Any) -> EventOut:

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scrm.problems import Forbidden, NotFound, ValidationFailed
+from scrm.problems import Forbidden, NotFound, ValidationFailed, field_error
 from scrm.schemas import KeyCreated, KeyOut
 from scrm.scopes import OPERATOR_SCOPES, grants, known_scope
 from scrm.services.context import WorkspaceRef
@@ -60,12 +60,12 @@ class Keys:
             if not known_scope(scope, known):
                 raise ValidationFailed(
                     f"scopes[{i}]: unknown scope {scope!r}",
-                    errors=[{"field": f"scopes[{i}]", "source": "body", "message": f"unknown scope {scope!r}"}],
+                    errors=[field_error(f"scopes[{i}]", f"unknown scope {scope!r}")],
                 )
             if ws is not None and scope in OPERATOR_SCOPES:
                 raise ValidationFailed(
                     f"scopes[{i}]: {scope!r} is for operator keys only",
-                    errors=[{"field": f"scopes[{i}]", "source": "body", "message": "operator keys only"}],
+                    errors=[field_error(f"scopes[{i}]", "operator keys only")],
                 )
             if creator is not None and not _covered(creator, scope):
                 raise Forbidden(f"A key cannot grant {scope!r}, which it does not hold itself")

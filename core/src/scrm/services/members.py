@@ -17,7 +17,7 @@ import msgspec
 from msgspec import UNSET
 from scrm.db import prefix_pattern
 from scrm.pagination import MAX_LIMIT, Page
-from scrm.problems import NotFound, ValidationFailed, duplicate
+from scrm.problems import NotFound, ValidationFailed, duplicate, field_error
 from scrm.schemas import (
     MAX_ATTRIBUTES_BYTES,
     EventOut,
@@ -58,7 +58,7 @@ def check_attributes_size(attributes: dict[str, Any], field: str = "attributes")
     if len(_encode.encode(attributes)) > MAX_ATTRIBUTES_BYTES:
         raise ValidationFailed(
             f"{field}: at most {MAX_ATTRIBUTES_BYTES} bytes of JSON",
-            errors=[{"field": field, "source": "body", "message": f"larger than {MAX_ATTRIBUTES_BYTES} bytes"}],
+            errors=[field_error(field, f"larger than {MAX_ATTRIBUTES_BYTES} bytes")],
         )
 
 
@@ -242,13 +242,7 @@ class Members:
         for index, ref in enumerate(refs):
             where = f"{field_prefix}[{index}]"
             if (ref.member_id is None) == (ref.external_id is None):
-                errors.append(
-                    {
-                        "field": f"{where}.member_id",
-                        "source": "body",
-                        "message": "give member_id or external_id, not both",
-                    }
-                )
+                errors.append(field_error(f"{where}.member_id", "give member_id or external_id, not both"))
                 continue
             if ref.member_id is not None:
                 member_id, status, field = ref.member_id, found_ids.get(ref.member_id), "member_id"
@@ -256,11 +250,9 @@ class Members:
                 member_id, status = found_external.get(ref.external_id or "", (0, None))
                 field = "external_id"
             if status is None:
-                errors.append(
-                    {"field": f"{where}.{field}", "source": "body", "message": "no such member in this workspace"}
-                )
+                errors.append(field_error(f"{where}.{field}", "no such member in this workspace"))
             elif status == "erased":
-                errors.append({"field": f"{where}.{field}", "source": "body", "message": "the member was erased"})
+                errors.append(field_error(f"{where}.{field}", "the member was erased"))
             else:
                 resolved.append(member_id)
         if errors:
@@ -340,7 +332,7 @@ class Members:
             if not ATTRIBUTE_FILTER_KEY.match(key):
                 raise ValidationFailed(
                     f"attribute filter key {key!r}: letters, digits and _ only",
-                    errors=[{"field": "attribute", "source": "query", "message": "bad key"}],
+                    errors=[field_error("attribute", "bad key", "query")],
                 )
             sql, sql_args = self.k.db.dialect.json_text_equals("m.attributes", key, value)
             clauses.append(sql)

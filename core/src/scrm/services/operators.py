@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from scrm.jobs import Cron, Job, JobContext
-from scrm.problems import Conflict, NotFound, RateLimited, Unauthenticated, ValidationFailed, duplicate
+from scrm.problems import Conflict, NotFound, RateLimited, Unauthenticated, duplicate, invalid
 from scrm.roles import ADMIN, ROLES, role_allows
 from scrm.services.context import WorkspaceRef
 from scrm.services.values import now, timestamp
@@ -100,20 +100,16 @@ class TeamMember:
     role: str
 
 
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", errors=[{"field": field, "source": "body", "message": message}])
-
-
 def check_password(password: str, field: str = "password") -> None:
     if len(password) < PASSWORD_MIN:
-        raise _invalid(field, f"must be at least {PASSWORD_MIN} characters long")
+        raise invalid(field, f"must be at least {PASSWORD_MIN} characters long")
     if len(password) > PASSWORD_MAX:
-        raise _invalid(field, f"must be at most {PASSWORD_MAX} characters long")
+        raise invalid(field, f"must be at most {PASSWORD_MAX} characters long")
 
 
 def check_role(role: str, field: str = "role") -> None:
     if role not in ROLES:
-        raise _invalid(field, f"must be one of {', '.join(ROLES)}")
+        raise invalid(field, f"must be one of {', '.join(ROLES)}")
 
 
 async def hash_password(password: str) -> str:
@@ -150,11 +146,11 @@ class Operators:
         """A new account; without a password it can only sign in through OIDC."""
         username = username.strip().lower()
         if not USERNAME.match(username):
-            raise _invalid(
+            raise invalid(
                 "username", "3 to 64 characters: lowercase letters, digits and . _ @ -, starting with a letter or digit"
             )
         if len(display_name) > 200:
-            raise _invalid("display_name", "must be at most 200 characters long")
+            raise invalid("display_name", "must be at most 200 characters long")
         self._check_locale(locale)
         if password is not None:
             check_password(password)
@@ -207,7 +203,7 @@ class Operators:
 
     async def set_display_name(self, operator_id: int, display_name: str) -> None:
         if len(display_name) > 200:
-            raise _invalid("display_name", "must be at most 200 characters long")
+            raise invalid("display_name", "must be at most 200 characters long")
         await self._update(operator_id, "display_name", display_name.strip())
 
     async def set_disabled(self, operator_id: int, disabled: bool) -> None:
@@ -237,7 +233,7 @@ class Operators:
     @staticmethod
     def _check_locale(locale: str) -> None:
         if not LOCALE.match(locale):
-            raise _invalid("locale", "a language tag such as en or zh_CN")
+            raise invalid("locale", "a language tag such as en or zh_CN")
 
     # --- roles --------------------------------------------------------------------------------
 

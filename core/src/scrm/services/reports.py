@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from scrm.problems import ValidationFailed
+from scrm.problems import ValidationFailed, field_error
 from scrm.services.context import WorkspaceRef
 from scrm.services.values import now
 
@@ -94,7 +94,7 @@ class _Period:
         if not 1 <= days <= MAX_DAYS:
             raise ValidationFailed(
                 f"days: 1 to {MAX_DAYS}",
-                errors=[{"field": "days", "source": "query", "message": f"must be 1 to {MAX_DAYS}"}],
+                errors=[field_error("days", f"must be 1 to {MAX_DAYS}", "query")],
             )
         zone = ZoneInfo(ws.time_zone)
         today = now().astimezone(zone).date()

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from msgspec import UNSET
-from scrm.problems import NotFound, ValidationFailed, duplicate
-from scrm.schemas import MAX_ID, PluginOut, WorkspaceCreate, WorkspaceOut, WorkspaceUpdate
+from scrm.params import MAX_ID
+from scrm.problems import NotFound, ValidationFailed, duplicate, field_error
+from scrm.schemas import PluginOut, WorkspaceCreate, WorkspaceOut, WorkspaceUpdate
 from scrm.services.context import WorkspaceRef
 from scrm.services.values import json_value, now, timestamp
 
@@ -32,13 +33,7 @@ def _check_time_zone(tz: str) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationFailed(
             f"time_zone: unknown time zone {tz!r}",
-            errors=[
-                {
-                    "field": "time_zone",
-                    "source": "body",
-                    "message": "not an IANA time zone such as Asia/Shanghai",
-                }
-            ],
+            errors=[field_error("time_zone", "not an IANA time zone such as Asia/Shanghai")],
         ) from None
 
 
@@ -163,7 +158,7 @@ class Workspaces:
         if name not in self.k.plugins.plugins:
             raise NotFound(
                 f"No plugin {name!r} is installed",
-                errors=[{"field": "name", "source": "body", "message": "not installed"}],
+                errors=[field_error("name", "not installed")],
             )
         settings_json = msgspec.json.encode(settings).decode() if settings is not None else None
         keep_settings = "" if settings_json is None else ", settings = excluded.settings"

@@ -13,8 +13,19 @@ from litestar import Request, Response, get, post
 from litestar.params import PathParameter
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
-from scrm import Access, AccessDep, Forbidden, Kernel, KernelDep, NavLink, ValidationFailed, WorkspaceDep, WorkspaceRef
-from scrm.schemas import MAX_ID, KeyCreate
+from scrm import (
+    MAX_ID,
+    Access,
+    AccessDep,
+    Forbidden,
+    Kernel,
+    KernelDep,
+    NavLink,
+    ValidationFailed,
+    WorkspaceDep,
+    WorkspaceRef,
+)
+from scrm.schemas import KeyCreate
 from scrm.scopes import OPERATOR_SCOPES, grants
 
 from scrm_web import i18n

@@ -24,6 +24,8 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from msgspec import Meta
 from scrm import (
+    MAX_ID,
+    MAX_LIMIT,
     Access,
     AccessDep,
     ConsentOut,
@@ -41,8 +43,7 @@ from scrm import (
     WorkspaceRef,
 )
 from scrm.kernel import Kernel
-from scrm.pagination import MAX_LIMIT
-from scrm.schemas import MAX_ID, DottedName, Input, TagName
+from scrm.schemas import DottedName, Input, TagName
 from scrm.services.members import ATTRIBUTE_FILTER_KEY
 
 from scrm_web import i18n

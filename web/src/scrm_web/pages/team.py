@@ -13,6 +13,7 @@ from litestar import Request, Response, get, post
 from litestar.params import PathParameter
 from litestar.response import Template
 from scrm import (
+    MAX_ID,
     Access,
     AccessDep,
     Conflict,
@@ -25,7 +26,6 @@ from scrm import (
     WorkspaceRef,
 )
 from scrm.roles import ROLES
-from scrm.schemas import MAX_ID
 from scrm.services.operators import check_role
 
 from scrm_web import i18n
