@@ -320,7 +320,7 @@ def test_misspelled_hook_is_caught_by_check_pending() -> None:
 def test_hook_with_an_unknown_argument_is_a_plugin_error() -> None:
     pm = PluginManager()
     with pytest.raises(PluginError, match=r"^plugin 'alpha': ") as caught:
-        pm.register(plugin_module("alpha", scrm_member_created=lambda workspace, membre: None))
+        pm.register(plugin_module("alpha", scrm_member_created=lambda workspace, membre: None), entry_name="alpha")
     assert "scrm_member_created" in str(caught.value)
     assert "membre" in str(caught.value)
     assert pm.plugins == {}
