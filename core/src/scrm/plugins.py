@@ -86,12 +86,13 @@ class PluginManager:
 
         Its manifest and tables are asked of a pluggy manager holding this module alone, so nothing
         joins the shared manager before it is known to be valid."""
-        alone = _alone(module, entry_name or module.__name__)
+        label = entry_name or module.__name__
+        alone = _alone(module, label)
+        if not alone.hook.scrm_manifest.get_hookimpls():
+            raise PluginError(f"plugin {label!r}: no scrm_manifest hook (a function marked @scrm.hookimpl)")
         manifest = alone.hook.scrm_manifest()
-        if manifest is None:
-            raise PluginError(f"plugin {entry_name or module.__name__!r}: no scrm_manifest hook (@scrm.hookimpl)")
         if not isinstance(manifest, Manifest):
-            raise PluginError(f"plugin {module.__name__!r}: scrm_manifest must return scrm.Manifest")
+            raise PluginError(f"plugin {label!r}: scrm_manifest must return scrm.Manifest, not {_short(manifest)}")
         name = manifest.name
         if not NAME_PATTERN.match(name):
             raise PluginError(f"plugin {name!r}: names are 2-40 lowercase letters, digits or _")
@@ -105,7 +106,8 @@ class PluginManager:
         for scope in manifest.scopes:
             if not scope.startswith(f"{name}:"):
                 raise PluginError(f"plugin {name!r}: scope {scope!r} must start with '{name}:'")
-        app_config = _app_config(alone.hook.scrm_tables(), name)
+        tables = alone.hook.scrm_tables
+        app_config = _app_config(tables(), name) if tables.get_hookimpls() else None
         self.pm.register(module, name=name)
         loaded = LoadedPlugin(module=module, manifest=manifest, distribution=distribution, app_config=app_config)
         loaded.hooks = sorted(h.name for h in self.pm.get_hookcallers(module) or [])
@@ -242,12 +244,10 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _app_config(config: Any, name: str) -> AppConfig | None:
-    """Validate the answer of a plugin's ``scrm_tables`` (None when it declares none)."""
-    if config is None:
-        return None
+def _app_config(config: Any, name: str) -> AppConfig:
+    """Validate the answer of a plugin's ``scrm_tables``."""
     if not isinstance(config, AppConfig):
-        raise PluginError(f"plugin {name!r}: scrm_tables must return a piccolo AppConfig")
+        raise PluginError(f"plugin {name!r}: scrm_tables must return a piccolo AppConfig, not {_short(config)}")
     if config.app_name != name:
         raise PluginError(f"plugin {name!r}: its piccolo app must be named {name!r}, not {config.app_name!r}")
     for table in config.table_classes:
