@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import Tenant, problem
+from scrm import EventOut
 from scrm.kernel import Kernel
 from scrm.problems import ValidationFailed
 from scrm.services.events import NewEvent
@@ -417,14 +418,14 @@ async def test_handlers_see_each_event_and_a_failing_one_undoes_the_delivery(
     batches: list[list[int]] = []
     failing = {"on": True}
 
-    async def one(workspace: Any, event: dict[str, Any]) -> None:
-        singles.append(event["id"])
+    async def one(workspace: Any, event: EventOut) -> None:
+        singles.append(event.id)
         await kernel.db.fetch(
-            "UPDATE scrm_member SET display_name = display_name || '+' WHERE id = {}", event["member_id"]
+            "UPDATE scrm_member SET display_name = display_name || '+' WHERE id = {}", event.member_id
         )
 
-    async def many(events: list[dict[str, Any]]) -> None:
-        batches.append([e["id"] for e in events])
+    async def many(events: list[EventOut]) -> None:
+        batches.append([e.id for e in events])
         if failing["on"]:
             raise RuntimeError("not now")
 

@@ -530,3 +530,13 @@ def test_the_cli_refuses_a_command_that_is_not_click(monkeypatch: pytest.MonkeyP
     result = CliRunner().invoke(main, ["alpha"])
     assert result.exit_code == 1
     assert result.output == "Error: plugin 'alpha': scrm_cli must return a click command, not 'not a command'\n"
+
+
+async def test_a_hook_called_without_its_kernel_is_the_cores_bug(kernel: Kernel, tenant: Tenant) -> None:
+    """The manager holds no kernel: a caller that forgets ``kernel=`` fails loudly, even through
+    ``notify``, which only logs a plugin's failure."""
+    ws = await kernel.workspaces.ref(tenant.slug)
+    with pytest.raises(TypeError, match=r"^scrm_member_created called without kernel$"):
+        await kernel.plugins.notify("scrm_member_created", ws.enabled_plugins, workspace=ws, member={})
+    with pytest.raises(TypeError, match=r"^scrm_export_member called without member_id, kernel$"):
+        await kernel.plugins.call_each("scrm_export_member", workspace=ws)

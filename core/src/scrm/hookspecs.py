@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from scrm.jobs import Cron, Job
     from scrm.kernel import Kernel
     from scrm.manifest import Manifest
+    from scrm.schemas import EventOut
     from scrm.services.context import WorkspaceRef
     from scrm.services.operators import Access
 
@@ -246,21 +247,23 @@ def scrm_erase_member(workspace: WorkspaceRef, member_id: int, kernel: Kernel) -
 
 
 @hookspec
-def scrm_event_recorded(workspace: WorkspaceRef, event: dict[str, Any], kernel: Kernel) -> None:
+def scrm_event_recorded(workspace: WorkspaceRef, event: EventOut, kernel: Kernel) -> None:
     """An event was stored (posted through the API, recorded by a plugin, or a core change such as
-    ``member.created``). ``event`` is its API representation; ``event["id"]`` is unique and stable.
+    ``member.created``). ``event`` is a :class:`scrm.EventOut` (typed: ``event.occurred_at`` is an aware
+    ``datetime``, ``event.properties`` a dict); ``event.id`` is unique and stable. Treat it as read-only:
+    every listening plugin receives the same object.
 
     Called from the durable outbox, by a worker, after the event was committed, for plugins enabled in
     the workspace at delivery time. One delivery (the events of one or more writes of the workspace,
     about 1,000 at most) runs in one database transaction with the deletion of their outbox rows: what handlers write through ``kernel.db`` or
     piccolo commits with it, and raising rolls back every handler's writes for the batch, which is
     retried later with backoff. Effects outside the database are **at least once** (a worker dying
-    after them, a lease running out): make them idempotent with ``event["id"]``.
+    after them, a lease running out): make them idempotent with ``event.id``.
     """
 
 
 @hookspec
-def scrm_event_batch_recorded(workspace: WorkspaceRef, events: list[dict[str, Any]], kernel: Kernel) -> None:
+def scrm_event_batch_recorded(workspace: WorkspaceRef, events: list[EventOut], kernel: Kernel) -> None:
     """The same deliveries as :func:`scrm_event_recorded`, a batch at a time (the events of one
     delivery, oldest id first), in the same transaction: implement this one to handle many events with one
     query. Called before ``scrm_event_recorded``."""

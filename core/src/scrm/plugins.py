@@ -167,6 +167,7 @@ class PluginManager:
 
         A domain hook is called for the plugins enabled in the workspace, so callers pass ``only``.
         """
+        self._check_arguments(hook_name, kwargs)
         caller = self._caller(hook_name, only)
         if caller is None:
             return []
@@ -187,10 +188,19 @@ class PluginManager:
 
     async def notify(self, hook_name: str, only: Iterable[str] | None = None, **kwargs: Any) -> None:
         """Call a domain hook after a commit; a failing plugin is logged and does not undo anything."""
+        self._check_arguments(hook_name, kwargs)
         try:
             await self.call(hook_name, only=only, **kwargs)
         except Exception:
             log.exception("hook %s failed", hook_name)
+
+    def _check_arguments(self, hook_name: str, kwargs: dict[str, Any]) -> None:
+        """A call passes every argument its spec names, ``kernel`` included: a missing one is the
+        core's bug, raised even where a plugin's failure would only be logged."""
+        spec = getattr(self.pm.hook, hook_name).spec
+        missing = [name for name in spec.argnames if name not in kwargs] if spec else []
+        if missing:
+            raise TypeError(f"{hook_name} called without {', '.join(missing)}")
 
     def _caller(self, hook_name: str, only: Iterable[str] | None) -> HookCaller | None:
         """pluggy's caller of ``hook_name`` limited to the plugins named in ``only`` (all when None),
@@ -209,6 +219,7 @@ class PluginManager:
     def _each(self, hook_name: str, only: Iterable[str] | None, kwargs: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         """(plugin name, answer) for each implementing plugin (in ``only``), in name order: the hook
         called through pluggy for that plugin alone, so the core knows who answered."""
+        self._check_arguments(hook_name, kwargs)
         names = self.implementers(hook_name)
         for name in sorted(names if only is None else names & set(only)):
             caller = self._caller(hook_name, [name])

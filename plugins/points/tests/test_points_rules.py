@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import msgspec
 import scrm
 from points_testing import settle
 from scrm import Kernel
@@ -42,9 +41,9 @@ async def balance(tenant: Tenant, member_id: int) -> int:
 async def deliver_again(kernel: Kernel, tenant: Tenant, event_ids: list[int]) -> None:
     """Deliver stored events to the points plugin once more, as a redelivery would."""
     ws = await kernel.workspaces.ref(tenant.slug)
-    events = [msgspec.to_builtins(e) for e in await kernel.events.by_ids(ws, event_ids)]
+    events = await kernel.events.by_ids(ws, event_ids)
     async with kernel.db.transaction():
-        await kernel.plugins.call("scrm_event_batch_recorded", ["points"], workspace=ws, events=events)
+        await kernel.plugins.call("scrm_event_batch_recorded", ["points"], workspace=ws, events=events, kernel=kernel)
 
 
 async def test_rules_crud(tenant: Tenant) -> None:

@@ -60,15 +60,15 @@ async def test_a_spend_rolls_back_with_the_callers_transaction(
     await kernel.service("points", ws0).award(ws0, member, 50, reason="seed", reference="seed:1")
     seen: list[Any] = []
 
-    async def enter(workspace: scrm.WorkspaceRef, event: dict[str, Any]) -> None:
-        if event["type"] != "lottery.enter":
+    async def enter(workspace: scrm.WorkspaceRef, event: scrm.EventOut) -> None:
+        if event.type != "lottery.enter":
             return
         points = kernel.service("points", workspace)
         async with kernel.db.transaction():
             seen.append(
-                await points.spend(workspace, event["member_id"], 20, reason="entry", reference=f"entry:{event['id']}")
+                await points.spend(workspace, event.member_id, 20, reason="entry", reference=f"entry:{event.id}")
             )
-            await kernel.events.record(workspace, [scrm.NewEvent(event["member_id"], "probe.entered", source="probe")])
+            await kernel.events.record(workspace, [scrm.NewEvent(event.member_id, "probe.entered", source="probe")])
             raise Boom
 
     name = plugin(scrm_event_recorded=enter)

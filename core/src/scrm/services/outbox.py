@@ -178,9 +178,9 @@ class Outbox:
         )
         if not listening or not events:
             return
-        shown = [msgspec.to_builtins(event) for event in events]
-        await plugins.call("scrm_event_batch_recorded", listening, workspace=ws, events=shown, kernel=self.k)
-        for event in shown:
+        batch = list(events)
+        await plugins.call("scrm_event_batch_recorded", listening, workspace=ws, events=batch, kernel=self.k)
+        for event in batch:
             await plugins.call("scrm_event_recorded", listening, workspace=ws, event=event, kernel=self.k)
 
     async def status(self) -> OutboxStatus:

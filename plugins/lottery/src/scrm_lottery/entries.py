@@ -220,7 +220,7 @@ async def counts(db: Db, ws: scrm.WorkspaceRef, campaign_ids: list[int]) -> dict
 # --- tickets from events ------------------------------------------------------------------------
 
 
-async def earn_tickets(db: Db, ws: scrm.WorkspaceRef, events: list[dict[str, Any]]) -> None:
+async def earn_tickets(db: Db, ws: scrm.WorkspaceRef, events: list[scrm.EventOut]) -> None:
     """Give the tickets of a delivered batch of events, once per event, within each campaign's cap.
 
     Runs in the delivery's transaction: the event ids recorded under a unique index commit with the
@@ -238,11 +238,7 @@ async def earn_tickets(db: Db, ws: scrm.WorkspaceRef, events: list[dict[str, Any
     for row in rows:
         rules = {r.event_type: r.tickets for r in _rules.decode(row["ticket_rules"])}
         opens, closes = as_time(row["opens_at"]), as_time(row["closes_at"])
-        matching = [
-            e
-            for e in events
-            if e["type"] in rules and e.get("member_id") and opens <= datetime.fromisoformat(e["occurred_at"]) < closes
-        ]
+        matching = [e for e in events if e.type in rules and opens <= e.occurred_at < closes]
         if matching:
             await _credit(db, ws, row["id"], int(row["max_tickets"]), rules, matching)
 
@@ -253,14 +249,14 @@ async def _credit(
     campaign_id: int,
     cap: int,
     rules: dict[str, int],
-    events: list[dict[str, Any]],
+    events: list[scrm.EventOut],
 ) -> None:
     fresh: set[int] = set()
     for start in range(0, len(events), _CHUNK):
         chunk = events[start : start + _CHUNK]
         args: list[Any] = []
         for e in chunk:
-            args += [ws.id, campaign_id, e["id"], e["member_id"]]
+            args += [ws.id, campaign_id, e.id, e.member_id]
         inserted = await db.fetch(
             "INSERT INTO lottery_ticket_event (workspace, campaign, event_id, member_id) VALUES "
             + ", ".join("({}, {}, {}, {})" for _ in chunk)
@@ -270,8 +266,8 @@ async def _credit(
         fresh |= {r["event_id"] for r in inserted}
     earned: dict[int, int] = defaultdict(int)
     for e in events:
-        if e["id"] in fresh:
-            earned[e["member_id"]] += rules[e["type"]]
+        if e.id in fresh:
+            earned[e.member_id] += rules[e.type]
     at = now()
     capped = least(db, "lottery_entry.tickets + {}", "{}")
     for member_id, tickets in earned.items():

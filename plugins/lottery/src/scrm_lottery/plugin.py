@@ -41,7 +41,7 @@ def scrm_routes() -> list[Any]:
 
 
 @scrm.hookimpl
-async def scrm_event_batch_recorded(workspace: scrm.WorkspaceRef, events: list[dict[str, Any]]) -> None:
+async def scrm_event_batch_recorded(workspace: scrm.WorkspaceRef, events: list[scrm.EventOut]) -> None:
     await entries.earn_tickets(hook_db(), workspace, events)
 
 

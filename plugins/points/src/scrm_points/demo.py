@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-import msgspec
 import scrm
 
 from scrm_points import checkins, clock
@@ -59,7 +58,7 @@ async def award_events(kernel: scrm.Kernel, service: PointsService, workspace: s
         cursor = None
         while True:
             page = await kernel.events.list(workspace, scrm.EventFilter(type=event_type), cursor, PAGE)
-            events = [msgspec.to_builtins(event) for event in reversed(page.items)]  # the page, oldest first
+            events = list(reversed(page.items))  # the page, oldest first
             async with kernel.db.transaction():
                 awards += await service.apply_rules(workspace, events)
             cursor = page.next_cursor

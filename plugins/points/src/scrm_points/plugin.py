@@ -60,7 +60,7 @@ def scrm_service(kernel: scrm.Kernel) -> PointsService:
 
 @scrm.hookimpl
 async def scrm_event_batch_recorded(
-    workspace: scrm.WorkspaceRef, events: list[dict[str, Any]], kernel: scrm.Kernel
+    workspace: scrm.WorkspaceRef, events: list[scrm.EventOut], kernel: scrm.Kernel
 ) -> None:
     """Award points for delivered events, and move tiers, in the delivery's transaction (see
     :mod:`scrm_points.rules`)."""

@@ -175,7 +175,7 @@ class Rules:
         self,
         kernel: scrm.Kernel,
         ws: scrm.WorkspaceRef,
-        events: Sequence[dict[str, Any]],
+        events: Sequence[scrm.EventOut],
         rules: Sequence[RuleOut],
         settings: PointsSettings,
     ) -> int:
@@ -186,31 +186,31 @@ class Rules:
         by_type: dict[str, list[RuleOut]] = {}
         for rule in rules:
             by_type.setdefault(rule.event_type, []).append(rule)
-        matches: list[tuple[dict[str, Any], datetime, RuleOut]] = []
+        matches: list[tuple[scrm.EventOut, datetime, RuleOut]] = []
         for event in events:
-            candidates = by_type.get(event["type"])
+            candidates = by_type.get(event.type)
             if not candidates:
                 continue
-            at = _occurred(event["occurred_at"])
+            at = event.occurred_at
             for rule in candidates:
                 if rule.starts_at is not None and at < rule.starts_at:
                     continue
                 if rule.ends_at is not None and at >= rule.ends_at:
                     continue
-                if holds(rule.conditions, event["properties"] or {}):
+                if holds(rule.conditions, event.properties):
                     matches.append((event, at, rule))
         if not matches:
             return 0
         ledger = Ledger(kernel, ws, settings)
-        members = {int(event["member_id"]) for event, _, _ in matches}
+        members = {event.member_id for event, _, _ in matches}
         await ledger.lock(members)  # serialises deliveries touching the same members (caps, balances)
-        done = await self._awarded(ws.id, [int(event["id"]) for event, _, _ in matches])
+        done = await self._awarded(ws.id, [event.id for event, _, _ in matches])
         capped = {rule.id: rule for _, _, rule in matches if rule.daily_cap is not None or rule.total_cap is not None}
         usage = await self._usage(ws.id, capped, members) if capped else Usage({}, {})
         credits: list[Credit] = []
         used_today: dict[tuple[int, int, date], int] = {}
         for event, at, rule in matches:
-            event_id, member_id = int(event["id"]), int(event["member_id"])
+            event_id, member_id = event.id, event.member_id
             if (rule.id, event_id) in done:
                 continue
             amount = rule.points
@@ -299,9 +299,3 @@ class Usage:
     def add(self, rule_id: int, member_id: int, day: date, points: int) -> None:
         self.daily[(rule_id, member_id, day)] = self.daily.get((rule_id, member_id, day), 0) + points
         self.total[(rule_id, member_id)] = self.total.get((rule_id, member_id), 0) + points
-
-
-def _occurred(value: Any) -> datetime:
-    at = as_datetime(value)
-    assert at is not None
-    return at

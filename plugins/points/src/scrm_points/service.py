@@ -452,7 +452,7 @@ class PointsService:
             self._changed(self._settings, ws)
             return await config.save(self.sql, ws.id, settings)
 
-    async def apply_rules(self, ws: scrm.WorkspaceRef, events: list[dict[str, Any]]) -> int:
+    async def apply_rules(self, ws: scrm.WorkspaceRef, events: list[scrm.EventOut]) -> int:
         """Award the points of delivered events, in the delivery's transaction (see
         :mod:`scrm_points.rules`); returns the number of awards."""
         rules = await self.active_rules(ws)

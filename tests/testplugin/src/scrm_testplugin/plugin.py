@@ -111,19 +111,19 @@ async def scrm_member_created(workspace: scrm.WorkspaceRef, member: dict[str, An
 
 
 @scrm.hookimpl
-async def scrm_event_batch_recorded(workspace: scrm.WorkspaceRef, events: list[dict[str, Any]]) -> None:
+async def scrm_event_batch_recorded(workspace: scrm.WorkspaceRef, events: list[scrm.EventOut]) -> None:
     """Count each event once, a batch in a few queries: the ids are recorded in the same transaction
     as the count (the delivery's), so a batch delivered again counts nothing twice."""
-    refused = [e["type"] for e in events if e["type"] in FAIL_TYPES]
+    refused = [e.type for e in events if e.type in FAIL_TYPES]
     if refused:
         raise RuntimeError(f"testplugin refuses {refused[0]} events")
     new = await (
-        Seen.insert(*(Seen(workspace=workspace.id, event_id=e["id"], type=e["type"]) for e in events))
+        Seen.insert(*(Seen(workspace=workspace.id, event_id=e.id, type=e.type) for e in events))
         .on_conflict(action="DO NOTHING")
         .returning(Seen.event_id)
     )
     fresh = {row["event_id"] for row in new}
-    again = [e["id"] for e in events if e["id"] not in fresh]
+    again = [e.id for e in events if e.id not in fresh]
     if again:
         await Seen.update({Seen.redeliveries: Seen.redeliveries + 1}).where(Seen.event_id.is_in(again))
     if fresh:
