@@ -474,7 +474,8 @@ def test_check_pending_reports_an_unmarked_function_named_like_a_hook() -> None:
     with pytest.raises(PluginError) as caught:
         pm.check_pending()
     assert str(caught.value) == (
-        "plugin 'alpha': scrm_member_created, scrm_routes is not marked @scrm.hookimpl (an unmarked function is not a hook)"
+        "plugin 'alpha': scrm_member_created, scrm_routes is not marked @scrm.hookimpl"
+        " (an unmarked function is not a hook)"
     )
 
 

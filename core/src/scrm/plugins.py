@@ -128,8 +128,9 @@ class PluginManager:
                 if attr in HOOK_NAMES and callable(value) and attr not in plugin.hooks
             )
             if unmarked:
+                hooks = ", ".join(unmarked)
                 raise PluginError(
-                    f"plugin {name!r}: {', '.join(unmarked)} is not marked @scrm.hookimpl (an unmarked function is not a hook)"
+                    f"plugin {name!r}: {hooks} is not marked @scrm.hookimpl (an unmarked function is not a hook)"
                 )
         try:
             self.pm.check_pending()
