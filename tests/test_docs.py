@@ -126,6 +126,7 @@ def test_example_plugin_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     loaded = manager.register(module, distribution="scrm-notes", entry_name=name)
     manager.check_pending()
     assert loaded.app_config is not None
-    assert {handler.opt["scope"] for handler in module.scrm_routes()} <= set(loaded.manifest.scopes)
+    routes = manager.answers("scrm_routes", "routes", lambda routes: isinstance(routes, list))[name]
+    assert {handler.opt["scope"] for handler in routes} <= set(loaded.manifest.scopes)
     for path in EXAMPLE.rglob("*.py"):
         compile(path.read_text(encoding="utf-8"), str(path), "exec")

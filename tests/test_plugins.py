@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 import scrm
+from click.testing import CliRunner
 from conftest import Tenant, problem
 from litestar import Litestar, get
 from piccolo.columns import Varchar
 from piccolo.conf.apps import AppConfig
 from piccolo.table import Table
+from scrm.cli import main
 from scrm.kernel import Kernel
 from scrm.piccolo_app import APP_CONFIG
 from scrm.plugins import PluginError, PluginManager
@@ -268,6 +270,11 @@ def test_a_valid_plugin_registers() -> None:
         ),
         (lambda: plugin_module(scrm_tables=tables_hook("beta", "alpha_x")), "must be named 'alpha', not 'beta'"),
         (lambda: plugin_module(scrm_tables=lambda: ["alpha_x"]), "scrm_tables must return a piccolo AppConfig"),
+        (lambda: plugin_module(scrm_tables=lambda: None), "scrm_tables must return a piccolo AppConfig, not None"),
+        (
+            lambda: plugin_module(manifest=False, scrm_manifest=lambda: None),
+            "scrm_manifest must return scrm.Manifest, not None",
+        ),
     ],
     ids=[
         "no-manifest",
@@ -287,6 +294,8 @@ def test_a_valid_plugin_registers() -> None:
         "table-prefix-without-underscore",
         "app-misnamed",
         "tables-not-an-AppConfig",
+        "tables-None",
+        "manifest-None",
     ],
 )
 def test_loader_rejects(module: Callable[[], types.ModuleType], message: str) -> None:
@@ -320,7 +329,7 @@ def test_misspelled_hook_is_caught_by_check_pending() -> None:
 def test_hook_with_an_unknown_argument_is_a_plugin_error() -> None:
     pm = PluginManager()
     with pytest.raises(PluginError, match=r"^plugin 'alpha': ") as caught:
-        pm.register(plugin_module("alpha", scrm_member_created=lambda workspace, membre: None))
+        pm.register(plugin_module("alpha", scrm_member_created=lambda workspace, membre: None), entry_name="alpha")
     assert "scrm_member_created" in str(caught.value)
     assert "membre" in str(caught.value)
     assert pm.plugins == {}
@@ -412,3 +421,123 @@ async def test_tables_are_rebound_after_another_kernel(
     member = await tenant.member(display_name="After")
     welcomes = (await tenant.get(f"{API}/testplugin/welcomes")).json()
     assert welcomes == [{"member_id": member["id"], "message": "Welcome, After!"}]
+
+
+# --- pluggy is the only door: an unmarked function is not a hook; answers are checked where asked ---
+
+
+def unmarked_module(name: str, calls: list[str]) -> types.ModuleType:
+    """A plugin whose ``scrm_routes`` and ``scrm_member_created`` lack ``@scrm.hookimpl``."""
+    module = plugin_module(name)
+
+    @get("/hidden", opt={"scope": f"{name}:read"}, operation_id=f"hidden{next(_modules)}")
+    async def hidden() -> list[str]:
+        return []
+
+    def scrm_routes() -> list[Any]:
+        calls.append("scrm_routes")
+        return [hidden]
+
+    def scrm_member_created(member: dict[str, Any]) -> None:
+        calls.append("scrm_member_created")
+
+    module.scrm_routes = scrm_routes  # type: ignore[attr-defined]
+    module.scrm_member_created = scrm_member_created  # type: ignore[attr-defined]
+    return module
+
+
+async def test_an_unmarked_function_is_not_a_hook(
+    other_kernel: Callable[[PluginManager], AbstractContextManager[Kernel]], kernel: Kernel, tenant: Tenant
+) -> None:
+    calls: list[str] = []
+    pm = PluginManager()
+    assert pm.register(unmarked_module("alpha", calls)).hooks == ["scrm_manifest"]
+    assert pm.implementers("scrm_routes") == set()
+    with other_kernel(pm) as k:
+        app = scrm.create_app(kernel=k, configure_logs=False)
+    assert [route.path for route in app.routes if route.path.startswith(f"{API}/alpha")] == []
+
+    name = f"unmarked{next(_modules)}"
+    kernel.plugins.register(unmarked_module(name, calls))
+    try:
+        await tenant.enable(name)
+        await tenant.member(display_name="Unwelcomed")
+    finally:
+        kernel.plugins.unregister(name)
+        kernel.forget_cached()
+    assert calls == []
+
+
+def test_check_pending_reports_an_unmarked_function_named_like_a_hook() -> None:
+    pm = PluginManager()
+    pm.register(unmarked_module("alpha", []))
+    with pytest.raises(PluginError) as caught:
+        pm.check_pending()
+    assert str(caught.value) == (
+        "plugin 'alpha': scrm_member_created, scrm_routes is not marked @scrm.hookimpl"
+        " (an unmarked function is not a hook)"
+    )
+
+
+ROUTES = "a list of route handlers, controllers or routers"
+
+
+@pytest.mark.parametrize(
+    ("hooks", "message"),
+    [
+        ({"scrm_routes": lambda: None}, f"scrm_routes must return {ROUTES}, not None"),
+        ({"scrm_routes": lambda: "/things"}, f"scrm_routes must return {ROUTES}, not '/things'"),
+        ({"scrm_routes": lambda: [len]}, f"scrm_routes must return {ROUTES}, not [<built-in function len>]"),
+        (
+            {"scrm_jobs": lambda: ["alpha.job"]},
+            "scrm_jobs must return a list of scrm.Job or scrm.Cron, not ['alpha.job']",
+        ),
+        ({"scrm_jobs": lambda: None}, "scrm_jobs must return a list of scrm.Job or scrm.Cron, not None"),
+        ({"scrm_service": lambda kernel: None}, "scrm_service must return its service object, not None"),
+        (
+            {"scrm_console_pages": lambda: {"routes": []}},
+            "scrm_console_pages must return scrm.ConsolePages, not {'routes': []}",
+        ),
+        ({"scrm_console_pages": lambda: None}, "scrm_console_pages must return scrm.ConsolePages, not None"),
+    ],
+    ids=[
+        "routes-None",
+        "routes-not-a-list",
+        "routes-not-handlers",
+        "jobs-not-Jobs",
+        "jobs-None",
+        "service-None",
+        "console-pages-a-dict",
+        "console-pages-None",
+    ],
+)
+def test_startup_refuses_a_wrong_answer_naming_the_plugin(
+    other_kernel: Callable[[PluginManager], AbstractContextManager[Kernel]],
+    hooks: dict[str, Callable[..., Any]],
+    message: str,
+) -> None:
+    pm = PluginManager()
+    pm.register(plugin_module("alpha", **hooks))
+    with pytest.raises(PluginError) as caught, other_kernel(pm) as k:
+        scrm.create_app(kernel=k, configure_logs=False)
+    assert str(caught.value) == f"plugin 'alpha': {message}"
+
+
+def test_the_cli_refuses_a_command_that_is_not_click(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    module = plugin_module("alpha", scrm_cli=lambda: "not a command")
+    monkeypatch.setattr(PluginManager, "load_entry_points", lambda self, allowed=None: self.register(module))
+    monkeypatch.setenv("SCRM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SCRM_SECRET_KEY", "test-secret-key-" + "x" * 32)
+    result = CliRunner().invoke(main, ["alpha"])
+    assert result.exit_code == 1
+    assert result.output == "Error: plugin 'alpha': scrm_cli must return a click command, not 'not a command'\n"
+
+
+async def test_a_hook_called_without_its_kernel_is_the_cores_bug(kernel: Kernel, tenant: Tenant) -> None:
+    """The manager holds no kernel: a caller that forgets ``kernel=`` fails loudly, even through
+    ``notify``, which only logs a plugin's failure."""
+    ws = await kernel.workspaces.ref(tenant.slug)
+    with pytest.raises(TypeError, match=r"^scrm_member_created called without kernel$"):
+        await kernel.plugins.notify("scrm_member_created", ws.enabled_plugins, workspace=ws, member={})
+    with pytest.raises(TypeError, match=r"^scrm_export_member called without member_id, kernel$"):
+        await kernel.plugins.call_each("scrm_export_member", workspace=ws)

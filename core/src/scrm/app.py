@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, Router, get
+from litestar import Controller, Litestar, Router, get
 from litestar.di import Provide
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -82,14 +84,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await kernel.start()
-        await kernel.plugins.call("scrm_startup")
+        await kernel.plugins.call("scrm_startup", kernel=kernel)
         if not kernel.jobs.uses_redis:
             kernel.jobs.run_crons_locally()  # the embedded default: no worker, jobs run here
         try:
             yield
         finally:
             try:
-                await kernel.plugins.notify("scrm_shutdown")
+                await kernel.plugins.notify("scrm_shutdown", kernel=kernel)
             finally:
                 await kernel.stop()
 
@@ -153,17 +155,21 @@ def _frontends(kernel: Kernel) -> list[PluginProtocol]:
 
 
 def _plugin_routers(kernel: Kernel) -> list[Router]:
-    """Each plugin's routes under ``/api/v1/<name>``, answering only where it is enabled."""
-    routers = []
-    for name in sorted(kernel.plugins.plugins):
-        handlers: Sequence[ControllerRouterHandler] | None = getattr(
-            kernel.plugins.plugins[name].module, "scrm_routes", lambda: None
-        )()
-        if handlers:
-            routers.append(
-                Router(f"/{name}", route_handlers=list(handlers), guards=[plugin_enabled(name)], tags=[name])
-            )
-    return routers
+    """Each plugin's routes (``scrm_routes``) under ``/api/v1/<name>``, answering only where it is
+    enabled."""
+    declared = kernel.plugins.answers("scrm_routes", "a list of route handlers, controllers or routers", _are_routes)
+    return [
+        Router(f"/{name}", route_handlers=handlers, guards=[plugin_enabled(name)], tags=[name])
+        for name, handlers in declared.items()
+        if handlers
+    ]
+
+
+def _are_routes(routes: Any) -> bool:
+    return isinstance(routes, list) and all(
+        isinstance(route, (BaseRouteHandler, Router)) or (isinstance(route, type) and issubclass(route, Controller))
+        for route in routes
+    )
 
 
 def _check_scopes(app: Litestar, kernel: Kernel) -> None:

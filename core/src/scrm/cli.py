@@ -61,13 +61,14 @@ class ScrmGroup(click.Group):
             allowed = Settings.from_env().plugins_allowed
             plugins = PluginManager()
             plugins.load_entry_points(allowed)
+            declared = plugins.answers(
+                "scrm_cli", "a click command", lambda command: isinstance(command, click.Command)
+            )
         except (PluginError, SettingsError) as exc:
             raise click.ClickException(str(exc)) from None
         commands: dict[str, click.Command] = {}
-        for name, plugin in plugins.plugins.items():
-            declare = getattr(plugin.module, "scrm_cli", None)
-            if declare is not None and name not in self.commands:
-                command = declare()
+        for name, command in declared.items():
+            if name not in self.commands:
                 command.name = name
                 commands[name] = command
         return commands

@@ -155,7 +155,7 @@ async def seed(kernel: Kernel, members: int = 1000) -> Seeded:
         for name in sorted(kernel.plugins.implementers("scrm_demo")):
             await kernel.workspaces.set_plugin(ws, name, True, None)
         ws = await kernel.workspaces.ref(DEMO_SLUG)
-    await kernel.plugins.call("scrm_demo", only=ws.enabled_plugins, workspace=ws, member_ids=member_ids)
+    await kernel.plugins.call("scrm_demo", only=ws.enabled_plugins, workspace=ws, member_ids=member_ids, kernel=kernel)
     key = await kernel.keys.create(ws, ["*"], "demo")
     password = secrets.token_urlsafe(9)
     try:

@@ -1,12 +1,18 @@
 """Every hook a plugin can implement — the plugin contract, in one module.
 
-Plugins implement hooks with ``scrm.hookimpl`` (an unmarked function is not a hook). An
-implementation may accept any subset of a spec's arguments, so adding an argument later breaks no
-plugin. Every hook called while scrm runs also offers ``kernel`` (the process's :class:`scrm.Kernel`,
-for its services and ``kernel.service(...)``): take it when you need it. The registration hooks
-(``scrm_manifest``, ``scrm_tables``, ``scrm_routes``) are plain
-functions, called once while the app is built; every other hook may also be ``async``: the core
-awaits whatever comes back. Names say what comes back: ``scrm_manifest`` returns one manifest,
+Plugins implement hooks with ``scrm.hookimpl``. A function that is not marked is not a hook: the
+core calls every hook through pluggy and never looks a function up by name (startup reports an
+unmarked function named like a hook, a likely mistake). An implementation may accept any subset of
+a spec's arguments, so adding an argument later breaks no plugin. Hooks whose spec takes ``kernel``
+receive the process's :class:`scrm.Kernel` (for its services and ``kernel.service(...)``): take it
+when you need it.
+
+The registration hooks (``scrm_manifest``, ``scrm_tables``, ``scrm_routes``, ``scrm_jobs``,
+``scrm_cli``, ``scrm_service`` and ``scrm_console_pages``) are plain functions, called once per
+plugin while the app, the kernel or the CLI is built. The core asks each plugin on its own and checks
+the answer where it asks: an answer of the wrong kind (None included) stops startup with one
+``PluginError`` naming the plugin. Every other hook may also be ``async``: the core awaits whatever
+comes back. Names say what comes back: ``scrm_manifest`` returns one manifest,
 ``scrm_tables`` / ``scrm_routes`` return what the plugin registers; ``scrm_member_*`` and
 ``scrm_tags_changed`` react to a committed change and return nothing.
 
@@ -61,7 +67,7 @@ def scrm_tables() -> AppConfig:
 
 @hookspec(firstresult=True)
 def scrm_routes() -> list[ControllerRouterHandler]:
-    """Return the plugin's route handlers and controllers.
+    """Return a list of the plugin's route handlers, controllers and routers.
 
     They are mounted under ``/api/v1/<name>``, behind API-key authentication, and answer only in
     workspaces where the plugin is enabled (404 ``plugin-not-enabled`` elsewhere). Every handler
@@ -73,7 +79,8 @@ def scrm_routes() -> list[ControllerRouterHandler]:
 
 @hookspec
 def scrm_jobs() -> list[Job | Cron]:
-    """Return the plugin's background jobs (:class:`scrm.Job`) and cron jobs (:class:`scrm.Cron`).
+    """Return a list of the plugin's background jobs (:class:`scrm.Job`) and cron jobs
+    (:class:`scrm.Cron`).
 
     Names start with ``<name>.`` (``points.expire``). ``scrm worker`` runs them on arq; in the
     embedded default (no ``SCRM_REDIS_URL``) they run inside the server process. A job is enqueued
@@ -97,7 +104,8 @@ def scrm_cli() -> click.Command:
 def scrm_service(kernel: Kernel) -> object:
     """Return the service object other plugins reach as ``kernel.service("<name>", ws)``.
 
-    Called once per kernel, the first time another plugin asks. This is how plugins cooperate
+    Called once per kernel, as it is built (a plugin that implements this hook and returns None
+    stops startup); the service receives the kernel it serves. This is how plugins cooperate
     without importing each other: a lottery that costs points asks for ``kernel.service("points",
     ws)`` and gets the points plugin's service, or None when points is not installed or not enabled
     in ``ws`` — and then works without it. Document the service's methods as your plugin's public

@@ -106,8 +106,6 @@ class Jobs:
     def register(self, jobs: Iterable[Job | Cron], owner: str) -> None:
         """Add jobs declared by ``owner`` (``scrm`` or a plugin), whose names must start with ``<owner>.``."""
         for job in jobs:
-            if not isinstance(job, (Job, Cron)):
-                raise PluginError(f"{owner}: scrm_jobs must return scrm.Job or scrm.Cron values, not {job!r}")
             if not JOB_NAME.match(job.name) or not job.name.startswith(f"{owner}."):
                 raise PluginError(f"{owner}: job name {job.name!r} must look like '{owner}.<what>'")
             if job.name in self.registry:

@@ -15,7 +15,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 
 from scrm.cache import ShortCache
 from scrm.db import Database
-from scrm.jobs import Jobs
+from scrm.jobs import Cron, Job, Jobs
 from scrm.pagination import Cursors
 from scrm.piccolo_app import APP_CONFIG
 from scrm.plugins import PluginManager
@@ -55,7 +55,6 @@ class Kernel:
             plugins.load_entry_points(settings.plugins_allowed)
             plugins.check_pending()
         self.plugins = plugins
-        plugins.kernel = self
         self.db = Database(settings.database, settings.db_pool_size)
         self.db.bind([APP_CONFIG, *plugins.app_configs()])
         self.sql = Sql(self.db)
@@ -71,13 +70,13 @@ class Kernel:
         self.reports = Reports(self)
         self.jobs = Jobs(self)
         self.jobs.register([*CORE_JOBS, *OPERATOR_JOBS], owner="scrm")
-        for name, plugin in plugins.plugins.items():
-            declare = getattr(plugin.module, "scrm_jobs", None)
-            if declare is not None:
-                self.jobs.register(declare() or [], owner=name)
-        self._services: dict[str, object] = {}
+        for name, jobs in plugins.answers("scrm_jobs", "a list of scrm.Job or scrm.Cron", _are_jobs).items():
+            self.jobs.register(jobs, owner=name)
         self._principals: ShortCache[str, Principal | None] = ShortCache(AUTH_CACHE_SECONDS)
         self._workspaces: ShortCache[str | int, WorkspaceRef] = ShortCache(AUTH_CACHE_SECONDS)
+        self._services: dict[str, object] = {}
+        for name in plugins.implementers("scrm_service"):  # last, for a kernel otherwise complete
+            self.service(name)  # built now, so a plugin answering None stops startup
 
     async def start(self) -> None:
         await self.db.start()
@@ -105,8 +104,9 @@ class Kernel:
         return scopes
 
     def service(self, name: str, ws: WorkspaceRef | None = None) -> Any:
-        """The public service of plugin ``name`` (what its ``scrm_service`` hook returns), or None
-        when it is not installed, has no service, or (given ``ws``) is not enabled in that workspace.
+        """The public service of plugin ``name`` (what its ``scrm_service`` hook returned when this
+        kernel was built), or None when it is not installed, has no service, or (given ``ws``) is not
+        enabled in that workspace.
 
         This is how a plugin uses another one that may be absent: ``points =
         kernel.service("points", ws)``; ``if points is not None: await points.spend(...)``.
@@ -114,12 +114,10 @@ class Kernel:
         if ws is not None and name not in ws.enabled_plugins:
             return None
         if name not in self._services:
-            loaded = self.plugins.plugins.get(name)
-            provide = getattr(loaded.module, "scrm_service", None) if loaded else None
-            if provide is None:
-                return None
-            self._services[name] = provide(self)
-        return self._services[name]
+            self._services |= self.plugins.answers(
+                "scrm_service", "its service object", _is_service, [name], kernel=self
+            )
+        return self._services.get(name)
 
     async def principal(self, key: str) -> Principal | None:
         """The principal for an API key, reused for a few seconds to keep authentication off the
@@ -134,3 +132,11 @@ class Kernel:
         """Drop cached principals and workspaces after a change to keys, workspaces or plugins."""
         self._principals.clear()
         self._workspaces.clear()
+
+
+def _are_jobs(jobs: Any) -> bool:
+    return isinstance(jobs, list) and all(isinstance(job, (Job, Cron)) for job in jobs)
+
+
+def _is_service(service: Any) -> bool:
+    return service is not None

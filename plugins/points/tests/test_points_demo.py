@@ -6,7 +6,6 @@ import scrm
 from points_testing import settle
 from scrm import Kernel
 from scrm.testing import Tenant
-from scrm_points.plugin import scrm_demo
 
 API = "/api/v1/points"
 
@@ -18,6 +17,11 @@ async def rule_awards(kernel: Kernel, workspace_id: int) -> int:
     return int(rows[0]["n"])
 
 
+async def demo(kernel: Kernel, ws: scrm.WorkspaceRef, members: list[int]) -> None:
+    """The points plugin's ``scrm_demo``, called through pluggy as ``scrm demo`` calls it."""
+    await kernel.plugins.call("scrm_demo", only=["points"], workspace=ws, member_ids=members, kernel=kernel)
+
+
 async def test_demo_awards_the_demos_events_once(tenant: Tenant, kernel: Kernel) -> None:
     await tenant.enable("points")
     ws = await kernel.workspace_ref(tenant.id)
@@ -27,10 +31,10 @@ async def test_demo_awards_the_demos_events_once(tenant: Tenant, kernel: Kernel)
         for m in members
     ]
     await kernel.events.record(ws, paid)  # as the core's demo does, before calling the hook
-    await scrm_demo(workspace=ws, member_ids=members, kernel=kernel)
+    await demo(kernel, ws, members)
     assert await rule_awards(kernel, tenant.id) == 6  # "Paid order" and "Big order bonus" for each
     rules = (await tenant.get(f"{API}/rules")).json()["items"]
-    await scrm_demo(workspace=ws, member_ids=members, kernel=kernel)  # a second run
+    await demo(kernel, ws, members)  # a second run
     await settle(kernel, tenant.id)  # and the delivery of the same events
     assert await rule_awards(kernel, tenant.id) == 6
     assert (await tenant.get(f"{API}/rules")).json()["items"] == rules

@@ -43,7 +43,7 @@ async def deliver_again(kernel: Kernel, tenant: Tenant, event_ids: list[int]) ->
     ws = await kernel.workspaces.ref(tenant.slug)
     events = await kernel.events.by_ids(ws, event_ids)
     async with kernel.db.transaction():
-        await kernel.plugins.call("scrm_event_batch_recorded", ["points"], workspace=ws, events=events)
+        await kernel.plugins.call("scrm_event_batch_recorded", ["points"], workspace=ws, events=events, kernel=kernel)
 
 
 async def test_rules_crud(tenant: Tenant) -> None:

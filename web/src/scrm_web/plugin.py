@@ -106,20 +106,18 @@ def console_not_found(fallback: Any) -> Any:
 
 
 def plugin_pages(kernel: Kernel) -> dict[str, ConsolePages]:
-    """Each installed plugin's console pages; a page that declares no scope stops startup."""
-    found: dict[str, ConsolePages] = {}
-    for name in sorted(kernel.plugins.plugins):
-        declare = getattr(kernel.plugins.plugins[name].module, "scrm_console_pages", None)
-        pages: ConsolePages | None = declare() if declare else None
-        if pages is None:
-            continue
+    """Each installed plugin's console pages (``scrm_console_pages``); a page that declares no scope
+    stops startup."""
+    found: dict[str, ConsolePages] = kernel.plugins.answers(
+        "scrm_console_pages", "scrm.ConsolePages", lambda pages: isinstance(pages, ConsolePages)
+    )
+    for name, pages in found.items():
         for handler in _handlers(pages.routes):
             if not handler.opt.get(SCOPE_OPT):
                 raise PluginError(f"plugin {name!r}: console page {handler.handler_name!r} declares no scope")
         for link in pages.nav:
             if not isinstance(link, NavLink):
                 raise PluginError(f"plugin {name!r}: console navigation entries must be scrm.NavLink")
-        found[name] = pages
     return found
 
 

@@ -267,6 +267,7 @@ class Consents:
                         member_id=record.member_id,
                         purpose=record.purpose,
                         consent=consent,
+                        kernel=self.k,
                     )
 
             self.k.db.after_commit(notify)
@@ -393,7 +394,12 @@ class Consents:
             return no("consent withdrawn")
         try:
             vetoes = await self.k.plugins.call(
-                "scrm_can_contact", ws.enabled_plugins, workspace=ws, member_id=member_id, purpose=purpose
+                "scrm_can_contact",
+                ws.enabled_plugins,
+                workspace=ws,
+                member_id=member_id,
+                purpose=purpose,
+                kernel=self.k,
             )
         except Exception:
             log.exception("a scrm_can_contact implementation failed; answering no")

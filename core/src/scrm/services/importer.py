@@ -145,10 +145,12 @@ async def _notify(kernel: Kernel, ws: WorkspaceRef, written: _Written) -> None:
     listening = {name for name in hook_names if hooks.implementers(name) & ws.enabled_plugins}
     for member_id in written.created if "scrm_member_created" in listening else ():
         member = msgspec.to_builtins(await kernel.members.get(ws, member_id))
-        await hooks.notify("scrm_member_created", ws.enabled_plugins, workspace=ws, member=member)
+        await hooks.notify("scrm_member_created", ws.enabled_plugins, workspace=ws, member=member, kernel=kernel)
     for member_id, changed in written.updated.items() if "scrm_member_updated" in listening else ():
         member = msgspec.to_builtins(await kernel.members.get(ws, member_id))
-        await hooks.notify("scrm_member_updated", ws.enabled_plugins, workspace=ws, member=member, changed=changed)
+        await hooks.notify(
+            "scrm_member_updated", ws.enabled_plugins, workspace=ws, member=member, changed=changed, kernel=kernel
+        )
     for member_id, added in written.tagged.items() if "scrm_tags_changed" in listening else ():
         await kernel.tags.notify(ws, TagChange(member_id, added=added, removed=[]))
 

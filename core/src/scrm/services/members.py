@@ -117,7 +117,7 @@ class Members:
             await self.k.events.record(ws, [NewEvent(member_id, "member.created", {"tags": [n for _, n in tagged]})])
         member = await self.get(ws, member_id)
         await self.k.plugins.notify(
-            "scrm_member_created", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member)
+            "scrm_member_created", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member), kernel=self.k
         )
         if tagged:
             await self.k.tags.notify(ws, TagChange(member_id, added=[name for _, name in tagged], removed=[]))
@@ -170,6 +170,7 @@ class Members:
                 workspace=ws,
                 member=msgspec.to_builtins(member),
                 changed=changed,
+                kernel=self.k,
             )
         return member
 
@@ -191,8 +192,10 @@ class Members:
             await self.k.db.fetch("DELETE FROM scrm_member_tag WHERE member = {} AND workspace = {}", member_id, ws.id)
             await self.k.events.record(ws, [NewEvent(member_id, "member.erased")], allow_erased=True)
             # every installed plugin, enabled here or not: one switched off may still hold data
-            await self.k.plugins.call("scrm_erase_member", workspace=ws, member_id=member_id)
-        await self.k.plugins.notify("scrm_member_erased", ws.enabled_plugins, workspace=ws, member_id=member_id)
+            await self.k.plugins.call("scrm_erase_member", workspace=ws, member_id=member_id, kernel=self.k)
+        await self.k.plugins.notify(
+            "scrm_member_erased", ws.enabled_plugins, workspace=ws, member_id=member_id, kernel=self.k
+        )
 
     async def export(self, ws: WorkspaceRef, member_id: int) -> MemberExport:
         """Everything held about a member (a data-subject access request): the profile, consent
@@ -208,7 +211,9 @@ class Members:
             member=member,
             consents=await self.k.consents.history(ws, member_id),
             events=[to_event(row) for row in rows],
-            plugins=await self.k.plugins.call_each("scrm_export_member", workspace=ws, member_id=member_id),
+            plugins=await self.k.plugins.call_each(
+                "scrm_export_member", workspace=ws, member_id=member_id, kernel=self.k
+            ),
             exported_at=now(),
         )
 

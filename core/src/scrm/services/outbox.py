@@ -179,9 +179,9 @@ class Outbox:
         if not listening or not events:
             return
         batch = list(events)
-        await plugins.call("scrm_event_batch_recorded", listening, workspace=ws, events=batch)
+        await plugins.call("scrm_event_batch_recorded", listening, workspace=ws, events=batch, kernel=self.k)
         for event in batch:
-            await plugins.call("scrm_event_recorded", listening, workspace=ws, event=event)
+            await plugins.call("scrm_event_recorded", listening, workspace=ws, event=event, kernel=self.k)
 
     async def status(self) -> OutboxStatus:
         rows = await self.k.db.fetch(

@@ -251,6 +251,7 @@ class Tags:
             member_id=change.member_id,
             added=change.added,
             removed=change.removed,
+            kernel=self.k,
         )
 
 

@@ -101,7 +101,7 @@ class Workspaces:
         async with self.k.db.transaction():
             await self.k.db.fetch("DELETE FROM scrm_workspace WHERE id = {}", ws.id)
         self.k.forget_cached()
-        await self.k.plugins.notify("scrm_workspace_deleted", workspace=ws)
+        await self.k.plugins.notify("scrm_workspace_deleted", workspace=ws, kernel=self.k)
 
     async def ref(self, ident: str | int, by_name: bool = False) -> WorkspaceRef:
         """The :class:`WorkspaceRef` services act in, with the plugins enabled there."""
@@ -177,7 +177,9 @@ class Workspaces:
         result = await self.plugin(ws, name)
         if enabled:
             fresh = await self.ref(ws.id)
-            await self.k.plugins.notify("scrm_workspace_enabled", [name], workspace=fresh, settings=result.settings)
+            await self.k.plugins.notify(
+                "scrm_workspace_enabled", [name], workspace=fresh, settings=result.settings, kernel=self.k
+            )
         return result
 
 
