@@ -15,8 +15,7 @@ import msgspec
 from litestar import Request, get
 from litestar.response import Template
 from msgspec import Meta
-from scrm import EventFilter, EventOut, KernelDep, NavLink, ValidationFailed, WorkspaceDep
-from scrm.schemas import MAX_ID
+from scrm import MAX_ID, EventFilter, EventOut, KernelDep, NavLink, ValidationFailed, WorkspaceDep
 
 from scrm_web.auth import console_of
 from scrm_web.forms import decode, field_errors, values

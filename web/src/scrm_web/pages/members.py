@@ -24,11 +24,15 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from msgspec import Meta
 from scrm import (
+    MAX_ID,
+    MAX_LIMIT,
     Access,
     AccessDep,
     ConsentOut,
+    DottedName,
     EventFilter,
     EventOut,
+    Kernel,
     KernelDep,
     MemberFilter,
     MemberOut,
@@ -36,14 +40,11 @@ from scrm import (
     NavLink,
     NotFound,
     Page,
+    TagName,
     ValidationFailed,
     WorkspaceDep,
     WorkspaceRef,
 )
-from scrm.kernel import Kernel
-from scrm.pagination import MAX_LIMIT
-from scrm.schemas import MAX_ID, DottedName, Input, TagName
-from scrm.services.members import ATTRIBUTE_FILTER_KEY
 
 from scrm_web import i18n
 from scrm_web.auth import console_of
@@ -103,15 +104,13 @@ SEARCH_FIELDS = MemberSearch.__struct_fields__
 
 
 def _attribute(text: str | None) -> tuple[tuple[str, str], ...]:
-    """``KEY=VALUE`` as the service's (key, value) condition."""
+    """``KEY=VALUE`` as the service's (key, value) condition; the service checks the key."""
     if not text:
         return ()
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
         raise invalid("attribute", i18n.gettext("expected KEY=VALUE, such as city=Paris"))
-    if not ATTRIBUTE_FILTER_KEY.match(key):
-        raise invalid("attribute", i18n.gettext("the key has letters, digits and _ only"))
     return ((key, value.strip()),)
 
 
@@ -198,7 +197,7 @@ class TimelineQuery(msgspec.Struct, kw_only=True):
     type: DottedName | None = None
 
 
-class TagForm(Input):
+class TagForm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The tag to add or remove: created when new, as the API does."""
 
     tag: TagName
