@@ -6,6 +6,7 @@ And every name ``scrm.__all__`` promises is there."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,3 +92,9 @@ def test_every_public_name_imports() -> None:
     assert len(PUBLIC) == len(scrm.__all__), "a name is listed twice in scrm.__all__"
     missing = [name for name in scrm.__all__ if not hasattr(scrm, name)]
     assert not missing, f"scrm.__all__ lists names scrm does not have: {missing}"
+
+
+def test_every_public_name_is_in_the_author_guide() -> None:
+    guide = "".join(page.read_text(encoding="utf-8") for page in (ROOT / "docs" / "plugins").glob("*.md"))
+    undocumented = [name for name in scrm.__all__ if not re.search(rf"\bscrm\.{name}\b", guide)]
+    assert not undocumented, f"document these in docs/plugins/authoring.md (The public API): {undocumented}"
