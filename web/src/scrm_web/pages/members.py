@@ -198,7 +198,8 @@ class TimelineQuery(msgspec.Struct, kw_only=True):
 
 
 class TagForm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """The tag to add or remove: created when new, as the API does."""
+    """The tag to add or remove: created when new, as the API does (and, like its bodies, an
+    unknown field is an error)."""
 
     tag: TagName
 
