@@ -503,6 +503,17 @@ async def test_workspace_keys_cannot_hold_operator_scopes(kernel: Kernel, tenant
     assert await snapshot(kernel, tenant) == before
 
 
+def test_the_scopes_a_workspace_key_may_hold(kernel: Kernel) -> None:
+    every = kernel.keys.workspace_scopes()
+    assert set(every) == set(kernel.known_scopes()) - OPERATOR_SCOPES
+    assert "points:read" in every  # a plugin's scopes too
+    assert kernel.keys.workspace_scopes(["members:*", "points:read"]) == [
+        *(s for s in CORE_SCOPES if s.startswith("members:")),
+        "points:read",
+    ]
+    assert kernel.keys.workspace_scopes(["workspaces:write"]) == []
+
+
 async def test_a_key_cannot_grant_what_it_does_not_hold(kernel: Kernel, tenant: Tenant) -> None:
     issuer = await tenant.new_key("keys:write", "members:read", "tags:*")
     before = await snapshot(kernel, tenant)

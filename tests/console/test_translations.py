@@ -22,6 +22,7 @@ from litestar import Litestar
 from scrm.kernel import Kernel
 from scrm.roles import ADMIN, ROLE_DESCRIPTIONS, ROLES
 from scrm.schemas import MemberStatus
+from scrm.services.members import ATTRIBUTE_KEY_RULE
 from scrm_web import core_messages
 
 WEB = Path(scrm_web.__file__).parent
@@ -87,6 +88,7 @@ def test_the_core_words_the_console_declares_are_the_cores() -> None:
         if isinstance(kind, type) and issubclass(kind, scrm.problems.Problem)
     }
     assert set(core_messages.PROBLEM_TITLES) == titles
+    assert core_messages.FIELD_RULES == (ATTRIBUTE_KEY_RULE,)
 
 
 async def test_pages_in_chinese(kernel: Kernel, sign_in: SignIn, tenant: Any, app: Litestar) -> None:
@@ -103,6 +105,9 @@ async def test_pages_in_chinese(kernel: Kernel, sign_in: SignIn, tenant: Any, ap
     for words in ("会员", "标签", "同意管理", "仪表盘", "团队", "API 密钥", "退出登录", "正常"):  # nav, header, status
         assert words in text, words
     assert "所有者" in text  # the role in the workspace switcher: the core's word, declared by the console
+
+    bad_key = await owner.get(f"{base}/members", params={"attribute": "a b=c"})
+    assert "键只能包含字母、数字和 _" in text_of(bad_key)  # a field rule the core checks, in its words
 
     dashboard = text_of(await owner.get(f"{base}/"))
     for words in ("每日事件数", "各用途的同意覆盖率", "最近 30 天"):

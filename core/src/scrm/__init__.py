@@ -62,6 +62,28 @@ from scrm.settings import Settings, SettingsError
 from scrm.sql import Sql, Statement, as_date, as_datetime
 from scrm.version import __version__
 
+# isort: split
+# What a console (scrm-web, or one of your own) needs beside the plugin API, so that it imports
+# nothing else from the core. Why each is public:
+# a plugin broke the contract: a frontend checking what plugins hand it raises it at startup
+from scrm.plugins import PluginError
+
+# what kernel.operators.login raises: wrong credentials, too many attempts
+from scrm.problems import RateLimited, Unauthenticated
+
+# the workspace roles, strongest first: a role picker offers them
+from scrm.roles import ROLES
+
+# the rules of event types and tag names, and the bodies of POST /keys and /consent/purposes,
+# so a console validates its forms exactly as the API validates requests
+from scrm.schemas import DottedName, KeyCreate, PurposeCreate, TagName
+
+# what kernel.operators.memberships returns: the workspaces an operator may open
+from scrm.services.operators import Membership
+
+# Settings.oidc: the provider a console signs operators in with
+from scrm.settings import OidcSettings
+
 hookimpl = pluggy.HookimplMarker("scrm")
 """Marks a plugin's hook implementation: ``@scrm.hookimpl def scrm_manifest(): ...``."""
 
@@ -143,4 +165,18 @@ __all__ = [
     "invalid",
     "sent_fields",
     "with_kernel",
+]
+
+# the console's names (see the second block of imports)
+__all__ += [
+    "ROLES",
+    "DottedName",
+    "KeyCreate",
+    "Membership",
+    "OidcSettings",
+    "PluginError",
+    "PurposeCreate",
+    "RateLimited",
+    "TagName",
+    "Unauthenticated",
 ]

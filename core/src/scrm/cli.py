@@ -174,9 +174,9 @@ def workspaces() -> None:
 def workspaces_create(name: str, slug: str | None, time_zone: str) -> None:
     """Create a workspace; prints its slug on the last line."""
     from scrm.schemas import WorkspaceCreate
-    from scrm.services.workspaces import slugify
+    from scrm.services.workspaces import Workspaces
 
-    slug = slug or slugify(name)
+    slug = slug or Workspaces.slugify(name)
     if not slug:
         raise click.ClickException(f"cannot derive a slug from {name!r}; pass --slug")
 

@@ -100,6 +100,16 @@ class OidcSettings:
     #: the ID-token claim whose value (lowercased) is an operator's username
     username_claim: str = "email"
 
+    @staticmethod
+    def secure_url(url: str) -> bool:
+        """Whether ``url`` is fit to carry credentials: https, or plain http to this machine only (a
+        provider tried out locally). The issuer is held to it here, and the endpoints its discovery
+        document names by whoever signs operators in with it (the console)."""
+        parts = urlsplit(url)
+        if not parts.hostname:
+            return False
+        return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -161,15 +171,6 @@ class Settings:
         )
 
 
-def secure_url(url: str) -> bool:
-    """Whether ``url`` is fit to carry credentials: https, or plain http to this machine only (a
-    provider tried out locally)."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return False
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK)
-
-
 def _oidc(env: Mapping[str, str]) -> OidcSettings | None:
     """The OIDC provider, when ``SCRM_OIDC_ISSUER`` and the client's credentials are all set."""
     issuer = env.get("SCRM_OIDC_ISSUER", "").strip()
@@ -184,7 +185,7 @@ def _oidc(env: Mapping[str, str]) -> OidcSettings | None:
             f"{missing[0]}: required with the other OIDC settings (set the issuer, client id and client secret, or none of them)"
         )
     parts = urlsplit(issuer)
-    if not secure_url(issuer) or parts.query or parts.fragment:
+    if not OidcSettings.secure_url(issuer) or parts.query or parts.fragment:
         raise SettingsError(
             f"SCRM_OIDC_ISSUER: expected the provider's https URL without query, like https://id.example.com/realms/staff (got {issuer!r})"
         )

@@ -16,8 +16,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
-from scrm import Access, Forbidden, Kernel, NavLink, NotFound, OperatorOut
-from scrm.services.operators import SESSION_MAX, Membership
+from scrm import Access, Forbidden, Kernel, Membership, NavLink, NotFound, OperatorOut
 
 from scrm_web import i18n
 
@@ -138,5 +137,5 @@ def session_cookie(request: Request[Any, Any, Any], token: str | None) -> Cookie
         httponly=True,
         samesite="lax",
         secure=is_https(request),
-        max_age=int(SESSION_MAX.total_seconds()) if token else 0,
+        max_age=int(kernel_of(request).operators.session_max.total_seconds()) if token else 0,
     )

@@ -1,5 +1,5 @@
 """The core's words the console shows: role names and what each role may do, member statuses, the
-titles of the core's problems.
+titles of the core's problems, the rules of fields the core alone checks.
 
 The core has no translations (its API speaks English), so the console declares these messages here,
 marked with :func:`~scrm_web.i18n.N_` for the extractor, and translates the core's value where it
@@ -9,11 +9,9 @@ English; ``tests/console/test_translations.py`` checks that they still equal it.
 
 from __future__ import annotations
 
-from scrm.roles import ADMIN
-
 from scrm_web.i18n import N_
 
-#: the roles of :data:`scrm.roles.ROLES` and :data:`scrm.roles.ADMIN`
+#: the roles of :data:`scrm.ROLES` and ``admin`` (an agency admin's :attr:`scrm.Access.role`)
 ROLE_NAMES = (
     # TRANSLATORS: a role in a workspace
     N_("owner"),
@@ -27,9 +25,9 @@ ROLE_NAMES = (
     N_("admin"),
 )
 
-#: the same text as :data:`scrm.roles.ROLE_DESCRIPTIONS`, in the console's catalog
+#: the same text as the core's descriptions of the roles, in the console's catalog
 ROLE_DESCRIPTIONS = {
-    ADMIN: N_("every workspace, including creating them (agency level)"),
+    "admin": N_("every workspace, including creating them (agency level)"),
     "owner": N_("everything in the workspace: team, API keys, plugins"),
     "operator": N_("day-to-day work: members, tags, consent, events, plugin features"),
     "analyst": N_("reads everything and sees the reports; changes nothing"),
@@ -46,7 +44,7 @@ MEMBER_STATUSES = (
     N_("erased"),
 )
 
-#: the ``title`` of each problem in :mod:`scrm.problems`: the heading of the console's error page
+#: the ``title`` of each of the core's problems: the heading of the console's error page
 PROBLEM_TITLES = (
     N_("Bad request"),
     N_("The request is not valid"),
@@ -62,4 +60,10 @@ PROBLEM_TITLES = (
     N_("The request body is too large"),
     N_("A dependency is unavailable; retry later"),
     N_("The request body is not valid JSON"),
+)
+
+#: the ``message`` of a field error the core raises and the console shows as it is (translated)
+FIELD_RULES = (
+    # TRANSLATORS: the key of the member list's attribute filter (KEY=VALUE)
+    N_("the key has letters, digits and _ only"),
 )

@@ -1,12 +1,11 @@
-"""Forms: the core's form helpers (:mod:`scrm.forms`, public to plugins too), with errors translated
+"""Forms: the core's form helpers (``scrm.decode_form`` and the rest, public to plugins too), with errors translated
 into the operator's language."""
 
 from __future__ import annotations
 
-from scrm import Problem, invalid
-from scrm.forms import decode_form as decode
-from scrm.forms import form_errors
-from scrm.forms import form_values as values
+from scrm import Problem, form_errors, invalid
+from scrm import decode_form as decode
+from scrm import form_values as values
 
 from scrm_web import i18n
 

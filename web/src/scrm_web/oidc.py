@@ -27,7 +27,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[im
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet, OctKey
-from scrm.settings import OidcSettings, secure_url
+from scrm import OidcSettings
 
 from scrm_web import i18n
 
@@ -316,7 +316,7 @@ def _endpoints(document: dict[str, Any], issuer: str) -> Endpoints:
     urls: dict[str, str] = {}
     for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         url = document.get(name)
-        if not isinstance(url, str) or not secure_url(url):
+        if not isinstance(url, str) or not OidcSettings.secure_url(url):
             raise unusable(f"its discovery document has no https {name}")
         urls[name] = url
     userinfo = document.get("userinfo_endpoint")
@@ -332,7 +332,7 @@ def _endpoints(document: dict[str, Any], issuer: str) -> Endpoints:
         authorization=urls["authorization_endpoint"],
         token=urls["token_endpoint"],
         jwks=urls["jwks_uri"],
-        userinfo=userinfo if isinstance(userinfo, str) and secure_url(userinfo) else None,
+        userinfo=userinfo if isinstance(userinfo, str) and OidcSettings.secure_url(userinfo) else None,
         basic_auth="client_secret_basic" in methods or "client_secret_post" not in methods,
         algorithms=algorithms,
     )

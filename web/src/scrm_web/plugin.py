@@ -29,8 +29,7 @@ from litestar.plugins import InitPluginProtocol
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from scrm import Access, ConsolePages, Kernel, NavLink, WorkspaceRef
-from scrm.plugins import PluginError
+from scrm import Access, ConsolePages, Kernel, NavLink, PluginError, WorkspaceRef
 
 from scrm_web import i18n
 from scrm_web.auth import COOKIE_PATH, SCOPE_OPT, console_guard, console_of, plugin_guard

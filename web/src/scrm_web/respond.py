@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
-from scrm.forms import form_status
+from scrm import form_status
 
 from scrm_web.errors import is_htmx
 

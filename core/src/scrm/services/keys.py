@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,12 @@ class Keys:
 
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
+
+    def workspace_scopes(self, held: Iterable[str] = ("*",)) -> list[str]:
+        """The scopes a workspace key holding ``held`` has, wildcards opened up (all of them by
+        default): the core's and the installed plugins' scopes, but never an operator-only one.
+        What a form creating a key offers, and what a console checks against its operator's role."""
+        return [s for s in self.k.known_scopes() if s not in OPERATOR_SCOPES and grants(held, s)]
 
     async def create(
         self, ws: WorkspaceRef | None, scopes: list[str], name: str = "", creator: Principal | None = None

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from scrm.kernel import Kernel
 
 ATTRIBUTE_FILTER_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+#: what an attribute filter's key may be, as a 422 says it (the console shows it translated)
+ATTRIBUTE_KEY_RULE = "the key has letters, digits and _ only"
 _decode = msgspec.json.Decoder()
 _encode = msgspec.json.Encoder()
 
@@ -337,7 +339,7 @@ class Members:
             if not ATTRIBUTE_FILTER_KEY.match(key):
                 raise ValidationFailed(
                     f"attribute filter key {key!r}: letters, digits and _ only",
-                    errors=[field_error("attribute", "bad key", "query")],
+                    errors=[field_error("attribute", ATTRIBUTE_KEY_RULE, "query")],
                 )
             sql, sql_args = self.k.db.dialect.json_text_equals("m.attributes", key, value)
             clauses.append(sql)

@@ -107,11 +107,6 @@ def check_password(password: str, field: str = "password") -> None:
         raise invalid(field, f"must be at most {PASSWORD_MAX} characters long")
 
 
-def check_role(role: str, field: str = "role") -> None:
-    if role not in ROLES:
-        raise invalid(field, f"must be one of {', '.join(ROLES)}")
-
-
 async def hash_password(password: str) -> str:
     return await asyncio.to_thread(_hasher.hash, password)
 
@@ -128,6 +123,9 @@ async def _verify(password_hash: str, password: str) -> bool:
 
 class Operators:
     """Create and manage operators, their roles, sign-ins and sessions."""
+
+    #: a session's longest life, however active: the max-age of a console's session cookie
+    session_max = SESSION_MAX
 
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
@@ -237,9 +235,16 @@ class Operators:
 
     # --- roles --------------------------------------------------------------------------------
 
+    @staticmethod
+    def check_role(role: str, field: str = "role") -> None:
+        """Raise :class:`ValidationFailed` on ``field`` unless ``role`` is a workspace role
+        (:data:`ROLES`): lets a form check the role it was sent before it creates anything."""
+        if role not in ROLES:
+            raise invalid(field, f"must be one of {', '.join(ROLES)}")
+
     async def grant(self, operator_id: int, ws: WorkspaceRef, role: str) -> None:
         """Give an operator ``role`` in ``ws`` (replacing the role they had there)."""
-        check_role(role)
+        self.check_role(role)
         async with self.k.db.transaction():
             await self.get(operator_id)
             if role != "owner":

@@ -54,11 +54,14 @@ class Growth:
 class Headline:
     """The workspace at a glance: its members, those active in the last :data:`ACTIVE_DAYS` days
     (an engagement event: any type but the core's own), and its events of the last
-    :data:`RECENT_EVENT_DAYS` days."""
+    :data:`RECENT_EVENT_DAYS` days. It names those periods, so whoever shows the figures says what
+    they cover without reaching into this module."""
 
     members: int
     active: int
     recent_events: int
+    active_days: int = ACTIVE_DAYS
+    recent_event_days: int = RECENT_EVENT_DAYS
 
     @property
     def active_ratio(self) -> float:

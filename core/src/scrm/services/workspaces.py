@@ -21,12 +21,6 @@ if TYPE_CHECKING:
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
-def slugify(name: str) -> str:
-    """A slug for a workspace name: ``"Acme Coffee"`` → ``"acme-coffee"``."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
-    return slug if SLUG.match(slug) else ""
-
-
 def _check_time_zone(tz: str) -> None:
     try:
         ZoneInfo(tz)
@@ -42,6 +36,13 @@ class Workspaces:
 
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
+
+    @staticmethod
+    def slugify(name: str) -> str:
+        """A slug for a workspace name (``"Acme Coffee"`` → ``"acme-coffee"``), or ``""`` when the
+        name makes no usable one: what ``scrm workspaces create`` and the console's form default to."""
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
+        return slug if SLUG.match(slug) else ""
 
     async def create(self, data: WorkspaceCreate) -> WorkspaceOut:
         _check_time_zone(data.time_zone)

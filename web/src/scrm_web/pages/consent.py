@@ -13,9 +13,7 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
-from scrm import AccessDep, ChainReport, KernelDep, NavLink, Problem, WorkspaceDep, WorkspaceRef
-from scrm.kernel import Kernel
-from scrm.schemas import PurposeCreate
+from scrm import AccessDep, ChainReport, Kernel, KernelDep, NavLink, Problem, PurposeCreate, WorkspaceDep, WorkspaceRef
 
 from scrm_web import i18n
 from scrm_web.auth import console_of

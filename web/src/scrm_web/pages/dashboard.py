@@ -11,7 +11,6 @@ import msgspec
 from litestar import Request, get
 from litestar.response import Template
 from scrm import AccessDep, Forbidden, KernelDep, NavLink, WorkspaceDep
-from scrm.services.reports import ACTIVE_DAYS, RECENT_EVENT_DAYS
 
 from scrm_web import charts, i18n
 from scrm_web.auth import console_of
@@ -53,8 +52,6 @@ async def dashboard(
         "periods": PERIODS,
         "time_zone": ws.time_zone,
         "headline": headline,
-        "active_days": ACTIVE_DAYS,
-        "recent_event_days": RECENT_EVENT_DAYS,
         "new_members": growth.total - growth.before,
         "events_total": sum(d.count for d in events),
         "growth_chart": charts.line_chart(joined, title=i18n.gettext("Members"), cumulative=True),

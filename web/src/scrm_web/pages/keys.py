@@ -20,13 +20,12 @@ from scrm import (
     Forbidden,
     Kernel,
     KernelDep,
+    KeyCreate,
     NavLink,
     ValidationFailed,
     WorkspaceDep,
     WorkspaceRef,
 )
-from scrm.schemas import KeyCreate
-from scrm.scopes import OPERATOR_SCOPES, grants
 
 from scrm_web import i18n
 from scrm_web.errors import is_htmx
@@ -52,7 +51,7 @@ async def create_key(
     try:
         # checkboxes repeat the field; scopes hold no commas, so the list survives the join
         data = decode({**typed, "scopes": ",".join(checked)}, KeyCreate, lists=("scopes",))
-        beyond = beyond_role(access, data.scopes, kernel.known_scopes())
+        beyond = beyond_role(access, kernel.keys.workspace_scopes(data.scopes))
         if beyond:
             raise Forbidden(
                 i18n.gettext("Your role does not hold %(scopes)s, so no key you create can.")
@@ -77,10 +76,10 @@ async def revoke_key(
     return see_other(request, f"/console/w/{ws.slug}/keys")
 
 
-def beyond_role(access: Access, scopes: list[str], known: list[str]) -> list[str]:
-    """The scopes a key holding ``scopes`` would have (wildcards opened up) that the operator's role
-    lacks: an operator cannot hand out more than they may do themselves."""
-    return [s for s in known if s not in OPERATOR_SCOPES and grants(scopes, s) and not access.can(s)]
+def beyond_role(access: Access, granted: list[str]) -> list[str]:
+    """The scopes ``granted`` to a key (wildcards opened up: ``kernel.keys.workspace_scopes``) that
+    the operator's role lacks: an operator cannot hand out more than they may do themselves."""
+    return [s for s in granted if not access.can(s)]
 
 
 async def _keys(
@@ -91,7 +90,7 @@ async def _keys(
     context = {
         "keys": await kernel.keys.list(ws),
         # a workspace key can never hold an operator scope, so the form does not offer one
-        "scopes": [ALL, *(s for s in kernel.known_scopes() if s not in OPERATOR_SCOPES)],
+        "scopes": [ALL, *kernel.keys.workspace_scopes()],
         "created": None,
         "values": {},
         "checked": [],

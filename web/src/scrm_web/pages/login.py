@@ -9,8 +9,7 @@ from litestar import Request, get, post
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
-from scrm import KernelDep
-from scrm.problems import RateLimited, Unauthenticated
+from scrm import KernelDep, RateLimited, Unauthenticated
 
 from scrm_web import i18n
 from scrm_web.auth import SESSION_COOKIE, kernel_of, session_cookie

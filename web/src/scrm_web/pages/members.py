@@ -29,8 +29,10 @@ from scrm import (
     Access,
     AccessDep,
     ConsentOut,
+    DottedName,
     EventFilter,
     EventOut,
+    Kernel,
     KernelDep,
     MemberFilter,
     MemberOut,
@@ -38,13 +40,11 @@ from scrm import (
     NavLink,
     NotFound,
     Page,
+    TagName,
     ValidationFailed,
     WorkspaceDep,
     WorkspaceRef,
 )
-from scrm.kernel import Kernel
-from scrm.schemas import DottedName, Input, TagName
-from scrm.services.members import ATTRIBUTE_FILTER_KEY
 
 from scrm_web import i18n
 from scrm_web.auth import console_of
@@ -104,15 +104,13 @@ SEARCH_FIELDS = MemberSearch.__struct_fields__
 
 
 def _attribute(text: str | None) -> tuple[tuple[str, str], ...]:
-    """``KEY=VALUE`` as the service's (key, value) condition."""
+    """``KEY=VALUE`` as the service's (key, value) condition; the service checks the key."""
     if not text:
         return ()
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
         raise invalid("attribute", i18n.gettext("expected KEY=VALUE, such as city=Paris"))
-    if not ATTRIBUTE_FILTER_KEY.match(key):
-        raise invalid("attribute", i18n.gettext("the key has letters, digits and _ only"))
     return ((key, value.strip()),)
 
 
@@ -199,8 +197,9 @@ class TimelineQuery(msgspec.Struct, kw_only=True):
     type: DottedName | None = None
 
 
-class TagForm(Input):
-    """The tag to add or remove: created when new, as the API does."""
+class TagForm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The tag to add or remove: created when new, as the API does (and, like its bodies, an
+    unknown field is an error)."""
 
     tag: TagName
 

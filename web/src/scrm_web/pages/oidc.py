@@ -18,8 +18,7 @@ from litestar.datastructures import Cookie
 from litestar.params import QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
-from scrm import Kernel, KernelDep, NotFound, OperatorOut
-from scrm.problems import Conflict
+from scrm import Conflict, Kernel, KernelDep, NotFound, OperatorOut
 
 from scrm_web import i18n
 from scrm_web.auth import is_https, kernel_of, session_cookie

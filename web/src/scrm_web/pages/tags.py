@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from msgspec import UNSET
 from scrm import (
     AccessDep,
+    Kernel,
     KernelDep,
     NavLink,
     Problem,
@@ -29,7 +30,6 @@ from scrm import (
     WorkspaceDep,
     WorkspaceRef,
 )
-from scrm.kernel import Kernel
 
 from scrm_web import i18n
 from scrm_web.auth import console_of

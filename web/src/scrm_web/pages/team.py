@@ -14,6 +14,7 @@ from litestar.params import PathParameter
 from litestar.response import Template
 from scrm import (
     MAX_ID,
+    ROLES,
     Access,
     AccessDep,
     Conflict,
@@ -25,8 +26,6 @@ from scrm import (
     WorkspaceDep,
     WorkspaceRef,
 )
-from scrm.roles import ROLES
-from scrm.services.operators import check_role
 
 from scrm_web import i18n
 from scrm_web.core_messages import ROLE_DESCRIPTIONS
@@ -52,7 +51,7 @@ async def add_operator(
         operator_id = await _operator_named(kernel, typed.get("username", ""))
         if operator_id in {m.operator.id for m in await kernel.operators.team(ws)}:
             raise invalid("username", N_("already in this team: change their role in the list"))
-        check_role(typed.get("role", ""))
+        kernel.operators.check_role(typed.get("role", ""))
         await kernel.operators.grant(operator_id, ws, typed["role"])
     except (ValidationFailed, Conflict) as exc:
         return await _team(
@@ -68,7 +67,7 @@ async def create_operator(
     form = await request.form()
     typed = values(form)
     try:
-        check_role(typed.get("role", ""))
+        kernel.operators.check_role(typed.get("role", ""))
         # the password as typed: spaces at its ends are part of it
         password = str(form.get("password", ""))
         operator = await kernel.operators.create(

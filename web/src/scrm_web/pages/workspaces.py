@@ -11,7 +11,6 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from scrm import Conflict, Kernel, KernelDep, ValidationFailed, WorkspaceCreate
-from scrm.services.workspaces import slugify
 
 from scrm_web.auth import console_of
 from scrm_web.forms import decode, field_errors, values
@@ -40,7 +39,9 @@ async def workspaces_page(kernel: KernelDep, created: FromQuery[str | None] = No
 async def create_workspace(request: Request[Any, Any, Any], kernel: KernelDep) -> Template | Redirect:
     typed = values(await request.form())
     if not typed.get("slug") and typed.get("name"):
-        typed["slug"] = slugify(typed["name"])  # shown in the form should the name not make a usable one
+        typed["slug"] = kernel.workspaces.slugify(
+            typed["name"]
+        )  # shown in the form should the name not make a usable one
     try:
         workspace = await kernel.workspaces.create(decode(typed, WorkspaceCreate))
     except (ValidationFailed, Conflict) as exc:
