@@ -3,24 +3,26 @@
 One name everywhere: distribution ``scrm-notes``, package ``scrm_notes``, entry point ``notes``,
 piccolo app ``notes``, table ``notes_note``, routes under ``/api/v1/notes``, scopes ``notes:read``
 and ``notes:write``.
+
+Built on the core's plugin toolkit, as every plugin should be: ``scrm.PathId``, ``scrm.Cursor``,
+``scrm.Limit`` and ``scrm.Text`` for what the routes take (so a bad value is a 422 naming it), signed
+cursors from ``kernel.cursors``, SQL through ``kernel.sql`` (it runs on SQLite and PostgreSQL alike),
+and ``scrm.invalid`` for the check a type cannot express.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 import scrm
 from litestar import get, post
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody
 from piccolo.conf.apps import AppConfig
 
 from scrm_notes.tables import Note
-
-MemberId = Annotated[int, PathParameter(gt=0, le=2**63 - 1, description="The member's id")]
-
 
 # --- registration ---------------------------------------------------------------------------------
 
@@ -54,9 +56,20 @@ def scrm_routes() -> list[Any]:
 
 # --- routes: /api/v1/notes/... ------------------------------------------------------------------
 
+NOTE_COLUMNS = "id, member_id, body, author, created_at"
+#: One page of a member's notes, oldest first, after the cursor's note.
+PAGE = (
+    f"SELECT {NOTE_COLUMNS} FROM notes_note WHERE workspace = {{ws}} AND member_id = {{member}} AND id > {{after}} "
+    "ORDER BY id LIMIT {limit}"
+)
+ADD = (
+    "INSERT INTO notes_note (workspace, member_id, body, author, created_at) "
+    f"VALUES ({{ws}}, {{member}}, {{body}}, {{author}}, {{at}}) RETURNING {NOTE_COLUMNS}"
+)
+
 
 class NoteIn(msgspec.Struct, forbid_unknown_fields=True):
-    body: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    body: scrm.Text
 
 
 class NoteOut(msgspec.Struct):
@@ -75,11 +88,19 @@ class MemberErased(scrm.Conflict):
 
 
 @get("/members/{member_id:int}", opt={"scope": "notes:read"}, operation_id="notesListNotes")
-async def list_notes(kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, member_id: MemberId) -> list[NoteOut]:
-    """The notes on a member, oldest first."""
+async def list_notes(
+    kernel: scrm.KernelDep,
+    ws: scrm.WorkspaceDep,
+    member_id: scrm.PathId,
+    cursor: scrm.Cursor = None,
+    limit: scrm.Limit = scrm.DEFAULT_LIMIT,
+) -> scrm.Page[NoteOut]:
+    """The notes on a member, oldest first, a page at a time."""
     await kernel.members.get(ws, member_id)  # 404 not-found unless the member is in this workspace
-    rows = await Note.select().where((Note.workspace == ws.id) & (Note.member_id == member_id)).order_by(Note.id)
-    return [_note(row) for row in rows]
+    after = kernel.cursors.decode("notes", cursor)  # 0 on the first page; a forged cursor is a 400
+    rows = await kernel.sql.run(PAGE, ws=ws.id, member=member_id, after=after, limit=limit + 1)
+    notes = [_note(row) for row in rows]
+    return kernel.cursors.page("notes", notes, [note.id for note in notes], limit)
 
 
 @post("/members/{member_id:int}", opt={"scope": "notes:write"}, operation_id="notesAddNote")
@@ -87,32 +108,26 @@ async def add_note(
     kernel: scrm.KernelDep,
     ws: scrm.WorkspaceDep,
     principal: scrm.PrincipalDep,
-    member_id: MemberId,
+    member_id: scrm.PathId,
     data: JSONBody[NoteIn],
 ) -> NoteOut:
     """Add a note to a member; the author is the API key that wrote it."""
+    if not data.body.strip():
+        raise scrm.invalid("body", "must not be blank")  # 422 naming the field, like the type checks
     member = await kernel.members.get(ws, member_id)
     if member.status == "erased":
         raise MemberErased(f"Member {member_id} was erased; it takes no notes")
-    rows = await Note.insert(
-        Note(
-            workspace=ws.id,
-            member_id=member_id,
-            body=data.body,
-            author=f"key:{principal.key_id}",
-            created_at=datetime.now(UTC),
-        )
-    ).returning(*Note.all_columns())
-    return _note(rows[0])
+    row = await kernel.sql.one(
+        ADD, ws=ws.id, member=member_id, body=data.body, author=f"key:{principal.key_id}", at=datetime.now(UTC)
+    )
+    return _note(row)
 
 
-def _note(row: dict[str, Any]) -> NoteOut:
+def _note(row: Any) -> NoteOut:
+    created_at = scrm.as_datetime(row["created_at"])  # SQLite hands times back as text
+    assert created_at is not None
     return NoteOut(
-        id=row["id"],
-        member_id=row["member_id"],
-        body=row["body"],
-        author=row["author"],
-        created_at=row["created_at"],
+        id=row["id"], member_id=row["member_id"], body=row["body"], author=row["author"], created_at=created_at
     )
 
 
@@ -120,6 +135,8 @@ def _note(row: dict[str, Any]) -> NoteOut:
 
 
 @scrm.hookimpl
-async def scrm_member_erased(workspace: scrm.WorkspaceRef, member_id: int) -> None:
+async def scrm_member_erased(workspace: scrm.WorkspaceRef, member_id: int, kernel: scrm.Kernel) -> None:
     """A member's personal data was erased: so are the notes about them."""
-    await Note.delete().where((Note.workspace == workspace.id) & (Note.member_id == member_id))
+    await kernel.sql.run(
+        "DELETE FROM notes_note WHERE workspace = {ws} AND member_id = {member}", ws=workspace.id, member=member_id
+    )

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import msgspec
+import scrm
 
 from scrm_points.ledger import AccountState, Credit, Ledger
-from scrm_points.sql import as_date
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ async def _stepwise(ledger: Ledger, member_id: int, day: date, at: datetime) -> 
         ledger.ws,
         member_id,
     )
-    last = as_date(rows[0]["day"]) if rows else None
+    last = scrm.as_date(rows[0]["day"]) if rows else None
     if last is not None and last >= day:
         return None
     streak = int(rows[0]["streak"]) + 1 if last is not None and last == day - timedelta(days=1) else 1

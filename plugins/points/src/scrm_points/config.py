@@ -8,14 +8,14 @@ read in the same transaction as the ledger.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 import scrm
 from msgspec import Meta
 
 from scrm_points import clock
-from scrm_points.sql import Sql
+from scrm_points.problems import invalid_fields
 
 #: The largest number of points one value may hold (keeps sums far from 64-bit overflow).
 MAX_POINTS = 1_000_000_000
@@ -44,16 +44,18 @@ class PointsSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def check(self) -> PointsSettings:
         """Rules a type cannot say: tier names unique, thresholds strictly increasing."""
-        errors: list[dict[str, Any]] = []
+        errors: list[dict[str, str]] = []
         seen: set[str] = set()
         for index, tier in enumerate(self.tiers):
             if tier.name in seen:
-                errors.append(_error(f"tiers[{index}].name", "tier names must be unique"))
+                errors.append(scrm.field_error(f"tiers[{index}].name", "tier names must be unique"))
             seen.add(tier.name)
             if index and tier.threshold <= self.tiers[index - 1].threshold:
-                errors.append(_error(f"tiers[{index}].threshold", "thresholds must increase from one tier to the next"))
+                errors.append(
+                    scrm.field_error(f"tiers[{index}].threshold", "thresholds must increase from one tier to the next")
+                )
         if errors:
-            raise scrm.ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+            raise invalid_fields(errors)
         return self
 
     def tier_for(self, lifetime: int) -> str | None:
@@ -65,19 +67,15 @@ class PointsSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return reached
 
 
-def _error(field: str, message: str) -> dict[str, Any]:
-    return {"field": field, "source": "body", "message": message}
-
-
 _decode = msgspec.json.Decoder(PointsSettings)
 
 
-async def load(sql: Sql, workspace_id: int) -> PointsSettings:
+async def load(sql: scrm.Sql, workspace_id: int) -> PointsSettings:
     rows = await sql.fetch("SELECT settings FROM points_config WHERE workspace = {}", workspace_id)
     return _decode.decode(rows[0]["settings"]) if rows else PointsSettings()
 
 
-async def save(sql: Sql, workspace_id: int, settings: PointsSettings) -> PointsSettings:
+async def save(sql: scrm.Sql, workspace_id: int, settings: PointsSettings) -> PointsSettings:
     at: datetime = clock.now()
     await sql.fetch(
         "INSERT INTO points_config (workspace, settings, updated_at) VALUES ({}, {}, {}) "

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import scrm
 from litestar import Request, get, post
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from scrm_points.config import PointsSettings
@@ -29,7 +29,6 @@ from scrm_points.service import PointsService
 
 READ = {"scope": "points:read"}
 ADMIN = {"scope": "points:admin"}
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 Board = Annotated[Literal["balance", "lifetime", "earned"], QueryParameter(name="by")]
 Saved = Annotated[bool, QueryParameter(name="saved")]
 HISTORY_ON_PANEL = 10
@@ -89,18 +88,12 @@ def parse_conditions(text: str) -> dict[str, Any]:
             try:
                 conditions[name] = {"min": float(value)}
             except ValueError:
-                raise scrm.ValidationFailed(
-                    f"conditions: {value!r} is not a number",
-                    errors=[{"field": "conditions", "source": "body", "message": "a minimum must be a number"}],
-                ) from None
+                raise scrm.invalid("conditions", "a minimum must be a number") from None
         elif "=" in item:
             name, value = (s.strip() for s in item.split("=", 1))
             conditions[name] = _scalar(value)
         else:
-            raise scrm.ValidationFailed(
-                f"conditions: {item!r} is neither name=value nor name>=number",
-                errors=[{"field": "conditions", "source": "body", "message": "write name=value or name>=number"}],
-            )
+            raise scrm.invalid("conditions", "write name=value or name>=number")
     return conditions
 
 
@@ -122,10 +115,7 @@ def _pairs(text: str, field: str) -> list[tuple[str, str]]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, colon, value = item.partition(":")
         if not colon:
-            raise scrm.ValidationFailed(
-                f"{field}: {item!r} is not name:number",
-                errors=[{"field": field, "source": "body", "message": "write pairs like 7:50, 30:300"}],
-            )
+            raise scrm.invalid(field, "write pairs like 7:50, 30:300")
         pairs.append((key.strip(), value.strip()))
     return pairs
 
@@ -157,7 +147,7 @@ async def _rules(
     created: str = "",
     status: int = 200,
 ) -> Template:
-    listed = await _service(kernel).rules(access.workspace, limit=500)
+    listed = await _service(kernel).rules(access.workspace, limit=scrm.MAX_LIMIT)
     name = "points/_rules.html" if _is_htmx(request) else "points/rules.html"
     context = {
         "rules": listed.items,
@@ -191,7 +181,7 @@ async def create_rule(
 
 @post("/rules/{rule_id:int}/active", opt=ADMIN)
 async def toggle_rule(
-    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, rule_id: Id
+    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, rule_id: scrm.PathId
 ) -> Template | Redirect:
     service = _service(kernel)
     rule = await service.rule(access.workspace, rule_id)
@@ -201,7 +191,7 @@ async def toggle_rule(
 
 @post("/rules/{rule_id:int}/delete", opt=ADMIN)
 async def delete_rule(
-    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, rule_id: Id
+    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, rule_id: scrm.PathId
 ) -> Template | Redirect:
     await _service(kernel).delete_rule(access.workspace, rule_id)
     return _after(request, await _rules(request, kernel, access), "/rules")
@@ -226,7 +216,7 @@ async def _rewards(
     status: int = 200,
 ) -> Template:
     service = _service(kernel)
-    listed = await service.rewards(access.workspace, limit=500)
+    listed = await service.rewards(access.workspace, limit=scrm.MAX_LIMIT)
     redemptions = await service.redemptions(access.workspace, limit=20)
     name = "points/_rewards.html" if _is_htmx(request) else "points/rewards.html"
     context = {
@@ -257,7 +247,7 @@ async def create_reward(
 
 @post("/rewards/{reward_id:int}", opt=ADMIN)
 async def update_reward(
-    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, reward_id: Id
+    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, reward_id: scrm.PathId
 ) -> Template | Redirect:
     """Change a reward's cost, stock (blank: unlimited) and whether it can be redeemed."""
     form = await request.form()
@@ -346,7 +336,7 @@ async def save_settings(
 
 @post("/members/{member_id:int}/adjustments", opt=ADMIN)
 async def adjust(
-    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, member_id: Id
+    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, member_id: scrm.PathId
 ) -> Template | Redirect:
     """Add or take away points by hand, with a reason; answers with the panel (htmx) or goes back to
     the member's page."""

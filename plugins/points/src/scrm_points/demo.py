@@ -21,7 +21,6 @@ from scrm_points.ledger import Credit, Ledger
 from scrm_points.routes import points
 from scrm_points.schemas import AtLeast, RewardIn, RuleIn
 from scrm_points.service import PointsService
-from scrm_points.sql import Sql
 
 SETTINGS = PointsSettings(
     expiry_months=12,
@@ -45,7 +44,7 @@ PAGE = 500
 
 async def seed(kernel: scrm.Kernel, workspace: scrm.WorkspaceRef, member_ids: list[int]) -> None:
     service = points(kernel)
-    if not await Sql.of(kernel).fetch("SELECT id FROM points_rule WHERE workspace = {} LIMIT 1", workspace.id):
+    if not await kernel.sql.fetch("SELECT id FROM points_rule WHERE workspace = {} LIMIT 1", workspace.id):
         await _history(kernel, service, workspace, member_ids)
     await award_events(kernel, service, workspace)
 
@@ -72,7 +71,6 @@ async def _history(
 ) -> None:
     """Settings, rules, rewards, and some members' check-in streaks, welcome gifts and redemptions."""
     rng = random.Random(11)  # noqa: S311  (demo data, not secrets)
-    sql = Sql.of(kernel)
     async with kernel.db.transaction():
         await service.put_settings(workspace, SETTINGS)
         for rule in RULES:
@@ -87,7 +85,7 @@ async def _history(
             for n in range(streak):
                 day, earned_at = today - timedelta(days=streak - n), at - timedelta(days=streak - n)
                 points_earned = SETTINGS.checkin_points + SETTINGS.streak_bonuses.get(n + 1, 0)
-                await sql.fetch(
+                await kernel.sql.fetch(
                     "INSERT INTO points_checkin (workspace, member_id, day, streak, points, created_at) "
                     "VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (workspace, member_id, day) DO NOTHING",
                     workspace.id,

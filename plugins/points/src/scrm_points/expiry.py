@@ -15,7 +15,6 @@ import scrm
 from scrm_points import clock
 from scrm_points.config import PointsSettings
 from scrm_points.ledger import Ledger
-from scrm_points.sql import Sql
 
 log = logging.getLogger("scrm_points")
 #: Members one round of the job takes; it loops until none is due.
@@ -24,11 +23,10 @@ BATCH = 500
 
 async def expire_due(kernel: scrm.Kernel) -> int:
     """Expire every lot due now, in every workspace; returns the points expired."""
-    sql = Sql.of(kernel)
     at = clock.now()
     total = 0
     while True:
-        due = await sql.fetch(
+        due = await kernel.sql.fetch(
             "SELECT DISTINCT workspace, member_id FROM points_lot WHERE remaining > 0 AND expires_at <= {} "
             "ORDER BY workspace, member_id LIMIT {}",
             at,

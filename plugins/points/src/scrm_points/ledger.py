@@ -39,7 +39,6 @@ import scrm
 from scrm_points import clock, tiers
 from scrm_points.config import PointsSettings
 from scrm_points.problems import NotEnoughPoints
-from scrm_points.sql import Sql
 
 #: Kinds of transaction whose positive amounts count toward lifetime points (and so tiers).
 EARNING_KINDS = frozenset({"award", "adjust"})
@@ -210,7 +209,7 @@ class Ledger:
 
     def __init__(self, kernel: scrm.Kernel, workspace: scrm.WorkspaceRef, settings: PointsSettings) -> None:
         self.kernel = kernel
-        self.sql = Sql.of(kernel)
+        self.sql = kernel.sql
         self.workspace = workspace
         self.ws = workspace.id
         self.settings = settings

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import scrm
 from litestar import Controller, delete, get, patch, post, put
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from scrm_points.config import PointsSettings
 from scrm_points.schemas import (
@@ -33,10 +33,6 @@ from scrm_points.service import PointsService
 READ = {"scope": "points:read"}
 WRITE = {"scope": "points:write"}
 ADMIN = {"scope": "points:admin"}
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
-Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size")]
-Cursor = Annotated[str | None, QueryParameter(max_length=200, description="next_cursor of the previous page")]
-OptionalId = Annotated[int | None, QueryParameter(gt=0, le=2**63 - 1)]
 
 
 def points(kernel: scrm.Kernel) -> PointsService:
@@ -52,33 +48,38 @@ class PointsController(Controller):
     # --- members ------------------------------------------------------------------------------
 
     @get("/members/{member_id:int}", opt=READ, operation_id="pointsGetAccount")
-    async def get_account(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, member_id: Id) -> AccountOut:
+    async def get_account(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, member_id: scrm.PathId) -> AccountOut:
         """A member's balance, lifetime points, tier and points expiring soon."""
         return await points(kernel).account(ws, member_id)
 
     @get("/members/{member_id:int}/transactions", opt=READ, operation_id="pointsListTransactions")
     async def list_transactions(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, member_id: Id, cursor: Cursor = None, limit: Limit = 50
+        self,
+        kernel: scrm.KernelDep,
+        ws: scrm.WorkspaceDep,
+        member_id: scrm.PathId,
+        cursor: scrm.Cursor = None,
+        limit: scrm.Limit = scrm.DEFAULT_LIMIT,
     ) -> scrm.Page[TransactionOut]:
         """A member's ledger, newest first."""
         return await points(kernel).history(ws, member_id, cursor, limit)
 
     @post("/members/{member_id:int}/adjustments", opt=ADMIN, operation_id="pointsAdjust")
     async def adjust(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, member_id: Id, data: JSONBody[AdjustmentIn]
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, member_id: scrm.PathId, data: JSONBody[AdjustmentIn]
     ) -> PostedOut:
         """Add or take away points by hand, with a reason (taking more than the balance: 409)."""
         return await points(kernel).adjust(ws, member_id, data.amount, data.reason, data.reference)
 
     @get("/transactions/{transaction_id:int}", opt=READ, operation_id="pointsGetTransaction")
     async def get_transaction(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, transaction_id: Id
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, transaction_id: scrm.PathId
     ) -> TransactionOut:
         return await points(kernel).transaction(ws, transaction_id)
 
     @post("/transactions/{transaction_id:int}/reversals", opt=ADMIN, operation_id="pointsReverse")
     async def reverse(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, transaction_id: Id, data: JSONBody[ReversalIn]
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, transaction_id: scrm.PathId, data: JSONBody[ReversalIn]
     ) -> PostedOut:
         """Undo a transaction (once; not a reversal; 409 if the points it gave were spent)."""
         return await points(kernel).reverse(ws, transaction_id, data.reason)
@@ -95,7 +96,11 @@ class PointsController(Controller):
 
     @get("/rules", opt=READ, operation_id="pointsListRules")
     async def list_rules(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, cursor: Cursor = None, limit: Limit = 50
+        self,
+        kernel: scrm.KernelDep,
+        ws: scrm.WorkspaceDep,
+        cursor: scrm.Cursor = None,
+        limit: scrm.Limit = scrm.DEFAULT_LIMIT,
     ) -> scrm.Page[RuleOut]:
         return await points(kernel).rules(ws, cursor, limit)
 
@@ -104,17 +109,17 @@ class PointsController(Controller):
         return await points(kernel).create_rule(ws, data)
 
     @get("/rules/{rule_id:int}", opt=READ, operation_id="pointsGetRule")
-    async def get_rule(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, rule_id: Id) -> RuleOut:
+    async def get_rule(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, rule_id: scrm.PathId) -> RuleOut:
         return await points(kernel).rule(ws, rule_id)
 
     @patch("/rules/{rule_id:int}", opt=ADMIN, operation_id="pointsUpdateRule")
     async def update_rule(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, rule_id: Id, data: JSONBody[RulePatch]
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, rule_id: scrm.PathId, data: JSONBody[RulePatch]
     ) -> RuleOut:
         return await points(kernel).update_rule(ws, rule_id, data)
 
     @delete("/rules/{rule_id:int}", opt=ADMIN, operation_id="pointsDeleteRule")
-    async def delete_rule(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, rule_id: Id) -> None:
+    async def delete_rule(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, rule_id: scrm.PathId) -> None:
         await points(kernel).delete_rule(ws, rule_id)
 
     # --- rewards and redemptions ----------------------------------------------------------------
@@ -127,8 +132,8 @@ class PointsController(Controller):
         active: Annotated[
             bool | None, QueryParameter(description="Only offered (true) or withdrawn (false) ones")
         ] = None,
-        cursor: Cursor = None,
-        limit: Limit = 50,
+        cursor: scrm.Cursor = None,
+        limit: scrm.Limit = scrm.DEFAULT_LIMIT,
     ) -> scrm.Page[RewardOut]:
         return await points(kernel).rewards(ws, cursor, limit, active)
 
@@ -137,22 +142,22 @@ class PointsController(Controller):
         return await points(kernel).create_reward(ws, data)
 
     @get("/rewards/{reward_id:int}", opt=READ, operation_id="pointsGetReward")
-    async def get_reward(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, reward_id: Id) -> RewardOut:
+    async def get_reward(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, reward_id: scrm.PathId) -> RewardOut:
         return await points(kernel).reward(ws, reward_id)
 
     @patch("/rewards/{reward_id:int}", opt=ADMIN, operation_id="pointsUpdateReward")
     async def update_reward(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, reward_id: Id, data: JSONBody[RewardPatch]
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, reward_id: scrm.PathId, data: JSONBody[RewardPatch]
     ) -> RewardOut:
         return await points(kernel).update_reward(ws, reward_id, data)
 
     @delete("/rewards/{reward_id:int}", opt=ADMIN, operation_id="pointsDeleteReward")
-    async def delete_reward(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, reward_id: Id) -> None:
+    async def delete_reward(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, reward_id: scrm.PathId) -> None:
         await points(kernel).delete_reward(ws, reward_id)
 
     @post("/rewards/{reward_id:int}/redemptions", opt=WRITE, operation_id="pointsRedeem")
     async def redeem(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, reward_id: Id, data: JSONBody[RedemptionIn]
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, reward_id: scrm.PathId, data: JSONBody[RedemptionIn]
     ) -> RedemptionOut:
         """A member redeems a reward: stock, points and the redemption in one transaction."""
         service = points(kernel)
@@ -163,10 +168,10 @@ class PointsController(Controller):
         self,
         kernel: scrm.KernelDep,
         ws: scrm.WorkspaceDep,
-        member_id: OptionalId = None,
-        reward_id: OptionalId = None,
-        cursor: Cursor = None,
-        limit: Limit = 50,
+        member_id: scrm.QueryId = None,
+        reward_id: scrm.QueryId = None,
+        cursor: scrm.Cursor = None,
+        limit: scrm.Limit = scrm.DEFAULT_LIMIT,
     ) -> scrm.Page[RedemptionOut]:
         """Redemptions, newest first, of a member and/or a reward."""
         return await points(kernel).redemptions(ws, member_id, reward_id, cursor, limit)

@@ -33,7 +33,6 @@ from scrm_points import clock
 from scrm_points.config import PointsSettings
 from scrm_points.ledger import Credit, Ledger
 from scrm_points.schemas import AtLeast, RuleIn, RuleOut, RulePatch
-from scrm_points.sql import Sql, as_date, as_datetime
 
 RULE_COLUMNS = (
     "id, name, event_type, points, conditions, daily_cap, total_cap, starts_at, ends_at, active, created_at, updated_at"
@@ -43,8 +42,8 @@ _USAGE_COLUMNS = [("rule_id", "bigint"), ("member_id", "bigint"), ("day", "date"
 
 
 def to_rule(row: Any) -> RuleOut:
-    created = as_datetime(row["created_at"])
-    updated = as_datetime(row["updated_at"])
+    created = scrm.as_datetime(row["created_at"])
+    updated = scrm.as_datetime(row["updated_at"])
     assert created is not None
     assert updated is not None
     return RuleOut(
@@ -55,8 +54,8 @@ def to_rule(row: Any) -> RuleOut:
         conditions=_conditions.decode(row["conditions"]),
         daily_cap=row["daily_cap"],
         total_cap=row["total_cap"],
-        starts_at=as_datetime(row["starts_at"]),
-        ends_at=as_datetime(row["ends_at"]),
+        starts_at=scrm.as_datetime(row["starts_at"]),
+        ends_at=scrm.as_datetime(row["ends_at"]),
         active=bool(row["active"]),
         created_at=created,
         updated_at=updated,
@@ -66,10 +65,7 @@ def to_rule(row: Any) -> RuleOut:
 def check(rule: RuleIn | RuleOut) -> None:
     """What a type cannot say: the window must not end before it starts."""
     if rule.starts_at is not None and rule.ends_at is not None and rule.ends_at <= rule.starts_at:
-        raise scrm.ValidationFailed(
-            "ends_at must be later than starts_at",
-            errors=[{"field": "ends_at", "source": "body", "message": "must be later than starts_at"}],
-        )
+        raise scrm.invalid("ends_at", "must be later than starts_at")
 
 
 def holds(conditions: dict[str, Any], properties: dict[str, Any]) -> bool:
@@ -90,7 +86,7 @@ def holds(conditions: dict[str, Any], properties: dict[str, Any]) -> bool:
 class Rules:
     """The rules of workspaces: storage (CRUD) and their application to delivered events."""
 
-    def __init__(self, sql: Sql) -> None:
+    def __init__(self, sql: scrm.Sql) -> None:
         self.sql = sql
 
     async def page(self, ws_id: int, after: int, limit: int) -> list[RuleOut]:
@@ -264,7 +260,7 @@ class Rules:
         total: dict[tuple[int, int], int] = {}
         for row in rows:
             rule_id, member_id, points = int(row["rule_id"]), int(row["member_id"]), int(row["points"])
-            daily[(rule_id, member_id, as_date(row["day"]))] = points
+            daily[(rule_id, member_id, scrm.as_date(row["day"]))] = points
             total[(rule_id, member_id)] = total.get((rule_id, member_id), 0) + points
         return Usage(daily, total)
 

@@ -6,17 +6,15 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
+import scrm
 from msgspec import Meta
 
 from scrm_points.config import MAX_POINTS, Points
 
-Text200 = Annotated[str, Meta(min_length=1, max_length=200)]
 Reason = Annotated[str, Meta(min_length=1, max_length=500)]
 Reference = Annotated[str, Meta(min_length=1, max_length=200)]
 EventType = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")]
 PropertyName = Annotated[str, Meta(min_length=1, max_length=64)]
-MemberId = Annotated[int, Meta(gt=0, le=2**63 - 1)]
-ExternalId = Annotated[str, Meta(min_length=1, max_length=200)]
 Signed = Annotated[int, Meta(ge=-MAX_POINTS, le=MAX_POINTS)]
 Cap = Annotated[int, Meta(ge=1, le=MAX_POINTS)]
 Stock = Annotated[int, Meta(ge=0, le=MAX_POINTS)]
@@ -35,7 +33,7 @@ Conditions = Annotated[dict[PropertyName, str | int | float | bool | AtLeast], M
 class RuleIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A rule: each event of ``event_type`` whose properties meet ``conditions`` earns ``points``."""
 
-    name: Text200
+    name: scrm.Name
     event_type: EventType
     points: Points
     conditions: Conditions = msgspec.field(default_factory=dict)
@@ -49,7 +47,7 @@ class RuleIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class RulePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     """Fields to change; a field left out keeps its value (send null to clear a cap or a bound)."""
 
-    name: Text200 | msgspec.UnsetType = msgspec.UNSET
+    name: scrm.Name | msgspec.UnsetType = msgspec.UNSET
     event_type: EventType | msgspec.UnsetType = msgspec.UNSET
     points: Points | msgspec.UnsetType = msgspec.UNSET
     conditions: Conditions | msgspec.UnsetType = msgspec.UNSET
@@ -76,16 +74,16 @@ class RuleOut(msgspec.Struct, kw_only=True):
 
 
 class RewardIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: Text200
-    description: Annotated[str, Meta(max_length=2000)] = ""
+    name: scrm.Name
+    description: scrm.Text = ""
     cost: Points
     stock: Stock | None = None  # None: unlimited
     active: bool = True
 
 
 class RewardPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
-    name: Text200 | msgspec.UnsetType = msgspec.UNSET
-    description: Annotated[str, Meta(max_length=2000)] | msgspec.UnsetType = msgspec.UNSET
+    name: scrm.Name | msgspec.UnsetType = msgspec.UNSET
+    description: scrm.Text | msgspec.UnsetType = msgspec.UNSET
     cost: Points | msgspec.UnsetType = msgspec.UNSET
     stock: Stock | msgspec.UnsetType | None = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
@@ -105,8 +103,8 @@ class RewardOut(msgspec.Struct, kw_only=True):
 class MemberRef(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The member, by scrm id or by the brand's external id (exactly one)."""
 
-    member_id: MemberId | None = None
-    external_id: ExternalId | None = None
+    member_id: scrm.Id | None = None
+    external_id: scrm.ExternalId | None = None
 
 
 class RedemptionIn(MemberRef, forbid_unknown_fields=True, kw_only=True):

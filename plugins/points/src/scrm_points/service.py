@@ -31,6 +31,7 @@ from scrm_points.problems import (
     OutOfStock,
     ReferenceReused,
     RewardInactive,
+    invalid_fields,
 )
 from scrm_points.recent import Recent
 from scrm_points.rules import Rules
@@ -50,7 +51,6 @@ from scrm_points.schemas import (
     RulePatch,
     TransactionOut,
 )
-from scrm_points.sql import Sql, as_datetime
 
 #: "Expiring soon" in a member's balance: points of lots expiring within this many days.
 EXPIRING_DAYS = 30
@@ -66,7 +66,7 @@ class PointsService:
 
     def __init__(self, kernel: scrm.Kernel) -> None:
         self.k = kernel
-        self.sql = Sql.of(kernel)
+        self.sql = kernel.sql
         self.rules_store = Rules(self.sql)
         self._settings: Recent[PointsSettings] = Recent()
         self._active_rules: Recent[list[RuleOut]] = Recent()
@@ -130,10 +130,7 @@ class PointsService:
         :meth:`redeem`, which check it as part of their work (saving a query on the hot paths)."""
         if (ref.member_id is None) == (ref.external_id is None):
             field = "member_id" if ref.member_id is None else "external_id"
-            raise scrm.ValidationFailed(
-                "Give exactly one of member_id and external_id",
-                errors=[{"field": field, "source": "body", "message": "give exactly one of member_id and external_id"}],
-            )
+            raise scrm.invalid(field, "give exactly one of member_id and external_id")
         if ref.member_id is not None:
             return ref.member_id
         assert ref.external_id is not None
@@ -162,15 +159,15 @@ class PointsService:
             tier=row["tier"],
             expiring_points=int(row["expiring"]),
             expiring_days=EXPIRING_DAYS,
-            next_expiry=as_datetime(row["next_expiry"]),
+            next_expiry=scrm.as_datetime(row["next_expiry"]),
         )
 
     async def history(
-        self, ws: scrm.WorkspaceRef, member_id: int, cursor: str | None = None, limit: int = 50
+        self, ws: scrm.WorkspaceRef, member_id: int, cursor: str | None = None, limit: int = scrm.DEFAULT_LIMIT
     ) -> scrm.Page[TransactionOut]:
         """A member's transactions, newest first, a page at a time."""
         await self.k.members.get(ws, member_id)
-        before = self.k.cursors.decode("pointshistory", cursor) or 2**63 - 1
+        before = self.k.cursors.decode("pointshistory", cursor) or scrm.MAX_ID
         rows = await self.sql.fetch(
             f"SELECT {TRANSACTION_COLUMNS} FROM points_transaction WHERE workspace = {{}} AND member_id = {{}} "
             "AND id < CAST({} AS BIGINT) ORDER BY id DESC LIMIT {}",
@@ -242,9 +239,7 @@ class PointsService:
         """Add (positive ``amount``, counted toward tiers) or take away points by hand, with a reason.
         Taking more than the balance is a 409 ``points-insufficient``."""
         if amount == 0:
-            raise scrm.ValidationFailed(
-                "amount must not be 0", errors=[{"field": "amount", "source": "body", "message": "must not be 0"}]
-            )
+            raise scrm.invalid("amount", "must not be 0")
         await self.member(ws, member_id)
         reference = f"adjust:{reference or secrets.token_hex(12)}"
         ledger = await self._ledger(ws)
@@ -290,7 +285,11 @@ class PointsService:
     # --- rewards ------------------------------------------------------------------------------
 
     async def rewards(
-        self, ws: scrm.WorkspaceRef, cursor: str | None = None, limit: int = 50, active: bool | None = None
+        self,
+        ws: scrm.WorkspaceRef,
+        cursor: str | None = None,
+        limit: int = scrm.DEFAULT_LIMIT,
+        active: bool | None = None,
     ) -> scrm.Page[RewardOut]:
         after = self.k.cursors.decode("pointsrewards", cursor)
         only_active, args = ("", []) if active is None else (" AND active = {}", [active])
@@ -390,10 +389,10 @@ class PointsService:
         member_id: int | None = None,
         reward_id: int | None = None,
         cursor: str | None = None,
-        limit: int = 50,
+        limit: int = scrm.DEFAULT_LIMIT,
     ) -> scrm.Page[RedemptionOut]:
         """Redemptions, newest first, of one member and/or one reward (or all)."""
-        before = self.k.cursors.decode("pointsredemptions", cursor) or 2**63 - 1
+        before = self.k.cursors.decode("pointsredemptions", cursor) or scrm.MAX_ID
         conditions, args = "", []
         if member_id is not None:
             conditions += " AND member_id = {}"
@@ -414,7 +413,9 @@ class PointsService:
 
     # --- rules, settings, leaderboard -----------------------------------------------------------
 
-    async def rules(self, ws: scrm.WorkspaceRef, cursor: str | None = None, limit: int = 50) -> scrm.Page[RuleOut]:
+    async def rules(
+        self, ws: scrm.WorkspaceRef, cursor: str | None = None, limit: int = scrm.DEFAULT_LIMIT
+    ) -> scrm.Page[RuleOut]:
         after = self.k.cursors.decode("pointsrules", cursor)
         items = await self.rules_store.page(ws.id, after, limit + 1)
         return self.k.cursors.page("pointsrules", items, [r.id for r in items], limit)
@@ -486,10 +487,7 @@ class PointsService:
             )
         else:
             if since is not None or until is not None:
-                raise scrm.ValidationFailed(
-                    "since and until apply to by=earned only",
-                    errors=[{"field": "since", "source": "query", "message": "applies to by=earned only"}],
-                )
+                raise scrm.invalid("since", "applies to by=earned only", "query")
             rows = await self.sql.fetch(
                 f"SELECT member_id, {by} AS points, tier FROM points_account WHERE workspace = {{}} AND {by} > 0 "
                 f"ORDER BY {by} DESC, member_id LIMIT {{}}",
@@ -544,23 +542,17 @@ def _check_call(amount: int, reason: str, reference: str) -> None:
     """Arguments of the public service, checked as the API checks a body."""
     errors = []
     if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= config.MAX_POINTS:
-        errors.append({"field": "amount", "source": "body", "message": f"must be from 1 to {config.MAX_POINTS}"})
+        errors.append(scrm.field_error("amount", f"must be from 1 to {config.MAX_POINTS}"))
     if not reason or len(reason) > 500:
-        errors.append({"field": "reason", "source": "body", "message": "1 to 500 characters"})
+        errors.append(scrm.field_error("reason", "1 to 500 characters"))
     if not reference or len(reference) > 200 or reference.startswith(RESERVED_PREFIXES):
-        errors.append(
-            {
-                "field": "reference",
-                "source": "body",
-                "message": "1 to 200 characters, not starting with rule:, checkin:, …",
-            }
-        )
+        errors.append(scrm.field_error("reference", "1 to 200 characters, not starting with rule:, checkin:, …"))
     if errors:
-        raise scrm.ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+        raise invalid_fields(errors)
 
 
 def to_transaction(row: Any) -> TransactionOut:
-    created = as_datetime(row["created_at"])
+    created = scrm.as_datetime(row["created_at"])
     assert created is not None
     return TransactionOut(
         id=int(row["id"]),
@@ -577,7 +569,7 @@ def to_transaction(row: Any) -> TransactionOut:
 
 
 def to_reward(row: Any) -> RewardOut:
-    created, updated = as_datetime(row["created_at"]), as_datetime(row["updated_at"])
+    created, updated = scrm.as_datetime(row["created_at"]), scrm.as_datetime(row["updated_at"])
     assert created is not None
     assert updated is not None
     return RewardOut(
@@ -593,7 +585,7 @@ def to_reward(row: Any) -> RewardOut:
 
 
 def to_redemption(row: Any) -> RedemptionOut:
-    created = as_datetime(row["created_at"])
+    created = scrm.as_datetime(row["created_at"])
     assert created is not None
     return RedemptionOut(
         id=int(row["id"]),

@@ -10,8 +10,6 @@ from typing import Any
 
 import scrm
 
-from scrm_points.sql import Sql
-
 #: Tables holding rows about one member, emptied when the member is erased.
 MEMBER_TABLES = ["points_checkin", "points_lot", "points_rule_usage", "points_tier_change", "points_account"]
 #: Every table of the plugin (a deleted workspace leaves nothing in any of them).
@@ -26,7 +24,7 @@ ALL_TABLES = [
 
 
 async def export(kernel: scrm.Kernel, workspace: scrm.WorkspaceRef, member_id: int) -> dict[str, Any] | None:
-    sql = Sql.of(kernel)
+    sql = kernel.sql
     args = (workspace.id, member_id)
     where = "WHERE workspace = {} AND member_id = {}"
     account = await sql.fetch(f"SELECT balance, lifetime, tier, updated_at FROM points_account {where}", *args)
@@ -57,7 +55,7 @@ async def erase(kernel: scrm.Kernel, workspace: scrm.WorkspaceRef, member_id: in
     """Forget the member: account, lots, check-ins, caps' usage and tier history go; the ledger's
     rows and redemptions stay for the accounts (amounts, kinds, references), with their free-text
     reasons blanked (an operator may have written something about the person there)."""
-    sql = Sql.of(kernel)
+    sql = kernel.sql
     for table in MEMBER_TABLES:
         await sql.fetch(f"DELETE FROM {table} WHERE workspace = {{}} AND member_id = {{}}", workspace.id, member_id)
     await sql.fetch(
@@ -66,7 +64,7 @@ async def erase(kernel: scrm.Kernel, workspace: scrm.WorkspaceRef, member_id: in
 
 
 async def delete_workspace(kernel: scrm.Kernel, workspace: scrm.WorkspaceRef) -> None:
-    sql = Sql.of(kernel)
+    sql = kernel.sql
     for table in ALL_TABLES:
         await sql.fetch(f"DELETE FROM {table} WHERE workspace = {{}}", workspace.id)
 

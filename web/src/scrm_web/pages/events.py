@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import msgspec
+import scrm
 from litestar import Request, get
 from litestar.response import Template
 from msgspec import Meta
@@ -91,7 +92,7 @@ def _checked(query: EventQuery) -> EventQuery:
     if query.after is not None and query.before is not None and query.before <= query.after:
         raise ValidationFailed(
             "before: must be a later day than after",
-            errors=[{"field": "before", "source": "query", "message": N_("must be a later day than the first one")}],
+            errors=[scrm.field_error("before", N_("must be a later day than the first one"), "query")],
         )
     return query
 

@@ -1,9 +1,9 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import BigInt, Text, Timestamptz, Varchar
+from piccolo.columns.column_types import BigInt, BigSerial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-23T19:51:03:334898"
+ID = "2026-12-07T03:29:22:044894"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 
@@ -12,6 +12,26 @@ async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="notes", description=DESCRIPTION)
 
     manager.add_table(class_name="Note", tablename="notes_note", schema=None, columns=None)
+
+    manager.add_column(
+        table_class_name="Note",
+        tablename="notes_note",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
 
     manager.add_column(
         table_class_name="Note",
