@@ -1,9 +1,11 @@
 """Campaigns: creating, changing, listing and moving them through their states.
 
 States: ``draft`` → ``open`` → ``closed`` → ``drawn``, or ``cancelled`` from any but ``drawn``.
-Opening draws the secret seed and publishes its commitment. Every transition is one conditional
-``UPDATE … WHERE state = …``, so two operators racing get one transition and one 409. Once a campaign
-is open, only what cannot change who wins may be edited (:data:`CHANGEABLE_WHEN_OPEN`).
+Opening draws the secret seed and publishes its commitment (covering the draw's public randomness
+source, when it names one: :mod:`scrm_lottery.fairness`). Every transition is one conditional
+``UPDATE … WHERE state = …`` (opening: an update of the draft read ``FOR UPDATE``), so two operators
+racing get one transition and one 409. Once a campaign is open, only what cannot change who wins may
+be edited (:data:`CHANGEABLE_WHEN_OPEN`).
 """
 
 from __future__ import annotations
@@ -305,7 +307,7 @@ async def insert(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, data: CampaignIn) -
         data.max_tickets if data.entry_mode == "tickets" else 1,
         data.spin_limit,
         data.daily_spin_limit,
-        _source_text(data.public_source),
+        _source_column(data.public_source),
         at,
         at,
     )
@@ -386,7 +388,7 @@ async def update(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, p
             merged.max_tickets if merged.entry_mode == "tickets" else 1,
             merged.spin_limit,
             merged.daily_spin_limit,
-            _source_text(merged.public_source),
+            _source_column(merged.public_source),
             at,
             campaign_id,
             ws.id,
@@ -453,7 +455,7 @@ async def publish(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, 
         "updated_at = {} WHERE id = {} AND workspace = {}",
         seed.hex(),
         fairness.commitment(seed, source.text() if source else None),
-        _source_text(source),
+        _source_column(source),
         at,
         at,
         campaign_id,
@@ -461,7 +463,7 @@ async def publish(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, 
     )
 
 
-def _source_text(source: PublicSource | None) -> str | None:
+def _source_column(source: PublicSource | None) -> str | None:
     """The public source as its column holds it (JSON text; NULL for none)."""
     return None if source is None else json_columns.json_text(source)
 
