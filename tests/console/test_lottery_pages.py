@@ -408,3 +408,39 @@ async def test_the_pages_speak_chinese(lottery: Any, sign_in: SignIn, kernel: An
     page = text_of(await owner.get(f"{base(lottery)}/campaigns/{campaign['id']}"))
     for words in ("开始", "取消抽奖", "公平性", "奖品"):
         assert words in page, words
+
+
+async def test_a_public_source_is_set_in_the_form_shown_and_its_value_asked_for_at_the_draw(
+    lottery: Any, sign_in: SignIn
+) -> None:
+    op = await sign_in(lottery, "operator")
+    form = draw_form(public_source="drand quicknet, after entries close", drand_round="13500000")
+    assert (await op.post(f"{base(lottery)}/campaigns", form)).status_code == 303
+    campaign = (await lottery.get(API)).json()["items"][0]
+    assert campaign["public_source"] == {"description": "drand quicknet, after entries close", "drand_round": 13500000}
+    here = f"{base(lottery)}/campaigns/{campaign['id']}"
+    assert 'value="13500000"' in (await op.get(f"{here}/edit")).text
+    assert (await op.post(f"{here}/open")).status_code == 303
+    member = await lottery.member(display_name="Fan")
+    assert (await lottery.post(f"{API}/{campaign['id']}/entries", {"member_id": member["id"]})).status_code == 201
+    assert (await op.post(f"{here}/close")).status_code == 303
+
+    page = await op.get(here)
+    source = "drand round 13500000: drand quicknet, after entries close"
+    assert source in text_of(page)
+    assert f'hx-post="{here}/draw"' not in page.text  # the draw asks for the value on its own page
+    confirm = await op.get(f"{here}/draw")
+    assert 'name="public_value"' in confirm.text
+    assert source in text_of(confirm)
+    missing = await op.post(f"{here}/draw", {"public_value": ""})
+    assert missing.status_code == 422
+    assert field_error(missing, "public_value")
+    malformed = await op.post(f"{here}/draw", {"public_value": "not the randomness"})
+    assert malformed.status_code == 422
+    assert "64 hexadecimal digits" in field_error(malformed, "public_value")
+    assert 'value="not the randomness"' in malformed.text  # what was typed is kept
+    drawn = await op.post(f"{here}/draw", {"public_value": "c3" * 32})
+    assert drawn.status_code == 303
+    results = await op.get(f"{here}/results")
+    assert "c3" * 32 in results.text
+    assert source in text_of(results)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import msgspec
 
@@ -124,8 +124,13 @@ def _positional(template: str) -> tuple[str, tuple[str, ...]]:
     return re.sub(r"\{\w+\}", "{}", template), names
 
 
+@overload
+def as_datetime(value: None) -> None: ...
+@overload
+def as_datetime(value: datetime | str) -> datetime: ...
 def as_datetime(value: Any) -> datetime | None:
-    """A timestamp read back from raw SQL as an aware datetime (SQLite may hand back ISO text)."""
+    """A timestamp read back from raw SQL as an aware datetime (SQLite may hand back ISO text); None
+    stays None. (A row's value is typed ``Any``, so a NOT NULL column's reads as a ``datetime``.)"""
     if value is None or isinstance(value, datetime):
         return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(str(value))

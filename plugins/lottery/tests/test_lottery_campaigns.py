@@ -139,7 +139,10 @@ async def test_listing_pages_and_filters(tenant: Any) -> None:
     assert [c["id"] for c in rest["items"]] == ids[::-1][3:]
     assert rest["next_cursor"] is None
     assert [c["id"] for c in (await tenant.get(BASE, params={"state": "open"})).json()["items"]] == [ids[0]]
-    problem(await tenant.get(BASE, params={"cursor": "garbage"}), 400, "lottery-invalid-cursor")
+    problem(await tenant.get(BASE, params={"cursor": "garbage"}), 400, "invalid-cursor")
+    # cursors are signed for their listing: the campaign list's does not page a campaign's entries
+    foreign = {"cursor": first["next_cursor"]}
+    problem(await tenant.get(f"{BASE}/{ids[0]}/entries", params=foreign), 400, "invalid-cursor")
     problem(await tenant.get(BASE, params={"limit": 0}), 422, "validation-error")
 
 

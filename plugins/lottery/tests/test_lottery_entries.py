@@ -11,7 +11,6 @@ import pytest
 from lottery_helpers import BASE, create, draw_body, iso, members, opened, wheel_body
 from scrm import EventFilter, Kernel
 from scrm.testing import problem
-from scrm_lottery.db import hook_db
 from scrm_lottery.entries import earn_tickets
 
 
@@ -144,7 +143,7 @@ async def test_events_earn_tickets_once_within_the_cap(tenant: Any, kernel: Kern
     # a delivery repeated gives nothing twice; more events stop at the cap
     ws = await kernel.workspaces.ref(tenant.slug)
     page = await kernel.events.list(ws, EventFilter(member_id=fan, type="live.comment"), None, 50)
-    await earn_tickets(hook_db(), ws, page.items)
+    await earn_tickets(kernel, ws, page.items)
     assert {e["member_id"]: e["tickets"] for e in (await tenant.get(url)).json()["items"]}[fan] == 5
     await tenant.post("/api/v1/events", {"member_id": fan, "type": "order.paid"})
     await kernel.jobs.idle()

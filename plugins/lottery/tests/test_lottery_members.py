@@ -8,7 +8,6 @@ from lottery_helpers import BASE, enter_all, members, opened, wheel_body
 from scrm import Kernel
 from scrm.testing import problem
 from scrm_lottery import demo, fairness
-from scrm_lottery.db import hook_db
 
 
 async def test_export_holds_the_members_entries_wins_and_spins(tenant: Any) -> None:
@@ -60,17 +59,16 @@ async def test_deleting_a_workspace_deletes_its_lottery(tenant: Any, kernel: Ker
     await enter_all(tenant, campaign["id"], await members(tenant, 2))
     ws = await kernel.workspaces.ref(tenant.slug)
     await kernel.workspaces.delete(tenant.slug)
-    db = hook_db()
     for table in ("lottery_campaign", "lottery_prize", "lottery_entry"):
-        assert await db.fetch(f"SELECT id FROM {table} WHERE workspace = {{}}", ws.id) == []
+        assert await kernel.sql.fetch(f"SELECT id FROM {table} WHERE workspace = {{}}", ws.id) == []
 
 
 async def test_the_demo_seeds_a_drawn_campaign_and_a_wheel_once(tenant: Any, kernel: Kernel) -> None:
     await tenant.enable("lottery")
     ids = await members(tenant, 12)
     ws = await kernel.workspaces.ref(tenant.slug)
-    await demo.seed(hook_db(), ws, ids)
-    await demo.seed(hook_db(), ws, ids)
+    await demo.seed(kernel, ws, ids)
+    await demo.seed(kernel, ws, ids)
     campaigns = (await tenant.get(BASE)).json()["items"]
     assert sorted(c["state"] for c in campaigns) == ["drawn", "open"]
     drawn = next(c for c in campaigns if c["state"] == "drawn")

@@ -9,28 +9,25 @@ from typing import Annotated
 import msgspec
 import scrm
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
-from scrm_lottery import campaigns, draws, entries, paging, spins, winners
+from scrm_lottery import campaigns, draws, entries, spins, winners
 from scrm_lottery.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPatch,
+    DrawIn,
     DrawResult,
     EntryCount,
     EntryOut,
     MemberIn,
     NotifyResult,
+    OpenIn,
     SpinOut,
     State,
     WinnerOut,
 )
 
-MAX_ID = 2**63 - 1
-CampaignId = Annotated[int, PathParameter(gt=0, le=MAX_ID, description="The campaign's id")]
-Limit = Annotated[int, QueryParameter(ge=1, le=paging.MAX_LIMIT, description="Page size")]
-Cursor = Annotated[str | None, QueryParameter(max_length=200, description="next_cursor of the previous page")]
-MemberFilter = Annotated[int | None, QueryParameter(gt=0, le=MAX_ID, description="Only this member's")]
 READ = {"scope": "lottery:read"}
 WRITE = {"scope": "lottery:write"}
 ADMIN = {"scope": "lottery:admin"}
@@ -53,49 +50,64 @@ class CampaignController(Controller):
         in_state: Annotated[
             State | None, QueryParameter(name="state", description="Only campaigns in this state")
         ] = None,
-        cursor: Cursor = None,
-        limit: Limit = paging.DEFAULT_LIMIT,
+        cursor: scrm.Cursor = None,
+        limit: scrm.Limit = scrm.DEFAULT_LIMIT,
     ) -> scrm.Page[CampaignOut]:
         return await campaigns.listing(kernel, ws, in_state, cursor, limit)
 
     @get("/{campaign_id:int}", opt=READ, operation_id="lotteryGetCampaign")
-    async def get_campaign(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId) -> CampaignOut:
+    async def get_campaign(
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: scrm.PathId
+    ) -> CampaignOut:
         return (await campaigns.get(kernel, ws, campaign_id)).out()
 
     @patch("/{campaign_id:int}", opt=WRITE, operation_id="lotteryUpdateCampaign")
     async def update(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId, data: JSONBody[CampaignPatch]
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: scrm.PathId, data: JSONBody[CampaignPatch]
     ) -> CampaignOut:
         return (await campaigns.update(kernel, ws, campaign_id, data)).out()
 
     @delete("/{campaign_id:int}", opt=WRITE, operation_id="lotteryDeleteCampaign", status_code=204)
-    async def delete_campaign(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId) -> None:
+    async def delete_campaign(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: scrm.PathId) -> None:
         await campaigns.delete(kernel, ws, campaign_id)
 
     @post("/{campaign_id:int}/open", opt=ADMIN, operation_id="lotteryOpenCampaign", status_code=200)
     async def open_campaign(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId
+        self,
+        kernel: scrm.KernelDep,
+        ws: scrm.WorkspaceDep,
+        campaign_id: scrm.PathId,
+        data: JSONBody[OpenIn | None] = None,
     ) -> CampaignOut:
-        return (await campaigns.open_campaign(kernel, ws, campaign_id)).out()
+        """Open a draft; the body may name the draw's public randomness source (see the fairness docs)."""
+        source = data.public_source if data is not None else None
+        return (await campaigns.open_campaign(kernel, ws, campaign_id, source)).out()
 
     @post("/{campaign_id:int}/close", opt=ADMIN, operation_id="lotteryCloseCampaign", status_code=200)
-    async def close(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId) -> CampaignOut:
+    async def close(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: scrm.PathId) -> CampaignOut:
         return (await campaigns.transition(kernel, ws, campaign_id, "closed", ("open",))).out()
 
     @post("/{campaign_id:int}/cancel", opt=ADMIN, operation_id="lotteryCancelCampaign", status_code=200)
-    async def cancel(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId) -> CampaignOut:
+    async def cancel(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: scrm.PathId) -> CampaignOut:
         return (await campaigns.transition(kernel, ws, campaign_id, "cancelled", ("draft", "open", "closed"))).out()
 
     @post("/{campaign_id:int}/draw", opt=ADMIN, operation_id="lotteryDraw", status_code=200)
-    async def draw(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId) -> DrawResult:
-        return await draws.draw(kernel, ws, campaign_id)
+    async def draw(
+        self,
+        kernel: scrm.KernelDep,
+        ws: scrm.WorkspaceDep,
+        campaign_id: scrm.PathId,
+        data: JSONBody[DrawIn | None] = None,
+    ) -> DrawResult:
+        """Draw once; a campaign with a public source takes its published ``public_value``."""
+        return await draws.draw(kernel, ws, campaign_id, data.public_value if data is not None else None)
 
     @get("/{campaign_id:int}/result", opt=READ, operation_id="lotteryGetResult")
-    async def result(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId) -> DrawResult:
+    async def result(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: scrm.PathId) -> DrawResult:
         return await draws.result(kernel, ws, campaign_id)
 
     @get("/{campaign_id:int}/entries/export", opt=READ, operation_id="lotteryExportEntries")
-    async def export(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId) -> Response[bytes]:
+    async def export(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: scrm.PathId) -> Response[bytes]:
         """The frozen entry list of a drawn campaign with its commitment, seed and winners: the file
         ``scrm lottery verify`` checks."""
         bundle = await draws.bundle(kernel, ws, campaign_id)
@@ -103,7 +115,7 @@ class CampaignController(Controller):
 
     @post("/{campaign_id:int}/entries", opt=WRITE, operation_id="lotteryEnter", status_code=201)
     async def enter(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId, data: JSONBody[MemberIn]
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: scrm.PathId, data: JSONBody[MemberIn]
     ) -> EntryOut:
         return await entries.enter(kernel, ws, campaign_id, data)
 
@@ -112,20 +124,22 @@ class CampaignController(Controller):
         self,
         kernel: scrm.KernelDep,
         ws: scrm.WorkspaceDep,
-        campaign_id: CampaignId,
-        member_id: MemberFilter = None,
-        cursor: Cursor = None,
-        limit: Limit = paging.DEFAULT_LIMIT,
+        campaign_id: scrm.PathId,
+        member_id: scrm.QueryId = None,
+        cursor: scrm.Cursor = None,
+        limit: scrm.Limit = scrm.DEFAULT_LIMIT,
     ) -> scrm.Page[EntryOut]:
         return await entries.listing(kernel, ws, campaign_id, member_id, cursor, limit)
 
     @get("/{campaign_id:int}/entries/count", opt=READ, operation_id="lotteryCountEntries")
-    async def count_entries(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId) -> EntryCount:
+    async def count_entries(
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: scrm.PathId
+    ) -> EntryCount:
         return await entries.count(kernel, ws, campaign_id)
 
     @post("/{campaign_id:int}/spins", opt=WRITE, operation_id="lotterySpin", status_code=201)
     async def spin(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId, data: JSONBody[MemberIn]
+        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: scrm.PathId, data: JSONBody[MemberIn]
     ) -> SpinOut:
         return await spins.spin(kernel, ws, campaign_id, data)
 
@@ -134,10 +148,10 @@ class CampaignController(Controller):
         self,
         kernel: scrm.KernelDep,
         ws: scrm.WorkspaceDep,
-        campaign_id: CampaignId,
-        member_id: MemberFilter = None,
-        cursor: Cursor = None,
-        limit: Limit = paging.DEFAULT_LIMIT,
+        campaign_id: scrm.PathId,
+        member_id: scrm.QueryId = None,
+        cursor: scrm.Cursor = None,
+        limit: scrm.Limit = scrm.DEFAULT_LIMIT,
     ) -> scrm.Page[SpinOut]:
         return await spins.listing(kernel, ws, campaign_id, member_id, cursor, limit)
 
@@ -146,19 +160,19 @@ class CampaignController(Controller):
         self,
         kernel: scrm.KernelDep,
         ws: scrm.WorkspaceDep,
-        campaign_id: CampaignId,
+        campaign_id: scrm.PathId,
         contactable: Annotated[
             bool | None, QueryParameter(description="false: the unreachable winners; true: the contactable ones")
         ] = None,
-        cursor: Cursor = None,
-        limit: Limit = paging.DEFAULT_LIMIT,
+        cursor: scrm.Cursor = None,
+        limit: scrm.Limit = scrm.DEFAULT_LIMIT,
     ) -> scrm.Page[WinnerOut]:
         return await winners.listing(kernel, ws, campaign_id, contactable, cursor, limit)
 
     @post("/{campaign_id:int}/notify", opt=ADMIN, operation_id="lotteryNotifyWinners", status_code=200)
-    async def notify(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: CampaignId) -> NotifyResult:
+    async def notify(self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, campaign_id: scrm.PathId) -> NotifyResult:
         """Ask the consent door again about every winner not yet notified."""
-        return await winners.notify(kernel, ws, await campaigns.load(kernel.db, ws, campaign_id))
+        return await winners.notify(kernel, ws, await campaigns.load(kernel, ws, campaign_id))
 
 
 ROUTES = [CampaignController]

@@ -10,33 +10,30 @@ dialog and a form's errors are swapped in place.
 
 Prizes are typed one per line, ``name | quantity | value`` (a draw) or ``name | stock | odds | value``
 (instant win, odds as ``0.05`` or ``5%``); ticket rules as ``live.comment:2, order.paid:5``; tags as
-comma lists. Times are ``datetime-local`` fields, read in the workspace's time zone.
+comma lists; a public randomness source as its description and, for drand, the round. Times are
+``datetime-local`` fields, read in the workspace's time zone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 import scrm
 from litestar import Request, Response, get, post
-from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
 from scrm_lottery import campaigns, draws, entries, members, spins, winners
 from scrm_lottery.campaigns import Campaign
-from scrm_lottery.schemas import DEFAULT_MAX_TICKETS, DEFAULT_NOTIFY_PURPOSE, CampaignIn, CampaignPatch
-from scrm_lottery.sql import now
+from scrm_lottery.schemas import DEFAULT_MAX_TICKETS, DEFAULT_NOTIFY_PURPOSE, CampaignIn, CampaignPatch, DrawIn
 
 READ = {"scope": "lottery:read"}
 WRITE = {"scope": "lottery:write"}
 ADMIN = {"scope": "lottery:admin"}
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
-Cursor = Annotated[str | None, QueryParameter(max_length=200)]
 PER_PAGE = 50
 RECENT_WINS = 20
 WINNERS_SHOWN = 500  # a draw may award 100,000 prizes: the page shows the first ranks, the export all
@@ -71,6 +68,7 @@ FIELDS = (
     "max_tickets",
     "spin_limit",
     "daily_spin_limit",
+    "public_source",
 )
 #: what a field left blank means (the API's default); the other fields are required
 BLANK: Mapping[str, Any] = {
@@ -84,6 +82,7 @@ BLANK: Mapping[str, Any] = {
     "max_tickets": DEFAULT_MAX_TICKETS,
     "spin_limit": None,
     "daily_spin_limit": None,
+    "public_source": None,
 }
 
 
@@ -104,10 +103,6 @@ def _go(request: Request[Any, Any, Any], path: str) -> Response[bytes] | Redirec
     return Redirect(url, status_code=303)
 
 
-def _invalid(field: str, message: str) -> scrm.ValidationFailed:
-    return scrm.ValidationFailed(f"{field}: {message}", errors=[{"field": field, "source": "body", "message": message}])
-
-
 # --- the form's text formats ----------------------------------------------------------------------
 
 
@@ -115,7 +110,7 @@ def _number(text: str, kind: type[int] | type[float], field: str, what: str) -> 
     try:
         kind(text)
     except ValueError:
-        raise _invalid(field, what) from None
+        raise scrm.invalid(field, what) from None
 
 
 def parse_prizes(text: str, mode: str) -> list[dict[str, str]]:
@@ -130,7 +125,7 @@ def parse_prizes(text: str, mode: str) -> list[dict[str, str]]:
             continue
         cells = [cell.strip() for cell in line.split("|")]
         if not 2 <= len(cells) <= len(columns):
-            raise _invalid("prizes", f"line {number}: write {shape}")
+            raise scrm.invalid("prizes", f"line {number}: write {shape}")
         prize = {name: cell for name, cell in zip(columns, cells, strict=False) if cell}
         _number(prize.get("quantity", "x"), int, "prizes", f"line {number}: the quantity is a whole number")
         _number(prize.get("value", "0"), int, "prizes", f"line {number}: the value is a whole number (in cents)")
@@ -156,7 +151,7 @@ def parse_ticket_rules(text: str) -> list[dict[str, str]]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         event_type, colon, tickets = item.rpartition(":")
         if not colon or not event_type.strip():
-            raise _invalid("ticket_rules", "write event_type:tickets pairs such as live.comment:2")
+            raise scrm.invalid("ticket_rules", "write event_type:tickets pairs such as live.comment:2")
         rules.append({"event_type": event_type.strip(), "tickets": tickets.strip()})
     return rules
 
@@ -190,6 +185,8 @@ def campaign_data(typed: Mapping[str, str], zone: str) -> dict[str, Any]:
             data[name] = parse_prizes(text, mode)
         elif name == "ticket_rules":
             data[name] = parse_ticket_rules(text)
+        elif name == "public_source":
+            data[name] = {"description": text, "drand_round": typed.get("drand_round") or None}
         else:
             data[name] = text
     return data
@@ -214,6 +211,8 @@ def form_of(campaign: Campaign, zone: str) -> dict[str, str]:
         "max_tickets": str(campaign.max_tickets) if campaign.entry_mode == "tickets" else "",
         "spin_limit": "" if campaign.spin_limit is None else str(campaign.spin_limit),
         "daily_spin_limit": "" if campaign.daily_spin_limit is None else str(campaign.daily_spin_limit),
+        "public_source": campaign.public_source.description if campaign.public_source else "",
+        "drand_round": str(campaign.public_source.drand_round or "") if campaign.public_source else "",
     }
 
 
@@ -226,13 +225,13 @@ def _typed(form: Mapping[str, Any]) -> dict[str, str]:
 
 
 @get("/campaigns", opt=READ)
-async def campaign_list(kernel: scrm.KernelDep, access: scrm.AccessDep, cursor: Cursor = None) -> Template:
+async def campaign_list(kernel: scrm.KernelDep, access: scrm.AccessDep, cursor: scrm.Cursor = None) -> Template:
     ws = access.workspace
     page = await campaigns.listing(kernel, ws, None, cursor, PER_PAGE)
     draw_ids = [c.id for c in page.items if c.mode == "draw"]
     wheel_ids = [c.id for c in page.items if c.mode == "instant"]
-    entered = await entries.counts(kernel.db, ws, draw_ids)
-    spun = await spins.tally(kernel.db, ws, wheel_ids)
+    entered = await entries.counts(kernel, ws, draw_ids)
+    spun = await spins.tally(kernel, ws, wheel_ids)
     counts = {i: entered.get(i, 0) for i in draw_ids} | {i: spun.get(i, (0, 0))[0] for i in wheel_ids}
     context = {
         "campaigns": page.items,
@@ -264,7 +263,7 @@ def _form(
 @get("/campaigns/new", opt=WRITE)
 async def new_campaign(request: Request[Any, Any, Any], access: scrm.AccessDep) -> Template:
     zone = access.workspace.time_zone
-    start = now().replace(second=0, microsecond=0)
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
     typed = {
         "mode": "draw",
         "entry_mode": "single",
@@ -291,7 +290,7 @@ async def create_campaign(
 
 @get("/campaigns/{campaign_id:int}/edit", opt=WRITE)
 async def edit_campaign(
-    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id
+    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId
 ) -> Template:
     campaign = await campaigns.get(kernel, access.workspace, campaign_id)
     return _form(request, access, form_of(campaign, access.workspace.time_zone), {}, campaign=campaign)
@@ -299,7 +298,7 @@ async def edit_campaign(
 
 @post("/campaigns/{campaign_id:int}", opt=WRITE)
 async def update_campaign(
-    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id
+    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId
 ) -> Template | Redirect | Response[bytes]:
     """Send the API only the fields that changed, so that an open campaign's locked fields, shown
     unchanged on the form, are not taken for changes; a change the API refuses (a locked field) comes
@@ -323,7 +322,7 @@ async def update_campaign(
 
 @post("/campaigns/{campaign_id:int}/delete", opt=WRITE)
 async def delete_campaign(
-    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id
+    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId
 ) -> Redirect | Response[bytes]:
     await campaigns.delete(kernel, access.workspace, campaign_id)
     return _go(request, "/campaigns")
@@ -335,7 +334,7 @@ async def delete_campaign(
 async def _counts(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign) -> dict[str, int]:
     """What the live count shows: entries and tickets of a draw, spins and wins of a wheel."""
     if campaign.mode == "instant":
-        spun, won = (await spins.tally(kernel.db, ws, [campaign.id])).get(campaign.id, (0, 0))
+        spun, won = (await spins.tally(kernel, ws, [campaign.id])).get(campaign.id, (0, 0))
         return {"spins": spun, "wins": won}
     counted = await entries.count(kernel, ws, campaign.id)
     return {"entries": counted.entries, "tickets": counted.tickets}
@@ -356,10 +355,10 @@ async def _names(kernel: scrm.Kernel, access: scrm.Access, ids: list[int]) -> di
 
 
 @get("/campaigns/{campaign_id:int}", opt=READ)
-async def campaign_page(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id) -> Template:
+async def campaign_page(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId) -> Template:
     ws = access.workspace
     campaign = await campaigns.get(kernel, ws, campaign_id)
-    at = now()
+    at = datetime.now(UTC)
     recent = await winners.recent(kernel, ws, campaign, RECENT_WINS) if campaign.mode == "instant" else []
     context = {
         "campaign": campaign.out(at),
@@ -376,7 +375,7 @@ async def campaign_page(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign
 
 
 @get("/campaigns/{campaign_id:int}/count", opt=READ)
-async def live_count(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id) -> Template:
+async def live_count(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId) -> Template:
     """The entry count alone (the fragment the campaign page polls while the campaign is open)."""
     campaign = await campaigns.get(kernel, access.workspace, campaign_id)
     counts = await _counts(kernel, access.workspace, campaign)
@@ -385,7 +384,7 @@ async def live_count(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id
 
 @post("/campaigns/{campaign_id:int}/open", opt=ADMIN)
 async def open_campaign(
-    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id
+    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId
 ) -> Redirect | Response[bytes]:
     await campaigns.open_campaign(kernel, access.workspace, campaign_id)
     return _go(request, f"/campaigns/{campaign_id}")
@@ -393,7 +392,7 @@ async def open_campaign(
 
 @post("/campaigns/{campaign_id:int}/close", opt=ADMIN)
 async def close_campaign(
-    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id
+    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId
 ) -> Redirect | Response[bytes]:
     await campaigns.transition(kernel, access.workspace, campaign_id, "closed", ("open",))
     return _go(request, f"/campaigns/{campaign_id}")
@@ -401,7 +400,7 @@ async def close_campaign(
 
 @post("/campaigns/{campaign_id:int}/cancel", opt=ADMIN)
 async def cancel_campaign(
-    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id
+    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId
 ) -> Redirect | Response[bytes]:
     await campaigns.transition(kernel, access.workspace, campaign_id, "cancelled", ("draft", "open", "closed"))
     return _go(request, f"/campaigns/{campaign_id}")
@@ -410,24 +409,43 @@ async def cancel_campaign(
 # --- the draw and its result ------------------------------------------------------------------------------
 
 
-@get("/campaigns/{campaign_id:int}/draw", opt=ADMIN)
-async def confirm_draw(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id) -> Template:
-    """The draw's confirmation without JavaScript (with htmx the button asks in a dialog)."""
+async def _draw_page(
+    kernel: scrm.Kernel, access: scrm.Access, campaign_id: int, typed: Mapping[str, str], errors: Mapping[str, str]
+) -> Template:
+    """The draw's confirmation, with the field for the public source's value when the campaign has one."""
     campaign = await campaigns.get(kernel, access.workspace, campaign_id)
-    context = {"campaign": campaign.out(), "counts": await _counts(kernel, access.workspace, campaign)}
-    return Template("lottery/draw.html", context=context)
+    context = {
+        "campaign": campaign.out(),
+        "counts": await _counts(kernel, access.workspace, campaign),
+        "values": typed,
+        "errors": errors,
+    }
+    return Template("lottery/draw.html", context=context, status_code=422 if errors else 200)
+
+
+@get("/campaigns/{campaign_id:int}/draw", opt=ADMIN)
+async def confirm_draw(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId) -> Template:
+    """The draw's confirmation without JavaScript (with htmx the button asks in a dialog, unless the
+    draw needs a public value: then this page asks for it)."""
+    return await _draw_page(kernel, access, campaign_id, {}, {})
 
 
 @post("/campaigns/{campaign_id:int}/draw", opt=ADMIN)
 async def draw(
-    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id
-) -> Redirect | Response[bytes]:
-    await draws.draw(kernel, access.workspace, campaign_id)
+    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId
+) -> Template | Redirect | Response[bytes]:
+    """Draw; a public value the draw refuses comes back next to its field."""
+    typed = _typed(await request.form())
+    try:
+        data = scrm.convert_form({"public_value": typed.get("public_value") or None}, DrawIn)
+        await draws.draw(kernel, access.workspace, campaign_id, data.public_value)
+    except scrm.ValidationFailed as exc:
+        return await _draw_page(kernel, access, campaign_id, typed, scrm.form_errors(exc))
     return _go(request, f"/campaigns/{campaign_id}/results")
 
 
 @get("/campaigns/{campaign_id:int}/results", opt=READ)
-async def results_page(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id) -> Template:
+async def results_page(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId) -> Template:
     ws = access.workspace
     campaign = await campaigns.get(kernel, ws, campaign_id)
     result = await draws.result(kernel, ws, campaign_id)
@@ -445,7 +463,7 @@ async def results_page(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_
 
 
 @get("/campaigns/{campaign_id:int}/export", opt=READ)
-async def export(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id) -> Response[bytes]:
+async def export(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId) -> Response[bytes]:
     """The frozen entry list as the API exports it, as a file to download and verify."""
     bundle = await draws.bundle(kernel, access.workspace, campaign_id)
     disposition = f'attachment; filename="lottery-{campaign_id}.json"'
@@ -454,11 +472,11 @@ async def export(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id
 
 @post("/campaigns/{campaign_id:int}/notify", opt=ADMIN)
 async def notify(
-    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: Id
+    request: Request[Any, Any, Any], kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId
 ) -> Redirect | Response[bytes]:
     """Ask the consent door again about the winners not yet notified (after a consent was granted)."""
     ws = access.workspace
-    await winners.notify(kernel, ws, await campaigns.load(kernel.db, ws, campaign_id))
+    await winners.notify(kernel, ws, await campaigns.load(kernel, ws, campaign_id))
     return _go(request, f"/campaigns/{campaign_id}/results")
 
 
@@ -496,5 +514,5 @@ async def member_panels(member: dict[str, Any], access: scrm.Access, kernel: scr
     """The member page's lottery panel: the member's entries and wins."""
     if not access.can("lottery:read") or member["status"] == "erased":
         return []
-    context = await members.panel(kernel.db, access.workspace, member["id"])
+    context = await members.panel(kernel, access.workspace, member["id"])
     return [scrm.MemberPanel(title=N_("Lotteries"), template="lottery/_panel.html", context=context)]

@@ -1,29 +1,27 @@
 """Demo data for ``scrm demo``: a drawn campaign with its winners (a real, verifiable draw) and an open
-instant-win wheel with stock. The hook is not given the kernel, so the demo writes through the
-lottery's own tables only: its draw records no ``lottery.won`` events and asks no consent (press
-"Notify winners" on its page, or ``POST …/notify``, to do that)."""
+instant-win wheel with stock. The demo writes the lottery's own rows only: its draw records no
+``lottery.won`` events and asks no consent, so seeding tells nobody anything (press "Notify winners"
+on its page, or ``POST …/notify``, to do that)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import scrm
 
 from scrm_lottery import campaigns, draws
-from scrm_lottery.db import Db
 from scrm_lottery.schemas import CampaignIn, PrizeIn
-from scrm_lottery.sql import now
 
 DRAW_ENTRIES = 300
 
 
-async def seed(db: Db, ws: scrm.WorkspaceRef, member_ids: list[int]) -> None:
-    if await db.fetch("SELECT id FROM lottery_campaign WHERE workspace = {} LIMIT 1", ws.id):
+async def seed(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_ids: list[int]) -> None:
+    if await kernel.sql.fetch("SELECT id FROM lottery_campaign WHERE workspace = {} LIMIT 1", ws.id):
         return  # seeded before
-    at = now()
-    async with db.transaction():
+    at = datetime.now(UTC)
+    async with kernel.db.transaction():
         drawn = await campaigns.insert(
-            db,
+            kernel,
             ws,
             CampaignIn(
                 name="Live-stream giveaway 直播抽奖",
@@ -36,22 +34,24 @@ async def seed(db: Db, ws: scrm.WorkspaceRef, member_ids: list[int]) -> None:
                 ],
             ),
         )
-        await campaigns.publish(db, ws, drawn)
+        await campaigns.publish(kernel, ws, drawn, None)
         entrants = sorted(member_ids)[:DRAW_ENTRIES]
         for start in range(0, len(entrants), 200):
             chunk = entrants[start : start + 200]
             args: list[object] = []
             for member_id in chunk:
                 args += [ws.id, drawn, member_id, at - timedelta(days=1)]
-            await db.fetch(
+            await kernel.sql.fetch(
                 "INSERT INTO lottery_entry (workspace, campaign, member_id, entered, tickets, points_spent, created_at) "
                 "VALUES " + ", ".join("({}, {}, {}, TRUE, 1, 0, {})" for _ in chunk),
                 *args,
             )
-        await db.fetch("UPDATE lottery_campaign SET state = 'closed' WHERE id = {} AND workspace = {}", drawn, ws.id)
-        await draws.freeze_and_draw(db, ws, drawn)
+        await kernel.sql.fetch(
+            "UPDATE lottery_campaign SET state = 'closed' WHERE id = {} AND workspace = {}", drawn, ws.id
+        )
+        await draws.freeze_and_draw(kernel, ws, drawn, None)
         wheel = await campaigns.insert(
-            db,
+            kernel,
             ws,
             CampaignIn(
                 name="Wheel of fortune 大转盘",
@@ -66,4 +66,4 @@ async def seed(db: Db, ws: scrm.WorkspaceRef, member_ids: list[int]) -> None:
                 daily_spin_limit=3,
             ),
         )
-        await campaigns.publish(db, ws, wheel)
+        await campaigns.publish(kernel, ws, wheel, None)

@@ -15,22 +15,18 @@ while the campaign is open, adds its tickets once (its id is recorded under a un
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
 import scrm
 from cachetools import TTLCache
 
-from scrm_lottery import campaigns, paging
+from scrm_lottery import campaigns, json_columns
 from scrm_lottery.campaigns import Campaign
-from scrm_lottery.db import Db
 from scrm_lottery.points import spender
-from scrm_lottery.problems import AlreadyEntered, Closed, NotEligible, PointsUnavailable, WrongMode, field_error
-from scrm_lottery.schemas import EntryCount, EntryOut, MemberIn, TicketRule
-from scrm_lottery.sql import any_of, as_time, least, now, share_lock
+from scrm_lottery.problems import AlreadyEntered, Closed, NotEligible, PointsUnavailable, WrongMode
+from scrm_lottery.schemas import EntryCount, EntryOut, MemberIn
 
-_rules = msgspec.json.Decoder(list[TicketRule])
 #: Open campaigns, reused for a few seconds by this process to spare a live-stream burst one round
 #: trip per entry. Safe: what decides an entry (mode, eligibility, points cost) cannot change once a
 #: campaign is open, and the insert itself re-checks the state and the window (closes_at may move).
@@ -42,14 +38,14 @@ async def member_of(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, who: MemberIn) -
     """The member a body names by ``member_id`` or ``external_id``; a member not in this workspace
     is a 422 naming the field."""
     if (who.member_id is None) == (who.external_id is None):
-        raise field_error("member_id", "give either member_id or external_id")
+        raise scrm.invalid("member_id", "give either member_id or external_id")
     try:
         if who.member_id is not None:
             return await kernel.members.get(ws, who.member_id)
         return await kernel.members.get_by_external_id(ws, who.external_id or "")
     except scrm.NotFound:
         named = "member_id" if who.member_id is not None else "external_id"
-        raise field_error(named, "no such member in this workspace") from None
+        raise scrm.invalid(named, "no such member in this workspace") from None
 
 
 async def check_eligible(
@@ -81,7 +77,7 @@ async def open_campaign(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id:
     """The campaign, from :data:`_open` when it was open a moment ago."""
     campaign = _open.get((ws.id, campaign_id))
     if campaign is None:
-        campaign = await campaigns.load(kernel.db, ws, campaign_id)
+        campaign = await campaigns.load(kernel, ws, campaign_id)
         if campaign.state == "open":
             _open[ws.id, campaign_id] = campaign
     return campaign
@@ -92,7 +88,7 @@ async def enter(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, wh
     member = await member_of(kernel, ws, who)
     if campaign.mode != "draw":
         raise WrongMode("An instant-win campaign takes spins (POST …/spins), not entries")
-    at = now()
+    at = datetime.now(UTC)
     if not campaign.accepting(at):
         raise Closed(
             f"The campaign takes entries from {campaign.opens_at} to {campaign.closes_at}; it is {campaign.state}"
@@ -120,9 +116,9 @@ async def _insert(
 ) -> EntryOut:
     """The entry, in one statement that checks the campaign's state and window as it writes (and
     turns a row of tickets earned earlier into the entry)."""
-    rows = await kernel.db.fetch(
+    rows = await kernel.sql.fetch(
         "WITH c AS (SELECT id FROM lottery_campaign WHERE id = {} AND workspace = {} AND state = 'open' "
-        f"AND opens_at <= {{}} AND closes_at > {{}}{share_lock(kernel.db)}) "
+        f"AND opens_at <= {{}} AND closes_at > {{}}{kernel.sql.for_share}) "
         "INSERT INTO lottery_entry (workspace, campaign, member_id, entered, tickets, points_spent, created_at) "
         "SELECT {}, c.id, {}, TRUE, 1, {}, {} FROM c WHERE TRUE "
         "ON CONFLICT (campaign, member_id) DO UPDATE SET entered = TRUE, points_spent = excluded.points_spent, "
@@ -139,10 +135,10 @@ async def _insert(
     )
     if not rows:
         _open.pop((ws.id, campaign.id), None)  # it may have closed since it was cached
-        fresh = await campaigns.load(kernel.db, ws, campaign.id)
+        fresh = await campaigns.load(kernel, ws, campaign.id)
         if not fresh.accepting(at):
             raise Closed(f"The campaign takes no more entries; it is {fresh.state}")
-        entered = await kernel.db.fetch(
+        entered = await kernel.sql.fetch(
             "SELECT id FROM lottery_entry WHERE campaign = {} AND member_id = {} AND entered = TRUE",
             campaign.id,
             member_id,
@@ -167,7 +163,7 @@ def _entry(row: Any, campaign_id: int) -> EntryOut:
         member_id=row["member_id"],
         tickets=row["tickets"],
         points_spent=row["points_spent"],
-        created_at=as_time(row["created_at"]),
+        created_at=scrm.as_datetime(row["created_at"]),
     )
 
 
@@ -175,26 +171,25 @@ async def listing(
     kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, member_id: int | None, cursor: str | None, limit: int
 ) -> scrm.Page[EntryOut]:
     """Entries in the order they were made (by id)."""
-    await campaigns.load(kernel.db, ws, campaign_id)
-    after = paging.decode(cursor)
+    await campaigns.load(kernel, ws, campaign_id)
+    listing = f"lottery-entries-{campaign_id}"
+    after = kernel.cursors.decode(listing, cursor)
     member_sql = " AND member_id = {}" if member_id is not None else ""
-    rows = await kernel.db.fetch(
+    rows = await kernel.sql.fetch(
         "SELECT id, member_id, tickets, points_spent, created_at FROM lottery_entry "
         f"WHERE campaign = {{}} AND workspace = {{}} AND entered = TRUE AND id > {{}}{member_sql} ORDER BY id LIMIT {{}}",
         campaign_id,
         ws.id,
         after,
         *([member_id] if member_id is not None else []),
-        limit,
+        limit + 1,
     )
-    return scrm.Page(
-        items=[_entry(r, campaign_id) for r in rows], next_cursor=paging.next_cursor([r["id"] for r in rows], limit)
-    )
+    return kernel.cursors.page(listing, [_entry(r, campaign_id) for r in rows], [r["id"] for r in rows], limit)
 
 
 async def count(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int) -> EntryCount:
-    await campaigns.load(kernel.db, ws, campaign_id)
-    rows = await kernel.db.fetch(
+    await campaigns.load(kernel, ws, campaign_id)
+    rows = await kernel.sql.fetch(
         "SELECT COUNT(*) AS entries, COALESCE(SUM(tickets), 0) AS tickets FROM lottery_entry "
         "WHERE campaign = {} AND workspace = {} AND entered = TRUE",
         campaign_id,
@@ -203,12 +198,12 @@ async def count(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int) ->
     return EntryCount(campaign_id=campaign_id, entries=int(rows[0]["entries"]), tickets=int(rows[0]["tickets"]))
 
 
-async def counts(db: Db, ws: scrm.WorkspaceRef, campaign_ids: list[int]) -> dict[int, int]:
+async def counts(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_ids: list[int]) -> dict[int, int]:
     """The entries of several campaigns at once (a campaign list's column); one without entries is left out."""
     if not campaign_ids:
         return {}
-    condition, ids = any_of(db, "campaign", campaign_ids)
-    rows = await db.fetch(
+    condition, ids = kernel.sql.any_of("campaign", campaign_ids)
+    rows = await kernel.sql.fetch(
         f"SELECT campaign, COUNT(*) AS entries FROM lottery_entry WHERE workspace = {{}} AND {condition} "
         "AND entered = TRUE GROUP BY campaign",
         ws.id,
@@ -220,7 +215,7 @@ async def counts(db: Db, ws: scrm.WorkspaceRef, campaign_ids: list[int]) -> dict
 # --- tickets from events ------------------------------------------------------------------------
 
 
-async def earn_tickets(db: Db, ws: scrm.WorkspaceRef, events: list[scrm.EventOut]) -> None:
+async def earn_tickets(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: list[scrm.EventOut]) -> None:
     """Give the tickets of a delivered batch of events, once per event, within each campaign's cap.
 
     Runs in the delivery's transaction: the event ids recorded under a unique index commit with the
@@ -230,21 +225,21 @@ async def earn_tickets(db: Db, ws: scrm.WorkspaceRef, events: list[scrm.EventOut
     """
     if not events:
         return
-    rows = await db.fetch(
+    rows = await kernel.sql.fetch(
         "SELECT id, ticket_rules, max_tickets, opens_at, closes_at FROM lottery_campaign "
-        f"WHERE workspace = {{}} AND state = 'open' AND entry_mode = 'tickets'{share_lock(db)}",
+        f"WHERE workspace = {{}} AND state = 'open' AND entry_mode = 'tickets'{kernel.sql.for_share}",
         ws.id,
     )
     for row in rows:
-        rules = {r.event_type: r.tickets for r in _rules.decode(row["ticket_rules"])}
-        opens, closes = as_time(row["opens_at"]), as_time(row["closes_at"])
+        rules = {r.event_type: r.tickets for r in json_columns.ticket_rules(row["ticket_rules"])}
+        opens, closes = scrm.as_datetime(row["opens_at"]), scrm.as_datetime(row["closes_at"])
         matching = [e for e in events if e.type in rules and opens <= e.occurred_at < closes]
         if matching:
-            await _credit(db, ws, row["id"], int(row["max_tickets"]), rules, matching)
+            await _credit(kernel, ws, row["id"], int(row["max_tickets"]), rules, matching)
 
 
 async def _credit(
-    db: Db,
+    kernel: scrm.Kernel,
     ws: scrm.WorkspaceRef,
     campaign_id: int,
     cap: int,
@@ -257,7 +252,7 @@ async def _credit(
         args: list[Any] = []
         for e in chunk:
             args += [ws.id, campaign_id, e.id, e.member_id]
-        inserted = await db.fetch(
+        inserted = await kernel.sql.fetch(
             "INSERT INTO lottery_ticket_event (workspace, campaign, event_id, member_id) VALUES "
             + ", ".join("({}, {}, {}, {})" for _ in chunk)
             + " ON CONFLICT (campaign, event_id) DO NOTHING RETURNING event_id",
@@ -268,10 +263,10 @@ async def _credit(
     for e in events:
         if e.id in fresh:
             earned[e.member_id] += rules[e.type]
-    at = now()
-    capped = least(db, "lottery_entry.tickets + {}", "{}")
+    at = datetime.now(UTC)
+    capped = kernel.sql.least("lottery_entry.tickets + {}", "{}")
     for member_id, tickets in earned.items():
-        await db.fetch(
+        await kernel.sql.fetch(
             "INSERT INTO lottery_entry (workspace, campaign, member_id, entered, tickets, points_spent, created_at) "
             "VALUES ({}, {}, {}, FALSE, {}, 0, {}) "
             f"ON CONFLICT (campaign, member_id) DO UPDATE SET tickets = {capped}",

@@ -3,15 +3,21 @@
 How a draw is made fair and checkable (``docs/plugins/lottery.md`` says the same for re-implementers):
 
 1. When a campaign opens, the server draws a 32-byte ``seed`` from a CSPRNG, keeps it secret and
-   publishes ``commitment = sha256(seed)`` (hex).
+   publishes ``commitment = sha256(seed)`` (hex). A campaign may also name a *public source*: a value
+   nobody knows yet (a drand round, a future official lottery result); then the commitment is
+   ``sha256(seed ‖ UTF-8(source text))`` (:func:`source_text`), binding the source before any entry.
 2. When the draw runs, the entries are frozen and sorted by ``member_id`` ascending (one entry per
    member, so the key is unique). ``entries_hash`` is the SHA-256 of the entries as consecutive pairs
    of 64-bit big-endian signed integers ``(member_id, tickets)``.
-3. Winners are drawn with :func:`draw` from the seed and the sorted entries; the seed is revealed.
+3. Winners are drawn with :func:`draw` from the draw seed and the sorted entries; the seed is
+   revealed. The draw seed is the seed itself, or with a public source
+   ``HMAC-SHA256(key=seed, msg=UTF-8(public value))`` (:func:`draw_seed`): the secret seed was fixed
+   before the value existed and the value is public, so neither the server nor the operator alone
+   decides the winners.
 
-Anyone holding the published commitment, seed, entry list and prize quantities can check that the
-seed matches the commitment, the list matches its hash, and re-run :func:`draw` to get the same
-winners (:func:`verify`).
+Anyone holding the published commitment, seed, entry list, prize quantities (and public source and
+value) can check that the seed matches the commitment, the list matches its hash, and re-run
+:func:`draw` to get the same winners (:func:`verify`).
 
 The sampling (:func:`draw`): a stream of 256-bit numbers ``HMAC-SHA256(seed, counter)`` with
 ``counter`` a 64-bit big-endian integer from 0, one per number. A number in ``[0, bound)`` is the
@@ -64,9 +70,36 @@ def new_seed() -> bytes:
     return secrets.token_bytes(SEED_BYTES)
 
 
-def commitment(seed: bytes) -> str:
-    """What is published before the draw: the SHA-256 of the seed, in hex."""
-    return hashlib.sha256(seed).hexdigest()
+def source_text(description: str, drand_round: int | None = None) -> str:
+    """The text of a public source that the commitment covers: its description, after
+    ``drand round N: `` when the source is a drand round."""
+    return description if drand_round is None else f"drand round {drand_round}: {description}"
+
+
+def commitment(seed: bytes, source: str | None = None) -> str:
+    """What is published before the draw, in hex: the SHA-256 of the seed, or of the seed followed
+    by the public source's text (:func:`source_text`, UTF-8) when the draw will mix one in."""
+    return hashlib.sha256(seed if source is None else seed + source.encode()).hexdigest()
+
+
+def public_value(value: str, drand: bool) -> str:
+    """A public source's value as the draw mixes it in; a malformed one is a :class:`ValueError`
+    saying why. A drand round's randomness is 64 hex digits (used in lowercase); any other value is
+    used exactly as given, so spaces at its ends — a copy-and-paste slip that would change the
+    winners — are refused."""
+    if drand:
+        if len(value) != 2 * SEED_BYTES or any(c not in "0123456789abcdefABCDEF" for c in value):
+            raise ValueError("a drand round's randomness is 64 hexadecimal digits")
+        return value.lower()
+    if value != value.strip():
+        raise ValueError("give the value exactly as published, without spaces at its ends")
+    return value
+
+
+def draw_seed(seed: bytes, value: str | None) -> bytes:
+    """The seed the draw runs on: the secret seed, or ``HMAC-SHA256(key=seed, msg=UTF-8(value))``
+    with a public source's value."""
+    return seed if value is None else hmac.new(seed, value.encode(), hashlib.sha256).digest()
 
 
 def entries_hash(member_ids: Sequence[int], tickets: Sequence[int] | None = None) -> str:
@@ -140,15 +173,22 @@ def verify(
     *,
     expected_hash: str | None = None,
     expected_winners: Sequence[int] | None = None,
+    source: str | None = None,
+    value: str | None = None,
 ) -> list[Winner]:
-    """Re-run a published draw: check the seed against the commitment (and, when given, the entry
-    list against its published hash and the winners' member ids, in rank order, against the
-    published ones) and return the winners. Raises :class:`VerificationError` on any mismatch."""
-    if commitment(seed) != commitment_hex.lower():
+    """Re-run a published draw: check the seed (and the public ``source``'s text, when the campaign
+    named one) against the commitment (and, when given, the entry list against its published hash
+    and the winners' member ids, in rank order, against the published ones) and return the winners,
+    drawn with the public ``value``. Raises :class:`VerificationError` on any mismatch."""
+    if source is not None and value is None:
+        raise VerificationError(f"the draw mixed in the public value of {source!r}: give that value")
+    if source is None and value is not None:
+        raise VerificationError("this draw named no public source: it mixed in no public value")
+    if commitment(seed, source) != commitment_hex.lower():
         raise VerificationError("the seed does not match the commitment")
     if expected_hash is not None and entries_hash(member_ids, tickets) != expected_hash.lower():
         raise VerificationError("the entry list does not match its published hash")
-    winners = draw(seed, member_ids, tickets, quantities)
+    winners = draw(draw_seed(seed, value), member_ids, tickets, quantities)
     if expected_winners is not None and [w.member_id for w in winners] != list(expected_winners):
         raise VerificationError("the published winners are not the ones this draw gives")
     return winners

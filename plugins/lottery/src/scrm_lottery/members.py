@@ -15,14 +15,13 @@ from typing import Any
 
 import scrm
 
-from scrm_lottery.db import Db
-from scrm_lottery.sql import as_time, maybe_time
-
 _PER_LIST = 200  # rows per list in the member panel
 
 
-async def entries(db: Db, ws: scrm.WorkspaceRef, member_id: int, limit: int | None = None) -> list[dict[str, Any]]:
-    rows = await db.fetch(
+async def entries(
+    kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_id: int, limit: int | None = None
+) -> list[dict[str, Any]]:
+    rows = await kernel.sql.fetch(
         "SELECT e.campaign, c.name, c.state, e.tickets, e.points_spent, e.created_at FROM lottery_entry e "
         "JOIN lottery_campaign c ON c.id = e.campaign WHERE e.workspace = {} AND e.member_id = {} AND e.entered = TRUE "
         f"ORDER BY e.id DESC{' LIMIT ' + str(int(limit)) if limit else ''}",
@@ -36,15 +35,17 @@ async def entries(db: Db, ws: scrm.WorkspaceRef, member_id: int, limit: int | No
             "state": r["state"],
             "tickets": r["tickets"],
             "points_spent": r["points_spent"],
-            "entered_at": as_time(r["created_at"]),
+            "entered_at": scrm.as_datetime(r["created_at"]),
         }
         for r in rows
     ]
 
 
-async def wins(db: Db, ws: scrm.WorkspaceRef, member_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+async def wins(
+    kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_id: int, limit: int | None = None
+) -> list[dict[str, Any]]:
     tail = f" LIMIT {int(limit)}" if limit else ""
-    rows = await db.fetch(
+    rows = await kernel.sql.fetch(
         "SELECT w.campaign, c.name AS campaign_name, p.name AS prize, w.rank, NULL AS spin_id, w.contactable, "
         "w.notified_at, w.created_at FROM lottery_winner w JOIN lottery_campaign c ON c.id = w.campaign "
         "JOIN lottery_prize p ON p.id = w.prize WHERE w.workspace = {} AND w.member_id = {} "
@@ -64,59 +65,64 @@ async def wins(db: Db, ws: scrm.WorkspaceRef, member_id: int, limit: int | None 
             "rank": r["rank"],
             "spin_id": r["spin_id"],
             "contactable": None if r["contactable"] is None else bool(r["contactable"]),
-            "notified_at": maybe_time(r["notified_at"]),
-            "won_at": as_time(r["created_at"]),
+            "notified_at": scrm.as_datetime(r["notified_at"]),
+            "won_at": scrm.as_datetime(r["created_at"]),
         }
         for r in rows
     ]
 
 
-async def spins(db: Db, ws: scrm.WorkspaceRef, member_id: int) -> list[dict[str, Any]]:
-    rows = await db.fetch(
+async def spins(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_id: int) -> list[dict[str, Any]]:
+    rows = await kernel.sql.fetch(
         "SELECT s.id, s.campaign, p.name AS prize, s.created_at FROM lottery_spin s "
         "LEFT JOIN lottery_prize p ON p.id = s.prize WHERE s.workspace = {} AND s.member_id = {} ORDER BY s.id",
         ws.id,
         member_id,
     )
     return [
-        {"spin_id": r["id"], "campaign_id": r["campaign"], "prize": r["prize"], "spun_at": as_time(r["created_at"])}
+        {
+            "spin_id": r["id"],
+            "campaign_id": r["campaign"],
+            "prize": r["prize"],
+            "spun_at": scrm.as_datetime(r["created_at"]),
+        }
         for r in rows
     ]
 
 
-async def export(db: Db, ws: scrm.WorkspaceRef, member_id: int) -> dict[str, Any] | None:
+async def export(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_id: int) -> dict[str, Any] | None:
     data = {
-        "entries": await entries(db, ws, member_id),
-        "wins": await wins(db, ws, member_id),
-        "spins": await spins(db, ws, member_id),
+        "entries": await entries(kernel, ws, member_id),
+        "wins": await wins(kernel, ws, member_id),
+        "spins": await spins(kernel, ws, member_id),
     }
     return data if any(data.values()) else None
 
 
-async def erase(db: Db, ws: scrm.WorkspaceRef, member_id: int) -> None:
+async def erase(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_id: int) -> None:
     """Runs inside the erasure's transaction (see the module's docstring for what stays)."""
     undrawn = "SELECT id FROM lottery_campaign WHERE workspace = {} AND state <> 'drawn'"
-    await db.fetch(
+    await kernel.sql.fetch(
         f"DELETE FROM lottery_entry WHERE workspace = {{}} AND member_id = {{}} AND campaign IN ({undrawn})",
         ws.id,
         member_id,
         ws.id,
     )
     for table in ("lottery_ticket_event", "lottery_spin_count"):
-        await db.fetch(f"DELETE FROM {table} WHERE workspace = {{}} AND member_id = {{}}", ws.id, member_id)
-    await db.fetch(
+        await kernel.sql.fetch(f"DELETE FROM {table} WHERE workspace = {{}} AND member_id = {{}}", ws.id, member_id)
+    await kernel.sql.fetch(
         "DELETE FROM lottery_spin WHERE workspace = {} AND member_id = {} AND prize IS NULL", ws.id, member_id
     )
 
 
-async def panel(db: Db, ws: scrm.WorkspaceRef, member_id: int) -> dict[str, Any]:
+async def panel(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_id: int) -> dict[str, Any]:
     return {
-        "entries": await entries(db, ws, member_id, _PER_LIST),
-        "wins": await wins(db, ws, member_id, _PER_LIST),
+        "entries": await entries(kernel, ws, member_id, _PER_LIST),
+        "wins": await wins(kernel, ws, member_id, _PER_LIST),
     }
 
 
-async def delete_workspace(db: Db, workspace_id: int) -> None:
+async def delete_workspace(kernel: scrm.Kernel, workspace_id: int) -> None:
     for table in (
         "lottery_spin_count",
         "lottery_spin",
@@ -126,4 +132,4 @@ async def delete_workspace(db: Db, workspace_id: int) -> None:
         "lottery_prize",
         "lottery_campaign",
     ):
-        await db.fetch(f"DELETE FROM {table} WHERE workspace = {{}}", workspace_id)
+        await kernel.sql.fetch(f"DELETE FROM {table} WHERE workspace = {{}}", workspace_id)

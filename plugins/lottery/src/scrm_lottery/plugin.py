@@ -10,7 +10,6 @@ import scrm
 from piccolo.conf.apps import AppConfig
 
 from scrm_lottery import api, cli, console, demo, entries, members
-from scrm_lottery.db import hook_db
 from scrm_lottery.tables import TABLES
 
 
@@ -41,23 +40,27 @@ def scrm_routes() -> list[Any]:
 
 
 @scrm.hookimpl
-async def scrm_event_batch_recorded(workspace: scrm.WorkspaceRef, events: list[scrm.EventOut]) -> None:
-    await entries.earn_tickets(hook_db(), workspace, events)
+async def scrm_event_batch_recorded(
+    workspace: scrm.WorkspaceRef, events: list[scrm.EventOut], kernel: scrm.Kernel
+) -> None:
+    await entries.earn_tickets(kernel, workspace, events)
 
 
 @scrm.hookimpl
-async def scrm_export_member(workspace: scrm.WorkspaceRef, member_id: int) -> dict[str, Any] | None:
-    return await members.export(hook_db(), workspace, member_id)
+async def scrm_export_member(
+    workspace: scrm.WorkspaceRef, member_id: int, kernel: scrm.Kernel
+) -> dict[str, Any] | None:
+    return await members.export(kernel, workspace, member_id)
 
 
 @scrm.hookimpl
-async def scrm_erase_member(workspace: scrm.WorkspaceRef, member_id: int) -> None:
-    await members.erase(hook_db(), workspace, member_id)
+async def scrm_erase_member(workspace: scrm.WorkspaceRef, member_id: int, kernel: scrm.Kernel) -> None:
+    await members.erase(kernel, workspace, member_id)
 
 
 @scrm.hookimpl
-async def scrm_workspace_deleted(workspace: scrm.WorkspaceRef) -> None:
-    await members.delete_workspace(hook_db(), workspace.id)
+async def scrm_workspace_deleted(workspace: scrm.WorkspaceRef, kernel: scrm.Kernel) -> None:
+    await members.delete_workspace(kernel, workspace.id)
 
 
 @scrm.hookimpl
@@ -66,8 +69,8 @@ def scrm_cli() -> click.Command:
 
 
 @scrm.hookimpl
-async def scrm_demo(workspace: scrm.WorkspaceRef, member_ids: list[int]) -> None:
-    await demo.seed(hook_db(), workspace, member_ids)
+async def scrm_demo(workspace: scrm.WorkspaceRef, member_ids: list[int], kernel: scrm.Kernel) -> None:
+    await demo.seed(kernel, workspace, member_ids)
 
 
 @scrm.hookimpl

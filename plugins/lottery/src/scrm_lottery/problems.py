@@ -58,13 +58,3 @@ class SpinLimit(scrm.Conflict):
 class WrongMode(scrm.Conflict):
     kind = "lottery-wrong-mode"
     title = "The campaign's mode does not offer this"
-
-
-class InvalidCursor(scrm.Problem):
-    kind = "lottery-invalid-cursor"
-    title = "The pagination cursor is not valid"
-
-
-def field_error(field: str, message: str) -> scrm.ValidationFailed:
-    """A 422 naming one body field."""
-    return scrm.ValidationFailed(f"{field}: {message}", errors=[{"field": field, "source": "body", "message": message}])

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
+import scrm
 from msgspec import UNSET, Meta, UnsetType
 
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-Description = Annotated[str, Meta(max_length=2000)]
+from scrm_lottery import fairness
+
 TagName = Annotated[str, Meta(min_length=1, max_length=100)]
 TagList = Annotated[list[TagName], Meta(max_length=50)]
 Purpose = Annotated[str, Meta(min_length=1, max_length=100)]
@@ -19,10 +20,9 @@ Quantity = Annotated[int, Meta(ge=1, le=100_000)]
 Money = Annotated[int, Meta(ge=0, le=10**12)]
 Odds = Annotated[float, Meta(ge=0.000001, le=1.0)]
 Cost = Annotated[int, Meta(ge=0, le=1_000_000_000)]
-Limit = Annotated[int, Meta(ge=1, le=1_000_000)]
+Spins = Annotated[int, Meta(ge=1, le=1_000_000)]
 MaxTickets = Annotated[int, Meta(ge=1, le=10_000)]
-MemberId = Annotated[int, Meta(ge=1, le=2**63 - 1)]
-ExternalId = Annotated[str, Meta(min_length=1, max_length=200)]
+SourceText = Annotated[str, Meta(min_length=1, max_length=500)]
 Mode = Literal["draw", "instant"]
 EntryMode = Literal["single", "tickets"]
 State = Literal["draft", "open", "closed", "drawn", "cancelled"]
@@ -31,7 +31,7 @@ DEFAULT_MAX_TICKETS = 100
 
 
 class PrizeIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: Name
+    name: scrm.Name
     quantity: Quantity
     value: Money = 0  # in the brand's smallest currency unit (分)
     odds: Odds | None = None  # instant win only: the chance per spin
@@ -44,12 +44,43 @@ class TicketRule(msgspec.Struct, forbid_unknown_fields=True):
     tickets: Annotated[int, Meta(ge=1, le=1000)]
 
 
+class PublicSource(msgspec.Struct, forbid_unknown_fields=True):
+    """A public random value nobody knows while entries are taken, mixed into the draw's seed once
+    it is published: a drand round (``drand_round``; its value is the round's ``randomness``, 64 hex
+    digits), or any value the operator commits to publish (a future official lottery result).
+    ``description`` says where and when it is published and how it is written. The commitment
+    published at opening covers it, so it cannot be chosen after seeing the entries."""
+
+    description: SourceText
+    drand_round: scrm.Id | None = None
+
+    def text(self) -> str:
+        """What the campaign's commitment covers (:func:`fairness.source_text`)."""
+        return fairness.source_text(self.description, self.drand_round)
+
+
+#: the published value of a campaign's public source, given when drawing
+PublicValue = Annotated[str, Meta(min_length=1, max_length=500)]
+
+
+class OpenIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Opening a campaign may name its public randomness source (replacing the draft's)."""
+
+    public_source: PublicSource | None = None
+
+
+class DrawIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The draw of a campaign with a public source takes the source's published value."""
+
+    public_value: PublicValue | None = None
+
+
 class CampaignIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: Name
+    name: scrm.Name
     opens_at: Moment
     closes_at: Moment
     prizes: Annotated[list[PrizeIn], Meta(min_length=1, max_length=50)]
-    description: Description = ""
+    description: scrm.Text = ""
     mode: Mode = "draw"
     entry_mode: EntryMode = "single"
     tags_required: TagList = msgspec.field(default_factory=list)
@@ -59,8 +90,9 @@ class CampaignIn(msgspec.Struct, forbid_unknown_fields=True):
     points_cost: Cost = 0
     ticket_rules: Annotated[list[TicketRule], Meta(max_length=20)] = msgspec.field(default_factory=list)
     max_tickets: MaxTickets = DEFAULT_MAX_TICKETS
-    spin_limit: Limit | None = None
-    daily_spin_limit: Limit | None = None
+    spin_limit: Spins | None = None
+    daily_spin_limit: Spins | None = None
+    public_source: PublicSource | None = None
 
 
 class CampaignPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -68,11 +100,11 @@ class CampaignPatch(msgspec.Struct, forbid_unknown_fields=True):
     ``name``, ``description``, ``notify_purpose`` and ``closes_at`` may change (the rest would change
     who can win)."""
 
-    name: Name | UnsetType = UNSET
+    name: scrm.Name | UnsetType = UNSET
     opens_at: Moment | UnsetType = UNSET
     closes_at: Moment | UnsetType = UNSET
     prizes: Annotated[list[PrizeIn], Meta(min_length=1, max_length=50)] | UnsetType = UNSET
-    description: Description | UnsetType = UNSET
+    description: scrm.Text | UnsetType = UNSET
     mode: Mode | UnsetType = UNSET
     entry_mode: EntryMode | UnsetType = UNSET
     tags_required: TagList | UnsetType = UNSET
@@ -82,8 +114,9 @@ class CampaignPatch(msgspec.Struct, forbid_unknown_fields=True):
     points_cost: Cost | UnsetType = UNSET
     ticket_rules: Annotated[list[TicketRule], Meta(max_length=20)] | UnsetType = UNSET
     max_tickets: MaxTickets | UnsetType = UNSET
-    spin_limit: Limit | UnsetType | None = UNSET
-    daily_spin_limit: Limit | UnsetType | None = UNSET
+    spin_limit: Spins | UnsetType | None = UNSET
+    daily_spin_limit: Spins | UnsetType | None = UNSET
+    public_source: PublicSource | UnsetType | None = UNSET
 
 
 #: What may still change once a campaign is open: nothing that decides who can win or what.
@@ -120,8 +153,10 @@ class CampaignOut(msgspec.Struct):
     max_tickets: int
     spin_limit: int | None
     daily_spin_limit: int | None
-    commitment: str | None  # sha256(seed), published when the campaign opens
+    public_source: PublicSource | None  # mixed into the draw's seed once published
+    commitment: str | None  # sha256 of the seed (and public source), published when the campaign opens
     seed: str | None  # revealed by the draw
+    public_value: str | None  # the public source's value the draw used
     entries_hash: str | None
     entry_count: int | None
     opened_at: datetime | None
@@ -133,8 +168,8 @@ class CampaignOut(msgspec.Struct):
 class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
     """Who enters or spins: ``member_id`` or ``external_id`` (exactly one)."""
 
-    member_id: MemberId | None = None
-    external_id: ExternalId | None = None
+    member_id: scrm.Id | None = None
+    external_id: scrm.ExternalId | None = None
 
 
 class EntryOut(msgspec.Struct):
@@ -176,6 +211,8 @@ class DrawResult(msgspec.Struct):
     campaign_id: int
     commitment: str
     seed: str
+    public_source: PublicSource | None
+    public_value: str | None
     entries_hash: str
     entry_count: int
     drawn_at: datetime

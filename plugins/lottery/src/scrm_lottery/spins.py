@@ -12,20 +12,18 @@ loses, so stock never oversells however many spins race for it.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import scrm
 
-from scrm_lottery import campaigns, paging, winners
+from scrm_lottery import campaigns, winners
 from scrm_lottery.campaigns import PPM, Campaign
-from scrm_lottery.db import Db
 from scrm_lottery.entries import check_eligible, member_of
 from scrm_lottery.points import spender
 from scrm_lottery.problems import Closed, PointsUnavailable, SpinLimit, WrongMode
 from scrm_lottery.schemas import MemberIn, PrizeOut, SpinOut
-from scrm_lottery.sql import any_of, as_time, now, share_lock
 
 
 def pick(prizes: list[PrizeOut], number: int) -> PrizeOut | None:
@@ -44,21 +42,16 @@ async def spin(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, who
     member = await member_of(kernel, ws, who)
     if campaign.mode != "instant":
         raise WrongMode("A draw campaign takes entries (POST …/entries), not spins")
-    if not campaign.accepting(now()):
+    if not campaign.accepting(datetime.now(UTC)):
         raise Closed(f"The wheel turns from {campaign.opens_at} to {campaign.closes_at}; it is {campaign.state}")
     await check_eligible(kernel, ws, campaign, member)
     points = spender(kernel, ws) if campaign.points_cost else None
     if campaign.points_cost and points is None:
         raise PointsUnavailable("This wheel costs points and the points plugin is not enabled here")
     async with kernel.db.transaction():
-        at = now()
-        state = await kernel.db.fetch(
-            "SELECT state, opens_at, closes_at FROM lottery_campaign WHERE id = {} AND workspace = {}"
-            + share_lock(kernel.db),
-            campaign_id,
-            ws.id,
-        )
-        if state[0]["state"] != "open" or not as_time(state[0]["opens_at"]) <= at < as_time(state[0]["closes_at"]):
+        at = datetime.now(UTC)
+        current = await campaigns.load(kernel, ws, campaign_id, lock=kernel.sql.for_share)
+        if not current.accepting(at):
             raise Closed("The wheel stopped turning")
         await _count(kernel, ws, campaign, member.id, at)
         if points is not None:
@@ -70,13 +63,13 @@ async def spin(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, who
                 reference=f"lottery:{campaign.id}:spin:{secrets.token_hex(8)}",
             )
         prize = pick(campaign.prizes, secrets.randbelow(PPM))
-        if prize is not None and not await kernel.db.fetch(
+        if prize is not None and not await kernel.sql.fetch(
             "UPDATE lottery_prize SET stock = stock - 1 WHERE id = {} AND workspace = {} AND stock > 0 RETURNING id",
             prize.id,
             ws.id,
         ):
             prize = None  # out of stock: a loss
-        rows = await kernel.db.fetch(
+        rows = await kernel.sql.fetch(
             "INSERT INTO lottery_spin (workspace, campaign, member_id, prize, created_at) VALUES ({}, {}, {}, {}, {}) "
             "RETURNING id",
             ws.id,
@@ -127,7 +120,7 @@ async def _count(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign,
     if campaign.daily_spin_limit is not None:
         limits.append((at.astimezone(ZoneInfo(ws.time_zone)).date().isoformat(), campaign.daily_spin_limit))
     for period, limit in limits:
-        counted = await kernel.db.fetch(
+        counted = await kernel.sql.fetch(
             "INSERT INTO lottery_spin_count (workspace, campaign, member_id, period, spins) VALUES ({}, {}, {}, {}, 1) "
             "ON CONFLICT (campaign, member_id, period) DO UPDATE SET spins = lottery_spin_count.spins + 1 "
             "WHERE lottery_spin_count.spins < {} RETURNING spins",
@@ -151,7 +144,7 @@ def _spin(row: Any, campaign_id: int) -> SpinOut:
         prize_id=row["prize"],
         prize=row["prize_name"],
         value=row["prize_value"],
-        created_at=as_time(row["created_at"]),
+        created_at=scrm.as_datetime(row["created_at"]),
     )
 
 
@@ -159,10 +152,11 @@ async def listing(
     kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, member_id: int | None, cursor: str | None, limit: int
 ) -> scrm.Page[SpinOut]:
     """Spin history, oldest first; for one member with ``member_id``."""
-    await campaigns.load(kernel.db, ws, campaign_id)
-    after = paging.decode(cursor)
+    await campaigns.load(kernel, ws, campaign_id)
+    listing = f"lottery-spins-{campaign_id}"
+    after = kernel.cursors.decode(listing, cursor)
     member_sql = " AND s.member_id = {}" if member_id is not None else ""
-    rows = await kernel.db.fetch(
+    rows = await kernel.sql.fetch(
         "SELECT s.id, s.member_id, s.prize, s.created_at, p.name AS prize_name, p.value AS prize_value "
         "FROM lottery_spin s LEFT JOIN lottery_prize p ON p.id = s.prize "
         f"WHERE s.campaign = {{}} AND s.workspace = {{}} AND s.id > {{}}{member_sql} ORDER BY s.id LIMIT {{}}",
@@ -170,19 +164,17 @@ async def listing(
         ws.id,
         after,
         *([member_id] if member_id is not None else []),
-        limit,
+        limit + 1,
     )
-    return scrm.Page(
-        items=[_spin(r, campaign_id) for r in rows], next_cursor=paging.next_cursor([r["id"] for r in rows], limit)
-    )
+    return kernel.cursors.page(listing, [_spin(r, campaign_id) for r in rows], [r["id"] for r in rows], limit)
 
 
-async def tally(db: Db, ws: scrm.WorkspaceRef, campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
+async def tally(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Spins and winning spins of several wheels at once; a wheel nobody spun is left out."""
     if not campaign_ids:
         return {}
-    condition, ids = any_of(db, "campaign", campaign_ids)
-    rows = await db.fetch(
+    condition, ids = kernel.sql.any_of("campaign", campaign_ids)
+    rows = await kernel.sql.fetch(
         f"SELECT campaign, COUNT(*) AS spins, COUNT(prize) AS wins FROM lottery_spin WHERE workspace = {{}} "
         f"AND {condition} GROUP BY campaign",
         ws.id,

@@ -32,6 +32,8 @@ class Campaign(Table, tablename="lottery_campaign"):
     daily_spin_limit = Integer(null=True, default=None)
     seed = Varchar(length=64, null=True, default=None)  # hex; secret until drawn
     commitment = Varchar(length=64, null=True, default=None)
+    public_source = Text(null=True, default=None)  # JSON {description, drand_round}: mixed into the draw
+    public_value = Text(null=True, default=None)  # the source's published value the draw used
     entries_hash = Varchar(length=64, null=True, default=None)
     entry_count = BigInt(null=True, default=None)
     opened_at = Timestamptz(null=True, default=None)

@@ -11,14 +11,14 @@ winner — the fact a channel plugin will act on. Unreachable winners are kept a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import scrm
 
-from scrm_lottery import campaigns, paging
+from scrm_lottery import campaigns
 from scrm_lottery.campaigns import Campaign
 from scrm_lottery.schemas import NotifyResult, WinnerOut
-from scrm_lottery.sql import any_of, as_time, maybe_time, now
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,10 @@ def to_winner(row: Any, campaign_id: int) -> WinnerOut:
         value=row["prize_value"],
         rank=row["rank"],
         spin_id=None if row["rank"] is not None else row["id"],
-        won_at=as_time(row["created_at"]),
+        won_at=scrm.as_datetime(row["created_at"]),
         contactable=None if contactable is None else bool(contactable),
         reason=row["reason"],
-        notified_at=maybe_time(row["notified_at"]),
+        notified_at=scrm.as_datetime(row["notified_at"]),
     )
 
 
@@ -70,25 +70,25 @@ async def listing(
     cursor: str | None,
     limit: int,
 ) -> scrm.Page[WinnerOut]:
-    """Winners in rank (or spin) order; ``contactable`` false lists the unreachable ones."""
-    campaign = await campaigns.load(kernel.db, ws, campaign_id)
+    """Winners in rank (or spin) order; ``contactable`` false lists the unreachable ones. The cursor
+    holds the next position to list (rank 0 comes first, so a page's last position + 1)."""
+    campaign = await campaigns.load(kernel, ws, campaign_id)
     src = source(campaign)
-    after = paging.decode(cursor)
-    where = "WHERE w.campaign = {} AND w.workspace = {} AND w.prize IS NOT NULL AND " + src.position + " > {}"
+    listing = f"lottery-winners-{campaign_id}"
+    after = kernel.cursors.decode(listing, cursor)
+    where = "WHERE w.campaign = {} AND w.workspace = {} AND w.prize IS NOT NULL AND " + src.position + " >= {}"
     args: list[Any] = [campaign_id, ws.id, after]
     if contactable is not None:
         where += " AND w.contactable = {}"
         args.append(contactable)
-    rows = await kernel.db.fetch(f"{src.select()}{where} ORDER BY {src.position} LIMIT {{}}", *args, limit)
-    return scrm.Page(
-        items=[to_winner(r, campaign_id) for r in rows],
-        next_cursor=paging.next_cursor([r["position"] for r in rows], limit),
-    )
+    rows = await kernel.sql.fetch(f"{src.select()}{where} ORDER BY {src.position} LIMIT {{}}", *args, limit + 1)
+    items = [to_winner(r, campaign_id) for r in rows]
+    return kernel.cursors.page(listing, items, [r["position"] + 1 for r in rows], limit)
 
 
 async def all_of(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign) -> list[WinnerOut]:
     src = source(campaign)
-    rows = await kernel.db.fetch(
+    rows = await kernel.sql.fetch(
         f"{src.select()}WHERE w.campaign = {{}} AND w.workspace = {{}} AND w.prize IS NOT NULL ORDER BY {src.position}",
         campaign.id,
         ws.id,
@@ -99,7 +99,7 @@ async def all_of(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign)
 async def recent(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign, limit: int) -> list[WinnerOut]:
     """The latest winners, newest first (a wheel's page shows who won lately)."""
     src = source(campaign)
-    rows = await kernel.db.fetch(
+    rows = await kernel.sql.fetch(
         f"{src.select()}WHERE w.campaign = {{}} AND w.workspace = {{}} AND w.prize IS NOT NULL "
         f"ORDER BY {src.position} DESC LIMIT {{}}",
         campaign.id,
@@ -118,10 +118,10 @@ async def notify(
     src = source(campaign)
     extra, args = "", [campaign.id, ws.id]
     if only is not None:
-        condition, ids = any_of(kernel.db, "w.id", only)
+        condition, ids = kernel.sql.any_of("w.id", only)
         extra = f" AND {condition}"
         args.append(ids)
-    rows = await kernel.db.fetch(
+    rows = await kernel.sql.fetch(
         f"{src.select()}WHERE w.campaign = {{}} AND w.workspace = {{}} AND w.prize IS NOT NULL "
         f"AND w.notified_at IS NULL{extra} ORDER BY {src.position}",
         *args,
@@ -138,7 +138,7 @@ async def notify(
             reached.append(row)
         else:
             refused.setdefault(reason or "not contactable", []).append(row["id"])
-    at = now()
+    at = datetime.now(UTC)
     async with kernel.db.transaction():
         if reached:
             await kernel.events.record(
@@ -160,8 +160,8 @@ async def notify(
                     for row in reached
                 ],
             )
-            condition, ids = any_of(kernel.db, "id", [row["id"] for row in reached])
-            await kernel.db.fetch(
+            condition, ids = kernel.sql.any_of("id", [row["id"] for row in reached])
+            await kernel.sql.fetch(
                 f"UPDATE {src.table} SET contactable = TRUE, reason = NULL, notified_at = {{}} "
                 f"WHERE workspace = {{}} AND {condition}",
                 at,
@@ -169,8 +169,8 @@ async def notify(
                 ids,
             )
         for reason, row_ids in refused.items():
-            condition, ids = any_of(kernel.db, "id", row_ids)
-            await kernel.db.fetch(
+            condition, ids = kernel.sql.any_of("id", row_ids)
+            await kernel.sql.fetch(
                 f"UPDATE {src.table} SET contactable = FALSE, reason = {{}} WHERE workspace = {{}} AND {condition}",
                 reason[:200],
                 ws.id,
