@@ -73,3 +73,10 @@ def test_ids_are_64_bit_in_bodies(value: int, ok: bool) -> None:
     else:
         with pytest.raises(msgspec.ValidationError):
             msgspec.convert({"member_id": value}, Body)
+
+
+def test_several_fields_at_once() -> None:
+    problem = scrm.invalid_fields([scrm.field_error("a", "required"), scrm.field_error("b", "too long")])
+    assert problem.status == 422
+    assert problem.detail == "a: required; b: too long"
+    assert [e["field"] for e in problem.errors or []] == ["a", "b"]

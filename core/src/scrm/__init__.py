@@ -29,7 +29,7 @@ from scrm.params import (
     SearchText,
     Text,
 )
-from scrm.problems import Conflict, Forbidden, NotFound, Problem, ValidationFailed, field_error, invalid
+from scrm.problems import Conflict, Forbidden, NotFound, Problem, ValidationFailed, field_error, invalid, invalid_fields
 from scrm.schemas import (
     BulkTagChange,
     ChainReport,
@@ -163,6 +163,7 @@ __all__ = [
     "form_values",
     "hookimpl",
     "invalid",
+    "invalid_fields",
     "sent_fields",
     "with_kernel",
 ]

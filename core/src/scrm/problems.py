@@ -82,6 +82,12 @@ def field_error(field: str, message: str, source: str = "body") -> dict[str, str
     return {"field": field, "source": source, "message": message}
 
 
+def invalid_fields(errors: list[dict[str, str]]) -> ValidationFailed:
+    """The 422 of several fields at once (each a :func:`field_error`), so a caller learns every
+    mistake of an input in one answer; :func:`invalid` is the one-field case."""
+    return ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+
+
 def invalid(field: str, message: str, source: str = "body") -> ValidationFailed:
     """The 422 of one field: for the checks a msgspec type cannot express (``raise invalid("ends_at",
     "must be later than starts_at")``)."""

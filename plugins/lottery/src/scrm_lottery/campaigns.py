@@ -260,7 +260,7 @@ async def check(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, data: CampaignIn, *,
             scrm.field_error("points_cost", "a points cost needs the points plugin enabled in this workspace")
         )
     if errors:
-        raise scrm.ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+        raise scrm.invalid_fields(errors)
 
 
 def _prize_rows(ws: scrm.WorkspaceRef, campaign_id: int, prizes: list[PrizeIn]) -> tuple[str, list[Any]]:

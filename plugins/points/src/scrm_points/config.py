@@ -15,7 +15,6 @@ import scrm
 from msgspec import Meta
 
 from scrm_points import clock
-from scrm_points.problems import invalid_fields
 
 #: The largest number of points one value may hold (keeps sums far from 64-bit overflow).
 MAX_POINTS = 1_000_000_000
@@ -55,7 +54,7 @@ class PointsSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                     scrm.field_error(f"tiers[{index}].threshold", "thresholds must increase from one tier to the next")
                 )
         if errors:
-            raise invalid_fields(errors)
+            raise scrm.invalid_fields(errors)
         return self
 
     def tier_for(self, lifetime: int) -> str | None:

@@ -43,9 +43,3 @@ class MemberErased(scrm.Conflict):
 class ReferenceReused(scrm.Conflict):
     kind = "points-reference-reused"
     title = "The reference already names another member's transaction"
-
-
-def invalid_fields(errors: list[dict[str, str]]) -> scrm.ValidationFailed:
-    """The 422 of several fields at once (each a ``scrm.field_error``), so a caller learns every
-    mistake of an input in one answer; ``scrm.invalid`` is the one-field case."""
-    return scrm.ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)

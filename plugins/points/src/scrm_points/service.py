@@ -31,7 +31,6 @@ from scrm_points.problems import (
     OutOfStock,
     ReferenceReused,
     RewardInactive,
-    invalid_fields,
 )
 from scrm_points.recent import Recent
 from scrm_points.rules import Rules
@@ -548,7 +547,7 @@ def _check_call(amount: int, reason: str, reference: str) -> None:
     if not reference or len(reference) > 200 or reference.startswith(RESERVED_PREFIXES):
         errors.append(scrm.field_error("reference", "1 to 200 characters, not starting with rule:, checkin:, …"))
     if errors:
-        raise invalid_fields(errors)
+        raise scrm.invalid_fields(errors)
 
 
 def to_transaction(row: Any) -> TransactionOut:
