@@ -24,6 +24,7 @@ from scrm.api.plugins import PluginController
 from scrm.api.security import (
     SCOPE_OPT,
     authorize,
+    is_preflight,
     plugin_enabled,
     provide_kernel,
     provide_principal,
@@ -176,8 +177,8 @@ def _check_scopes(app: Litestar, kernel: Kernel) -> None:
         plugin = kernel.plugins.plugins.get(segment)
         known = set(CORE_SCOPES) | set(plugin.manifest.scopes if plugin else ())
         for handler in route.route_handlers:  # type: ignore[union-attr]
-            if handler.http_methods == {"OPTIONS"}:
-                continue  # Litestar's automatic CORS preflight answers
+            if is_preflight(handler):
+                continue
             scope = handler.opt.get(SCOPE_OPT)
             where = f"{'/'.join(sorted(handler.http_methods))} {route.path}"
             if not scope:
