@@ -35,6 +35,7 @@ from scrm.api.workspaces import WorkspaceController
 from scrm.deps import KernelDep
 from scrm.kernel import Kernel
 from scrm.logs import configure_logging
+from scrm.nul import RefuseNul
 from scrm.plugins import PluginError
 from scrm.problems import EXCEPTION_HANDLERS, ServiceUnavailable
 from scrm.scopes import CORE_SCOPES
@@ -113,6 +114,7 @@ def create_app(
         ],
         dependencies={"kernel": Provide(provide_kernel, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[RefuseNul()],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="scrm",
