@@ -37,7 +37,7 @@ from scrm.kernel import Kernel
 from scrm.logs import configure_logging
 from scrm.nul import RefuseNul
 from scrm.plugins import PluginError
-from scrm.problems import EXCEPTION_HANDLERS, ServiceUnavailable
+from scrm.problems import EXCEPTION_HANDLERS, ServiceUnavailable, problem_responses
 from scrm.scopes import CORE_SCOPES
 from scrm.settings import Settings
 from scrm.version import __version__
@@ -141,6 +141,7 @@ def create_app(
     )
     app.state.kernel = kernel
     _check_scopes(app, kernel)
+    _declare_problems(app)
     return app
 
 
@@ -188,6 +189,20 @@ def _check_scopes(app: Litestar, kernel: Kernel) -> None:
             if scope not in known:
                 owner = f"plugin {plugin.name!r}'s manifest" if plugin else "the core"
                 raise PluginError(f"route {where} uses scope {scope!r}, which {owner} does not declare")
+
+
+def _declare_problems(app: Litestar) -> None:
+    """Every API operation, the core's and every plugin's, declares the problem documents it can
+    answer (a handler's own ``responses`` win), so the OpenAPI document says what the server sends."""
+    for route in app.routes:
+        if not route.path.startswith(API_PREFIX):
+            continue
+        for handler in route.route_handlers:  # type: ignore[union-attr]
+            if not is_preflight(handler):
+                handler.responses = {
+                    **problem_responses(set(map(str, handler.http_methods))),
+                    **(handler.responses or {}),
+                }
 
 
 def app_from_env() -> Litestar:
