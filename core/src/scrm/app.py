@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, Router, get
+from litestar import Litestar, Request, Router, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -40,6 +41,7 @@ from scrm.plugins import PluginError
 from scrm.problems import EXCEPTION_HANDLERS, ServiceUnavailable, problem_responses
 from scrm.scopes import CORE_SCOPES
 from scrm.settings import Settings
+from scrm.startup import Startup, start_when_reachable
 from scrm.version import __version__
 
 API_PREFIX = "/api/v1"
@@ -65,8 +67,11 @@ def healthz() -> dict[str, str]:
 
 
 @get("/readyz", include_in_schema=False)
-async def readyz(kernel: KernelDep) -> dict[str, str]:
-    """Ready: the database answers."""
+async def readyz(request: Request[Any, Any, Any], kernel: KernelDep) -> dict[str, str]:
+    """Ready: the process has started (see :mod:`scrm.startup`) and the database answers."""
+    startup: Startup | None = request.app.state.get("startup")
+    if startup is not None and not startup.ready:
+        raise ServiceUnavailable("Starting: the database cannot be reached yet")
     if not await kernel.db.ping():
         raise ServiceUnavailable("The database is not reachable")
     return {"status": "ok", "database": kernel.db.dialect.name}
@@ -81,19 +86,23 @@ def create_app(
     if configure_logs:
         configure_logging(kernel.settings)
 
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    async def start() -> None:
         await kernel.start()
         await kernel.plugins.call("scrm_startup")
         if not kernel.jobs.uses_redis:
             kernel.jobs.run_crons_locally()  # the embedded default: no worker, jobs run here
+
+    async def stop() -> None:
         try:
-            yield
+            await kernel.plugins.notify("scrm_shutdown")
         finally:
-            try:
-                await kernel.plugins.notify("scrm_shutdown")
-            finally:
-                await kernel.stop()
+            await kernel.stop()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with start_when_reachable(str(kernel.settings.database), start, stop) as startup:
+            app.state.startup = startup
+            yield
 
     api = Router(
         API_PREFIX,

@@ -244,17 +244,9 @@ def _map_database_error(exc: Exception) -> Problem | None:
     """A database that cannot be reached (down, restarting, out of connections) is a 503, not a 500."""
     import sqlite3
 
-    import asyncpg
+    from scrm.db import UNREACHABLE
 
-    unavailable = (
-        ConnectionError,
-        OSError,
-        asyncpg.PostgresConnectionError,
-        asyncpg.OperatorInterventionError,
-        asyncpg.InsufficientResourcesError,
-        asyncpg.InterfaceError,
-    )
-    if isinstance(exc, unavailable):
+    if isinstance(exc, UNREACHABLE):
         return ServiceUnavailable("The database is unavailable; retry shortly")
     if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
         return ServiceUnavailable("The database is busy; retry shortly")
