@@ -524,3 +524,31 @@ async def test_no_route_answers_500_to_junk(kernel: Kernel, world: World, app: A
     after = await snapshot(kernel, world.tenant)
     # the sweep's only possible writes are import rows of junk bodies, which must all be rejected
     assert after == before
+
+
+FIRST_PARTY = ("points", "lottery", "testplugin")
+ABSENT_IDS = [2**31, 6612068358, 2**63 - 1]  # 64-bit ids no row has
+
+
+async def test_absent_64_bit_ids_are_404_on_every_route(world: World, app: Any) -> None:
+    """Ids are 64-bit everywhere, in plugin tables too: an id in range that no row has is a 404 (or a
+    422 for a body that is not valid), never the database refusing a value its column cannot hold."""
+    import re
+
+    for name in FIRST_PARTY:
+        await world.tenant.enable(name)
+    not_found = 0
+    for method, template in _api_routes(app):
+        params = re.findall(r"\{[^}]+:int\}", template)
+        if not params:
+            continue
+        for absent in ABSENT_IDS:
+            path = template
+            for param in params:
+                path = path.replace(param, str(absent))
+            path = re.sub(r"\{[^}]+\}", "x", path)  # any other segment: a name no row has
+            response = await world.tenant.client.request(method, path, json={}, headers=world.tenant.headers())
+            # 422: a body or a required query parameter that is not valid, checked before the id
+            assert response.status_code in (404, 422), f"{method} {path}: {response.status_code} {response.text}"
+            not_found += response.status_code == 404
+    assert not_found > 30

@@ -6,6 +6,7 @@ Runs against an embedded SQLite database in a fresh data directory, or — with
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -384,3 +385,63 @@ def test_usage_errors_are_one_line(cli: Cli) -> None:
         "time"
         in one_error_line(cli.run("workspaces", "create", "Zoned", "--time-zone", "Mars/Base", check=False)).lower()
     )
+
+
+async def test_serve_waits_for_the_database(cli: Cli, tmp_path: Path) -> None:
+    """With its database unreachable, ``scrm serve`` keeps running: one log line naming the problem,
+    ``/readyz`` 503 while it retries; on PostgreSQL, creating the database it names makes it ready."""
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    name = f"scrm_late_{secrets.token_hex(4)}"
+    base = DatabaseURL.parse(PG_URL)
+    # PostgreSQL runs, without the database; on a SQLite run, nothing listens on port 1
+    url = (
+        f"postgresql://{base.user}@{base.host}:{base.port}/{name}"
+        if cli.backend == "postgres"
+        else ("postgresql://postgres:hunter2@127.0.0.1:1/nowhere")
+    )
+    log = tmp_path / "serve.log"
+    env = {**cli.env, "SCRM_DATABASE_URL": url, "SCRM_SECRET_KEY": SECRET}
+    with log.open("wb") as out:
+        server = await asyncio.create_subprocess_exec(
+            *COMMAND, "serve", "--port", str(port), env=env, cwd=env["HOME"], stdout=out, stderr=subprocess.STDOUT
+        )
+    base_url = f"http://127.0.0.1:{port}"
+
+    async def status(path: str) -> int | None:
+        try:
+            async with httpx.AsyncClient(base_url=base_url, timeout=2) as client:
+                return (await client.get(path)).status_code
+        except httpx.TransportError:
+            return None
+
+    async def wait_for(path: str, expected: int, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert server.returncode is None, f"scrm serve exited with {server.returncode}:\n{log.read_text()}"
+            if await status(path) == expected:
+                return
+            await asyncio.sleep(0.2)
+        pytest.fail(f"{path} did not answer {expected} within {seconds}s:\n{log.read_text()}")
+
+    try:
+        await wait_for("/healthz", 200, 60)
+        assert await status("/readyz") == 503
+        problems = [line for line in log.read_text().splitlines() if "cannot be reached" in line]
+        assert len(problems) == 1, log.read_text()
+        assert ("does not exist" if cli.backend == "postgres" else "refused") in problems[0].lower()
+        assert "Traceback" not in log.read_text()
+        assert "hunter2" not in log.read_text()
+        if cli.backend == "postgres":
+            await _admin(f'CREATE DATABASE "{name}"')
+            await wait_for("/readyz", 200, 30)  # the retries back off to 30 s at most
+            assert "answers: ready" in log.read_text()
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), timeout=15)
+        if cli.backend == "postgres":
+            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

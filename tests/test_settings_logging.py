@@ -365,3 +365,45 @@ def test_redact_filter_on_a_record() -> None:
     untouched = logging.LogRecord("scrm", logging.INFO, __file__, 1, "%s imported", ("demo",), None)
     RedactSecrets().filter(untouched)
     assert untouched.args == ("demo",)
+
+
+FORGED = "/api/v1/x\n2026-01-01 00:00:00,000 INFO    scrm: forged\r\x1b[2J"
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_control_characters_cannot_forge_a_line(
+    tmp_path: Path, root_logger: logging.Logger, capsys: pytest.CaptureFixture[str], log_format: str
+) -> None:
+    """A request path with ``%0A`` (the 500 log line writes it), an extra field or an exception's
+    message: every control character is escaped, so no line of the output starts with the forgery."""
+    configure_logging(settings(tmp_path, SCRM_LOG_FORMAT=log_format))
+    log = logging.getLogger("scrm.errors")
+    try:
+        try:
+            raise KeyError(FORGED)
+        except KeyError as exc:
+            raise ValueError(f"while reading {FORGED}") from exc
+    except ValueError:
+        log.exception("unhandled error on %s %s", "GET", FORGED, extra={"path": FORGED})
+    log.warning(FORGED)
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "\r" not in err
+    assert not [line for line in err.splitlines() if line.startswith("2026-01-01")]
+    if log_format == "json":
+        first, second = json_lines(err)
+        assert (
+            first["message"]
+            == "unhandled error on GET /api/v1/x\\n2026-01-01 00:00:00,000 INFO    scrm: forged\\r\\x1b[2J"
+        )
+        assert first["path"] == first["message"].removeprefix("unhandled error on GET ")
+        assert "ValueError: while reading /api/v1/x\\n2026" in str(first["exc_info"])
+        assert "KeyError: '/api/v1/x\\n2026" in str(first["exc_info"])
+        assert second["message"].startswith("/api/v1/x\\n2026")
+    else:
+        lines = err.splitlines()
+        assert lines[0].endswith(
+            "scrm.errors: unhandled error on GET /api/v1/x\\n2026-01-01 00:00:00,000 INFO    scrm: forged\\r\\x1b[2J"
+        )
+        assert any(line.startswith("ValueError: while reading /api/v1/x\\n2026") for line in lines)
+        assert lines[-1].endswith("scrm.errors: /api/v1/x\\n2026-01-01 00:00:00,000 INFO    scrm: forged\\r\\x1b[2J")

@@ -140,12 +140,20 @@ async def page(
     browser: Browser, server: Server, screenshots: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[Page]:
     """A page in a new context (no cookies), English, on the server. A failed test leaves a
-    screenshot in ``failed/``; an uncaught script error on the page fails the test."""
+    screenshot in ``failed/``; an uncaught script error or a CSP violation on the page fails the test."""
     context = await browser.new_context(base_url=server.url, locale="en-US", viewport={"width": 1280, "height": 800})
     context.set_default_timeout(TIMEOUT_MS)
     page = await context.new_page()
     script_errors: list[str] = []
     page.on("pageerror", lambda error: script_errors.append(f"{page.url}: {error}"))
+    # a Content-Security-Policy violation (an inline script or style the console's policy forbids)
+    # is reported on the browser's console: it fails the test like a script error
+    page.on(
+        "console",
+        lambda message: (
+            script_errors.append(f"{page.url}: {message.text}") if "Content Security Policy" in message.text else None
+        ),
+    )
     try:
         yield page
         call = request.node.stash.get(REPORTS, {}).get("call")

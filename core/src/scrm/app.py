@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from litestar import Controller, Litestar, Router, get
+from litestar import Controller, Litestar, Request, Router, get
 from litestar.di import Provide
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
@@ -26,6 +26,7 @@ from scrm.api.plugins import PluginController
 from scrm.api.security import (
     SCOPE_OPT,
     authorize,
+    is_preflight,
     plugin_enabled,
     provide_kernel,
     provide_principal,
@@ -36,10 +37,12 @@ from scrm.api.workspaces import WorkspaceController
 from scrm.deps import KernelDep
 from scrm.kernel import Kernel
 from scrm.logs import configure_logging
+from scrm.nul import RefuseNul
 from scrm.plugins import PluginError
-from scrm.problems import EXCEPTION_HANDLERS, ServiceUnavailable
+from scrm.problems import EXCEPTION_HANDLERS, ServiceUnavailable, problem_responses
 from scrm.scopes import CORE_SCOPES
 from scrm.settings import Settings
+from scrm.startup import Startup, start_when_reachable
 from scrm.version import __version__
 
 API_PREFIX = "/api/v1"
@@ -65,8 +68,11 @@ def healthz() -> dict[str, str]:
 
 
 @get("/readyz", include_in_schema=False)
-async def readyz(kernel: KernelDep) -> dict[str, str]:
-    """Ready: the database answers."""
+async def readyz(request: Request[Any, Any, Any], kernel: KernelDep) -> dict[str, str]:
+    """Ready: the process has started (see :mod:`scrm.startup`) and the database answers."""
+    startup: Startup | None = request.app.state.get("startup")
+    if startup is not None and not startup.ready:
+        raise ServiceUnavailable("Starting: the database cannot be reached yet")
     if not await kernel.db.ping():
         raise ServiceUnavailable("The database is not reachable")
     return {"status": "ok", "database": kernel.db.dialect.name}
@@ -81,19 +87,23 @@ def create_app(
     if configure_logs:
         configure_logging(kernel.settings)
 
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    async def start() -> None:
         await kernel.start()
         await kernel.plugins.call("scrm_startup", kernel=kernel)
         if not kernel.jobs.uses_redis:
             kernel.jobs.run_crons_locally()  # the embedded default: no worker, jobs run here
+
+    async def stop() -> None:
         try:
-            yield
+            await kernel.plugins.notify("scrm_shutdown", kernel=kernel)
         finally:
-            try:
-                await kernel.plugins.notify("scrm_shutdown", kernel=kernel)
-            finally:
-                await kernel.stop()
+            await kernel.stop()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with start_when_reachable(str(kernel.settings.database), start, stop) as startup:
+            app.state.startup = startup
+            yield
 
     api = Router(
         API_PREFIX,
@@ -114,6 +124,7 @@ def create_app(
         ],
         dependencies={"kernel": Provide(provide_kernel, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[RefuseNul()],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="scrm",
@@ -140,6 +151,7 @@ def create_app(
     )
     app.state.kernel = kernel
     _check_scopes(app, kernel)
+    _declare_problems(app)
     return app
 
 
@@ -182,8 +194,8 @@ def _check_scopes(app: Litestar, kernel: Kernel) -> None:
         plugin = kernel.plugins.plugins.get(segment)
         known = set(CORE_SCOPES) | set(plugin.manifest.scopes if plugin else ())
         for handler in route.route_handlers:  # type: ignore[union-attr]
-            if handler.http_methods == {"OPTIONS"}:
-                continue  # Litestar's automatic CORS preflight answers
+            if is_preflight(handler):
+                continue
             scope = handler.opt.get(SCOPE_OPT)
             where = f"{'/'.join(sorted(handler.http_methods))} {route.path}"
             if not scope:
@@ -191,6 +203,20 @@ def _check_scopes(app: Litestar, kernel: Kernel) -> None:
             if scope not in known:
                 owner = f"plugin {plugin.name!r}'s manifest" if plugin else "the core"
                 raise PluginError(f"route {where} uses scope {scope!r}, which {owner} does not declare")
+
+
+def _declare_problems(app: Litestar) -> None:
+    """Every API operation, the core's and every plugin's, declares the problem documents it can
+    answer (a handler's own ``responses`` win), so the OpenAPI document says what the server sends."""
+    for route in app.routes:
+        if not route.path.startswith(API_PREFIX):
+            continue
+        for handler in route.route_handlers:  # type: ignore[union-attr]
+            if not is_preflight(handler):
+                handler.responses = {
+                    **problem_responses(set(map(str, handler.http_methods))),
+                    **(handler.responses or {}),
+                }
 
 
 def app_from_env() -> Litestar:

@@ -265,6 +265,29 @@ def _select_one() -> Any:
     return QueryString("SELECT 1")
 
 
+#: what a database that cannot be reached raises: down, restarting, refusing connections, out of
+#: them, or not (yet) holding the database or role the URL names — all of which may pass
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+)
+
+
+class _PostgresEngine(PostgresEngine):
+    """piccolo's engine without the version check its constructor makes: a blocking connection
+    before the server has started, which with the database down printed a warning and could wait
+    a minute. The pool's start (:meth:`Database.start`) is where scrm meets the database first."""
+
+    async def check_version(self) -> None:
+        return None
+
+
 def _make_engine(url: DatabaseURL) -> Engine[Any]:
     if url.dialect == "sqlite":
         assert url.path is not None
@@ -273,7 +296,7 @@ def _make_engine(url: DatabaseURL) -> Engine[Any]:
     config: dict[str, Any] = {"host": url.host, "port": url.port, "user": url.user, "database": url.database}
     if url.password:
         config["password"] = url.password
-    return PostgresEngine(config=config, log_queries=False)
+    return _PostgresEngine(config=config, log_queries=False)
 
 
 from piccolo.engine.sqlite import TransactionType  # noqa: E402

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:scrm:problem:"
@@ -263,17 +264,9 @@ def _map_database_error(exc: Exception) -> Problem | None:
     """A database that cannot be reached (down, restarting, out of connections) is a 503, not a 500."""
     import sqlite3
 
-    import asyncpg
+    from scrm.db import UNREACHABLE
 
-    unavailable = (
-        ConnectionError,
-        OSError,
-        asyncpg.PostgresConnectionError,
-        asyncpg.OperatorInterventionError,
-        asyncpg.InsufficientResourcesError,
-        asyncpg.InterfaceError,
-    )
-    if isinstance(exc, unavailable):
+    if isinstance(exc, UNREACHABLE):
         return ServiceUnavailable("The database is unavailable; retry shortly")
     if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
         return ServiceUnavailable("The database is busy; retry shortly")
@@ -291,6 +284,61 @@ def _generic(status: int, kind: str, detail: str) -> Problem:
 
 def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors)
+
+
+class FieldError(msgspec.Struct):
+    """One field at fault: its name as a client spells it, where it was (``body``, ``query``, ``path``)."""
+
+    field: str
+    source: str
+    message: str
+
+
+class ProblemDocument(msgspec.Struct):
+    """The body of every error answer, as the OpenAPI document declares it. Some kinds add members
+    (``required_scope``, ``missing``, a plugin's own), which the schema allows."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+#: what can go wrong with any API call: the request (400, 422), the key (401, 403), what it names
+#: (404: an id, a workspace, a plugin not enabled), the database (503)
+_ANY_CALL = {
+    400: "The request is malformed (a body that is not JSON, a bad cursor)",
+    401: "No API key, or an unknown or revoked one",
+    403: "The key lacks the scope the operation needs",
+    404: "What the path names does not exist in the workspace, or the plugin is not enabled there",
+    422: "A parameter or the body is not valid; errors names each field",
+    503: "A dependency is unavailable; retry after Retry-After seconds",
+}
+#: and with a call that writes
+_WRITES = {
+    409: "Conflicts with existing data (a duplicate name, a state that does not allow it)",
+    413: "The request body is too large",
+    415: "The body is not in a media type the operation reads",
+}
+
+
+def problem_responses(methods: set[str]) -> dict[int, ResponseSpec]:
+    """The problem documents an API operation of these HTTP methods can answer, for its OpenAPI
+    description (with ``application/problem+json``, which clients and fuzzers check answers against)."""
+    statuses = dict(_ANY_CALL)
+    if methods & {"POST", "PUT", "PATCH", "DELETE"}:
+        statuses |= _WRITES
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDocument,
+            media_type=PROBLEM_MEDIA_TYPE,
+            description=description,
+            generate_examples=False,
+        )
+        for status, description in sorted(statuses.items())
+    }
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

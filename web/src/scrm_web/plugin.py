@@ -34,6 +34,7 @@ from scrm import Access, ConsolePages, Kernel, NavLink, PluginError, WorkspaceRe
 from scrm_web import i18n
 from scrm_web.auth import COOKIE_PATH, SCOPE_OPT, console_guard, console_of, plugin_guard
 from scrm_web.errors import EXCEPTION_HANDLERS, error_page
+from scrm_web.headers import add_console_headers
 from scrm_web.pages import NAV, PUBLIC_ROUTES, SIGNED_IN_ROUTES, WORKSPACE_ROUTES
 
 STATIC = Path(__file__).parent / "static"
@@ -85,6 +86,7 @@ class ConsolePlugin(InitPluginProtocol):
         app_config.exception_handlers[NotFoundException] = console_not_found(
             app_config.exception_handlers.get(HTTPException)
         )
+        app_config.before_send.append(add_console_headers)
         app_config.state["console_nav"] = [("", link) for link in NAV] + [
             (name, link) for name, p in pages.items() for link in p.nav
         ]

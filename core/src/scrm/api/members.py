@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from litestar.response import Stream
 
@@ -43,6 +45,20 @@ def _attribute_filters(values: list[str]) -> tuple[tuple[str, str], ...]:
             )
         pairs.append((key, expected))
     return tuple(pairs)
+
+
+EXPORT_MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
+
+
+@dataclass
+class _ExportOperation(Operation):
+    """The export's 200 is NDJSON or CSV (by ``format``), not the JSON Litestar assumes for a stream."""
+
+    def __post_init__(self) -> None:
+        success = self.responses["200"] if self.responses else None
+        if isinstance(success, OpenAPIResponse):
+            text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+            success.content = {media_type: text for media_type in EXPORT_MEDIA_TYPES.values()}
 
 
 class MemberController(Controller):
@@ -154,6 +170,7 @@ class MemberController(Controller):
         opt=READ,
         operation_id="exportMembers",
         description="All members as NDJSON or CSV, streamed.",
+        operation_class=_ExportOperation,
     )
     async def export_members(
         self,
@@ -161,5 +178,5 @@ class MemberController(Controller):
         ws: WorkspaceDep,
         format: Annotated[Literal["ndjson", "csv"], QueryParameter()] = "ndjson",
     ) -> Stream:
-        media_type = "application/x-ndjson" if format == "ndjson" else "text/csv; charset=utf-8"
+        media_type = EXPORT_MEDIA_TYPES[format]  # Litestar adds "; charset=utf-8" to text/csv
         return Stream(importer.export_members(kernel, ws, format), media_type=media_type)

@@ -13,6 +13,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
+from litestar.handlers.http_handlers import HTTPRouteHandler
 
 from scrm.kernel import Kernel
 from scrm.problems import MissingScope, NotFound, PluginNotEnabled, Unauthenticated, WorkspaceRequired
@@ -28,11 +29,20 @@ def kernel_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Kernel:
     return kernel
 
 
+def is_preflight(handler: BaseRouteHandler) -> bool:
+    """Whether ``handler`` is the ``OPTIONS`` answer Litestar adds to every path (a CORS preflight
+    or a client asking what the path allows): it carries no credentials and reveals no data, so
+    no guard applies to it. Every guard of the API starts with this test."""
+    return (
+        isinstance(handler, HTTPRouteHandler) and handler.http_methods == {"OPTIONS"} and SCOPE_OPT not in handler.opt
+    )
+
+
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Guard: a valid key holding the route's scope."""
+    if is_preflight(handler):
+        return
     scope = handler.opt.get(SCOPE_OPT)
-    if scope is None and connection.scope.get("method") == "OPTIONS":
-        return  # Litestar's automatic CORS preflight answer
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -73,7 +83,9 @@ async def resolve_workspace(connection: ASGIConnection[Any, Any, Any, Any]) -> W
 def plugin_enabled(name: str) -> Any:
     """Guard for a plugin's router: the plugin must be enabled in the caller's workspace."""
 
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        if is_preflight(handler):
+            return
         ws = await resolve_workspace(connection)
         if name not in ws.enabled_plugins:
             raise PluginNotEnabled(f"The plugin {name!r} is not enabled in workspace {ws.slug!r}")

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
+from scrm import nul
 from scrm.problems import Problem, field_name
 from scrm.schemas import (
     Attributes,
@@ -280,8 +281,14 @@ RETURNING member, tag
 _row_decoder = msgspec.json.Decoder(ImportRow)
 
 
-def _validate(line: int, row: ImportRow | None, error: str | None, report: _Report) -> ImportRow | None:
+def _validate(line: int, raw: bytes, row: ImportRow | None, error: str | None, report: _Report) -> ImportRow | None:
+    """The row, or None after reporting what is wrong with it: the decoder's ``error``, an attribute
+    object too large, or a NUL in any text (which PostgreSQL cannot store; see :mod:`scrm.nul`)."""
     field = ""
+    if error is None and row is not None and nul.holds_nul(raw):
+        where = nul.nul_at(msgspec.to_builtins(row))
+        if where is not None:
+            field, error = where, nul.MESSAGE
     if error is None and row is not None and row.attributes is not None:
         try:
             check_attributes_size(row.attributes)
@@ -330,7 +337,7 @@ async def _ndjson_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIter
             row, error = _row_decoder.decode(line), None
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             row, error = None, str(exc)
-        yield number, _validate(number, row, error, report)
+        yield number, _validate(number, line, row, error, report)
 
 
 async def _csv_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIterator[tuple[int, ImportRow | None]]:
@@ -374,7 +381,7 @@ async def _csv_rows(body: AsyncIterator[bytes], report: _Report) -> AsyncIterato
             row, error = msgspec.convert(_csv_record(dict(zip(header, cells, strict=True))), ImportRow), None
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             row, error = None, str(exc)
-        yield first_line, _validate(first_line, row, error, report)
+        yield first_line, _validate(first_line, joined.encode(), row, error, report)
 
 
 def _csv_record(cells: dict[str, str]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The lottery's tables. Every row carries its ``workspace``; members are core ids kept as plain
-``BigInt`` (the core's tables are not part of the public API). Lists such as tags and ticket rules
-are JSON text, decoded by :mod:`scrm_lottery.campaigns`.
+``BigInt`` (the core's tables are not part of the public API), and the tables' own ids are 64-bit
+too (``BigSerial``). Lists such as tags and ticket rules are JSON text, decoded by
+:mod:`scrm_lottery.campaigns`.
 
 Rules piccolo cannot state — one entry per member and campaign, one winner per rank, one counter
 per member and period, stock never below zero — are in the hand-written migration next to the
@@ -8,11 +9,12 @@ generated one."""
 
 from __future__ import annotations
 
-from piccolo.columns import BigInt, Boolean, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, BigSerial, Boolean, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
 class Campaign(Table, tablename="lottery_campaign"):
+    id = BigSerial(primary_key=True)
     workspace = BigInt(index=True)
     name = Varchar(length=200)
     description = Text(default="")
@@ -43,6 +45,7 @@ class Campaign(Table, tablename="lottery_campaign"):
 
 
 class Prize(Table, tablename="lottery_prize"):
+    id = BigSerial(primary_key=True)
     workspace = BigInt(index=True)
     campaign = BigInt(index=True)
     position = Integer()
@@ -54,6 +57,7 @@ class Prize(Table, tablename="lottery_prize"):
 
 
 class Entry(Table, tablename="lottery_entry"):
+    id = BigSerial(primary_key=True)
     workspace = BigInt()
     campaign = BigInt()
     member_id = BigInt()
@@ -64,6 +68,7 @@ class Entry(Table, tablename="lottery_entry"):
 
 
 class TicketEvent(Table, tablename="lottery_ticket_event"):
+    id = BigSerial(primary_key=True)
     workspace = BigInt(index=True)
     campaign = BigInt()
     event_id = BigInt()
@@ -71,6 +76,7 @@ class TicketEvent(Table, tablename="lottery_ticket_event"):
 
 
 class Winner(Table, tablename="lottery_winner"):
+    id = BigSerial(primary_key=True)
     workspace = BigInt()
     campaign = BigInt()
     prize = BigInt()
@@ -83,6 +89,7 @@ class Winner(Table, tablename="lottery_winner"):
 
 
 class Spin(Table, tablename="lottery_spin"):
+    id = BigSerial(primary_key=True)
     workspace = BigInt()
     campaign = BigInt()
     member_id = BigInt()
@@ -94,6 +101,7 @@ class Spin(Table, tablename="lottery_spin"):
 
 
 class SpinCount(Table, tablename="lottery_spin_count"):
+    id = BigSerial(primary_key=True)
     workspace = BigInt(index=True)
     campaign = BigInt()
     member_id = BigInt()

@@ -1,4 +1,5 @@
 """The points plugin's tables. Every row carries its ``workspace``; members are the core's ids.
+Ids, like the core's, are 64-bit (``BigSerial``), so any id the API accepts fits a column.
 
 Constraints piccolo cannot express — the unique keys behind idempotency, ``balance >= 0`` and the
 listing indexes — are added by the hand-written migration next to the generated one.
@@ -6,13 +7,14 @@ listing indexes — are added by the hand-written migration next to the generate
 
 from __future__ import annotations
 
-from piccolo.columns import BigInt, Boolean, Date, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, BigSerial, Boolean, Date, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
 class Config(Table, tablename="points_config"):
     """A workspace's points settings (expiry, check-in points, streak bonuses, tiers) as JSON."""
 
+    id = BigSerial(primary_key=True)
     workspace = BigInt(unique=True)
     settings = Text()
     updated_at = Timestamptz()
@@ -22,6 +24,7 @@ class Account(Table, tablename="points_account"):
     """A member's materialised balance, lifetime earned points and tier, kept in the same
     transaction as every ledger row; unique per (workspace, member_id), balance never below 0."""
 
+    id = BigSerial(primary_key=True)
     workspace = BigInt()
     member_id = BigInt()
     balance = BigInt(default=0)
@@ -34,6 +37,7 @@ class Entry(Table, tablename="points_transaction"):
     """The append-only ledger: one row per change of a balance, signed, with a reference unique
     per workspace (what makes awards, spends and reversals idempotent)."""
 
+    id = BigSerial(primary_key=True)
     workspace = BigInt()
     member_id = BigInt()
     kind = Varchar(length=10)  # award, redeem, expire, adjust, reverse
@@ -49,6 +53,7 @@ class Entry(Table, tablename="points_transaction"):
 class Lot(Table, tablename="points_lot"):
     """Points earned together, which expire together; spending takes from the lot expiring first."""
 
+    id = BigSerial(primary_key=True)
     workspace = BigInt()
     member_id = BigInt()
     transaction_id = BigInt()
@@ -61,6 +66,7 @@ class Lot(Table, tablename="points_lot"):
 class Rule(Table, tablename="points_rule"):
     """Event type → points, with conditions on the event's properties, caps and an active window."""
 
+    id = BigSerial(primary_key=True)
     workspace = BigInt(index=True)
     name = Varchar(length=200)
     event_type = Varchar(length=100)
@@ -78,6 +84,7 @@ class Rule(Table, tablename="points_rule"):
 class RuleUsage(Table, tablename="points_rule_usage"):
     """Points a rule gave a member on one day of the workspace (for the daily and total caps)."""
 
+    id = BigSerial(primary_key=True)
     workspace = BigInt()
     rule_id = BigInt()
     member_id = BigInt()
@@ -88,6 +95,7 @@ class RuleUsage(Table, tablename="points_rule_usage"):
 class Checkin(Table, tablename="points_checkin"):
     """One check-in per member per day of the workspace's time zone, with the streak it made."""
 
+    id = BigSerial(primary_key=True)
     workspace = BigInt()
     member_id = BigInt()
     day = Date()
@@ -99,6 +107,7 @@ class Checkin(Table, tablename="points_checkin"):
 class Reward(Table, tablename="points_reward"):
     """The rewards catalogue; ``stock`` null means unlimited, never below 0."""
 
+    id = BigSerial(primary_key=True)
     workspace = BigInt(index=True)
     name = Varchar(length=200)
     description = Text()
@@ -112,6 +121,7 @@ class Reward(Table, tablename="points_reward"):
 class Redemption(Table, tablename="points_redemption"):
     """A reward handed out for points (with the ledger row that paid for it)."""
 
+    id = BigSerial(primary_key=True)
     workspace = BigInt()
     member_id = BigInt()
     reward_id = BigInt()
@@ -125,6 +135,7 @@ class TierChange(Table, tablename="points_tier_change"):
     """A member's tier moving, kept as history (written with the tier tag and the
     ``points.tier_changed`` event, whose idempotency key is this row's id)."""
 
+    id = BigSerial(primary_key=True)
     workspace = BigInt()
     member_id = BigInt()
     from_tier = Varchar(length=40, null=True, default=None)

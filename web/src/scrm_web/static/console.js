@@ -1,5 +1,7 @@
-// The console's only script besides htmx: which responses htmx swaps in, and a message when a
-// request fails in a way the page cannot show (a lost connection, a server error).
+// The console's only script besides htmx: which responses htmx swaps in, a message when a request
+// fails in a way the page cannot show (a lost connection, a server error), and the small behaviours
+// pages ask for with data attributes. The Content-Security-Policy allows no inline script (no
+// onclick=, no hx-on): a page needing behaviour adds it here.
 document.addEventListener("DOMContentLoaded", () => {
   htmx.config.responseHandling = [
     { code: "204", swap: false },
@@ -25,4 +27,21 @@ document.addEventListener("htmx:responseError", (event) => {
 document.addEventListener("htmx:sendError", () => {
   const flash = document.getElementById("flash");
   if (flash) flash.innerHTML = '<p class="flash error" role="alert">The server cannot be reached. Check the connection and retry.</p>';
+});
+
+// <select data-autosubmit>: submit its form when the choice changes
+document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-autosubmit]")) event.target.form.requestSubmit();
+});
+
+// <button data-copy="ID">: copy the text of the element with that id
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (button) navigator.clipboard.writeText(document.getElementById(button.dataset.copy).textContent);
+});
+
+// <form data-reset-on-error>: put the form back as it was when its request fails
+document.addEventListener("htmx:responseError", (event) => {
+  const form = event.detail.elt.closest("form[data-reset-on-error]");
+  if (form) form.reset();
 });
