@@ -19,7 +19,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
-from scrm.problems import Problem, ValidationFailed
+from scrm.problems import Problem, ValidationFailed, field_error
 
 NUL = "\x00"
 MESSAGE = "must not contain a NUL character (\\u0000)"
@@ -56,7 +56,7 @@ def holds_nul(raw: bytes) -> bool:
 def refusal(field: str, source: str) -> Problem:
     """The 422 for a NUL in ``field`` of ``source`` (``path``, ``query`` or ``body``)."""
     where = field or source
-    return ValidationFailed(f"{where}: {MESSAGE}", errors=[{"field": field, "source": source, "message": MESSAGE}])
+    return ValidationFailed(f"{where}: {MESSAGE}", errors=[field_error(field, MESSAGE, source)])
 
 
 class RefuseNul(ASGIMiddleware):
