@@ -204,9 +204,7 @@ class Traffic:
         return response
 
 
-async def test_two_servers_and_two_workers_keep_every_invariant(
-    deployment: Deployment, redis_server: RedisServer
-) -> None:
+async def test_two_servers_and_two_workers_keep_every_invariant(deployment: Deployment) -> None:
     deployment.cli("migrate")
     deployment.cli("workspaces", "create", "Scale out", "--slug", "scale-out")
     key = deployment.cli("keys", "create", "--workspace", "scale-out", "--scopes", "*").strip().splitlines()[-1]
