@@ -83,6 +83,7 @@ class Config:
     event_batch: int = 1000  # events per POST of the batch load (scrm's maximum)
     event_clients: int = 4  # batch-load clients posting at once
     redis_url: str = "redis://127.0.0.1:6379/14"  # flushed at the start and the end
+    api_processes: int = 1  # processes of the event benchmarks' server (`scrm serve --workers N`)
 
 
 FULL = Config(seed_rows=100_000, large_rows=1_000_000, warmup_s=3, duration_s=15, rounds=2)
@@ -167,8 +168,8 @@ class Scrm:
             raise BenchError(f"scrm {' '.join(args[:2])} failed: {done.stderr.strip() or done.stdout.strip()}")
         return done.stdout.strip()
 
-    def serve_command(self) -> list[str]:
-        return ["uv", "run", "--no-sync", "scrm", "serve", "--port", "{port}"]
+    def serve_command(self, processes: int = 1) -> list[str]:
+        return ["uv", "run", "--no-sync", "scrm", "serve", "--port", "{port}", "--workers", str(processes)]
 
 
 def scrm_env(database: str, data_dir: Path) -> dict[str, str]:
@@ -348,17 +349,25 @@ def bench_get_member(b: Bench, server: Server) -> None:
 
 
 def add_request_figures(
-    report: Report, at: str, what: tuple[str, str, str], base: WrkResult, mine: WrkResult, target: float
+    report: Report,
+    at: str,
+    what: tuple[str, str, str],
+    base: WrkResult,
+    mine: WrkResult,
+    target: float,
+    scrm_at: str | None = None,
 ) -> None:
     """Rate, p50 and p99 of a baseline run and of scrm's, scrm's as ratios to the baseline's.
-    ``what`` names them: the baseline's rate, scrm's rate, and both latencies."""
+    ``what`` names them: the baseline's rate, scrm's rate, and both latencies; ``at`` says how they
+    ran (``scrm_at``, when given, how scrm's run differed)."""
     baseline_rate, scrm_rate, latency = what
+    scrm_at = scrm_at or at
     report.add(Figure(f"baseline: {baseline_rate} {at}", base.requests_per_s, "req/s", error=wrk_errors(base)))
     report.add(Figure(f"baseline: {latency} p50 {at}", base.p50_ms, "ms"))
     report.add(Figure(f"baseline: {latency} p99 {at}", base.p99_ms, "ms"))
     report.add(
         Figure(
-            f"scrm: {scrm_rate} {at}",
+            f"scrm: {scrm_rate} {scrm_at}",
             mine.requests_per_s,
             "req/s",
             limit=base.requests_per_s,
@@ -366,8 +375,8 @@ def add_request_figures(
             error=wrk_errors(mine),
         )
     )
-    report.add(Figure(f"scrm: {latency} p50 {at}", mine.p50_ms, "ms", limit=base.p50_ms))
-    report.add(Figure(f"scrm: {latency} p99 {at}", mine.p99_ms, "ms", limit=base.p99_ms))
+    report.add(Figure(f"scrm: {latency} p50 {scrm_at}", mine.p50_ms, "ms", limit=base.p50_ms))
+    report.add(Figure(f"scrm: {latency} p99 {scrm_at}", mine.p99_ms, "ms", limit=base.p99_ms))
 
 
 def add_get_figures(report: Report, connections: int, base: WrkResult, mine: WrkResult) -> None:
@@ -410,7 +419,8 @@ def bench_events(b: Bench) -> None:
     worker_command = ["uv", "run", "--no-sync", "scrm", "worker"]
     try:
         with contextlib.ExitStack() as stack:
-            server = stack.enter_context(serving("scrm-events", b.scrm.serve_command(), b.tmp, env=env))
+            command = b.scrm.serve_command(b.config.api_processes)
+            server = stack.enter_context(serving("scrm-events", command, b.tmp, env=env))
             enable_plugin(server, b.key)
             baseline = stack.enter_context(serving("baseline-event", baseline_command, b.tmp))
             post = PostEvent(b, server, baseline, low, high)
@@ -425,7 +435,7 @@ def bench_events(b: Bench) -> None:
                 scrm_runs.append(post.scrm(n, "worker running"))
                 asyncio.run(wait_outbox_empty(b, worker, "the events of the POST run"))  # the next run starts idle
             baseline.stop()
-            add_post_event_figures(b.report, post.connections, best(base_runs), best(scrm_runs), best(alone))
+            add_post_event_figures(b.report, post, best(base_runs), best(scrm_runs), best(alone))
             copy_limit = bench_event_copy(b, workload)
             b.report.add(
                 Figure(
@@ -463,7 +473,8 @@ def enable_plugin(server: Server, key: str) -> None:
 @dataclass(frozen=True)
 class PostEvent:
     """wrk runs posting one event per request (random member, fresh idempotency key) to scrm or to
-    the hand-written route, at as many connections as the pool has."""
+    the hand-written route, at as many connections as scrm's API processes have pool connections
+    (both get the same load; the hand-written route is always one process)."""
 
     b: Bench
     server: Server
@@ -473,7 +484,7 @@ class PostEvent:
 
     @property
     def connections(self) -> int:
-        return self.b.config.connections[0]
+        return self.b.config.connections[0] * self.b.config.api_processes
 
     def baseline(self, n: int) -> WrkResult:
         progress(f"baseline: POST one event @{self.connections}, round {n + 1}/{self.b.config.rounds}")
@@ -490,14 +501,17 @@ class PostEvent:
 
 
 def add_post_event_figures(
-    report: Report, connections: int, base: WrkResult, mine: WrkResult, no_worker: WrkResult
+    report: Report, post: PostEvent, base: WrkResult, mine: WrkResult, no_worker: WrkResult
 ) -> None:
-    at = f"@{connections}"
+    """The single-event figures; scrm's name its API processes when there are more than one."""
+    at = f"@{post.connections}"
+    processes = post.b.config.api_processes
+    scrm_at = at if processes == 1 else f"{at}, {processes} API processes"
     what = ("asyncpg POST event", "POST /api/v1/events (one)", "POST event")
-    add_request_figures(report, at, what, base, mine, EVENT_POST_TARGET)
+    add_request_figures(report, at, what, base, mine, EVENT_POST_TARGET, scrm_at)
     report.add(
         Figure(
-            f"scrm: POST event {at}, no worker running",
+            f"scrm: POST event {scrm_at}, no worker running",
             no_worker.requests_per_s,
             "req/s",
             limit=base.requests_per_s,
@@ -799,6 +813,14 @@ def parse_args() -> tuple[Config, str]:
     parser.add_argument("--duration", type=float, help="seconds of each measured wrk run")
     parser.add_argument("--events", type=int, help="events of the batch load (then delivered by the worker)")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        choices=range(1, 65),
+        metavar="N",
+        help="API processes of the event benchmarks' scrm server (scrm serve --workers N; default 1)",
+    )
+    parser.add_argument(
         "--redis-db", type=int, default=14, help="database of Redis on 127.0.0.1:6379 to flush and use (default 14)"
     )
     args = parser.parse_args()
@@ -809,6 +831,7 @@ def parse_args() -> tuple[Config, str]:
         "duration_s": args.duration,
         "events": args.events,
         "redis_url": f"redis://127.0.0.1:6379/{args.redis_db}",
+        "api_processes": args.workers,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     return config, "quick" if args.quick else "full"
