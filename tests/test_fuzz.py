@@ -101,3 +101,25 @@ async def test_fuzz_the_openapi_document(client: httpx.AsyncClient, tenant: Tena
     assert not failures, f"{len(failures)} failures in {figures}; replay with SCRM_FUZZ_SEED={SEED}:\n" + "\n".join(
         failures[:10]
     )
+
+
+def _overlapping_unions(node: Any, where: str = "") -> list[str]:
+    """Where a ``oneOf`` lists both ``integer`` and ``number``: an integer matches both, so any
+    integer answer there violates the document (JSON Schema's integer is a number)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        kinds = [branch.get("type") for branch in node.get("oneOf", []) if isinstance(branch, dict)]
+        if "integer" in kinds and "number" in kinds:
+            found.append(where or "/")
+        for key, value in node.items():
+            found += _overlapping_unions(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _overlapping_unions(value, f"{where}/{index}")
+    return found
+
+
+async def test_no_union_of_integer_and_number(client: httpx.AsyncClient) -> None:
+    """Found by the fuzzer (seed 3124967087): a points rule's integer condition broke its own schema."""
+    document = (await client.get("/schema/openapi.json")).json()
+    assert _overlapping_unions(document) == []

@@ -105,8 +105,17 @@ def show_conditions(conditions: Mapping[str, Any]) -> str:
         if minimum is not None:
             shown.append(f"{name}>={minimum:g}")
         else:
-            shown.append(f"{name}={str(value).lower() if isinstance(value, bool) else value}")
+            shown.append(f"{name}={_scalar_text(value)}")
     return ", ".join(shown)
+
+
+def _scalar_text(value: Any) -> str:
+    """A condition's value as the form writes it: ``true``, ``12`` (numbers are floats), ``app``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _pairs(text: str, field: str) -> list[tuple[str, str]]:

@@ -32,12 +32,12 @@ import scrm
 from scrm_points import clock
 from scrm_points.config import PointsSettings
 from scrm_points.ledger import Credit, Ledger
-from scrm_points.schemas import AtLeast, RuleIn, RuleOut, RulePatch
+from scrm_points.schemas import AtLeast, Condition, RuleIn, RuleOut, RulePatch
 
 RULE_COLUMNS = (
     "id, name, event_type, points, conditions, daily_cap, total_cap, starts_at, ends_at, active, created_at, updated_at"
 )
-_conditions = msgspec.json.Decoder(dict[str, str | int | float | bool | AtLeast])
+_conditions = msgspec.json.Decoder(dict[str, Condition])
 _USAGE_COLUMNS = [("rule_id", "bigint"), ("member_id", "bigint"), ("day", "date"), ("points", "bigint")]
 
 

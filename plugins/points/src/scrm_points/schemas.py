@@ -26,8 +26,12 @@ class AtLeast(msgspec.Struct, forbid_unknown_fields=True):
     min: float
 
 
-#: property name → the value it must equal (string, number or boolean), or ``{"min": n}``.
-Conditions = Annotated[dict[PropertyName, str | int | float | bool | AtLeast], Meta(max_length=20)]
+#: What one property must be: equal to a string, number or boolean, or at least ``{"min": n}``. A number
+#: is a ``float`` (which takes integers too): a union naming ``int`` as well is described in OpenAPI as
+#: ``oneOf`` integer and number, which an integer matches twice, so answers would violate the schema.
+Condition = str | float | bool | AtLeast
+#: property name → its condition.
+Conditions = Annotated[dict[PropertyName, Condition], Meta(max_length=20)]
 
 
 class RuleIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -63,7 +67,7 @@ class RuleOut(msgspec.Struct, kw_only=True):
     name: str
     event_type: str
     points: int
-    conditions: dict[str, str | int | float | bool | AtLeast]
+    conditions: dict[str, Condition]
     daily_cap: int | None
     total_cap: int | None
     starts_at: datetime | None
