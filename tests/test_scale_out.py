@@ -11,7 +11,8 @@ Once the outbox is drained, the database itself is asked whether the invariants 
 stored once, each effect applied once, no oversold reward, no negative balance, balances equal to
 their ledgers.
 
-PostgreSQL only: several processes sharing one SQLite file is not a deployment scrm supports.
+It always runs on PostgreSQL, whichever engine the rest of the suite uses (it makes a database of its
+own on ``SCRM_TEST_PG_URL``): several processes sharing one SQLite file is not a deployment scrm supports.
 Redis is a private ``redis-server`` on a free port (as in ``test_worker.py``), so no other test
 run's jobs can reach these workers.
 """
@@ -37,13 +38,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from conftest import BACKEND, PG_URL, RedisServer
+from conftest import PG_URL, RedisServer
 from scrm.settings import DatabaseURL
-
-pytestmark = pytest.mark.skipif(
-    BACKEND != "postgres",
-    reason="the multi-process deployment is PostgreSQL + Redis by design (SCRM_TEST_DATABASE=postgres)",
-)
 
 API = "/api/v1"
 MEMBERS = 16
