@@ -3,73 +3,51 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
+import re
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
-import pytest
-from scrm.testing import BACKEND, PG_URL, Tenant, make_tenant, problem
+from scrm.testing import BACKEND, PG_URL, RedisServer, Tenant, make_tenant, problem
 
-__all__ = ["BACKEND", "PG_URL", "ROOT", "RedisServer", "Tenant", "core_route", "make_tenant", "problem"]
+__all__ = [
+    "BACKEND",
+    "FIRST_PARTY",
+    "PG_URL",
+    "ROOT",
+    "RedisServer",
+    "Tenant",
+    "core_route",
+    "make_tenant",
+    "problem",
+    "sample_path",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
-#: first-party plugins whose own suites (plugins/<name>/tests) prove scopes and isolation of their routes
-PLUGINS_WITH_OWN_SUITES = ("points", "lottery")
+#: the first-party plugins (every installed plugin but the test plugin): their own suites
+#: (plugins/<name>/tests) prove scopes and isolation of their routes
+PLUGINS_WITH_OWN_SUITES = tuple(sorted(ep.name for ep in entry_points(group="scrm") if ep.name != "testplugin"))
+#: what the route-by-route checks enable: every installed plugin
+FIRST_PARTY = (*PLUGINS_WITH_OWN_SUITES, "testplugin")
+#: the packages those plugins are written in
+PLUGIN_PACKAGES = frozenset(
+    ep.module.split(".")[0] for ep in entry_points(group="scrm") if ep.name in PLUGINS_WITH_OWN_SUITES
+)
 
 
-def core_route(path: str) -> bool:
-    """Whether the route-by-route checks of this suite cover ``path``: the core's routes and the test
-    plugin's, not those of a first-party plugin, whose own suite covers them."""
-    return not any(path.startswith(f"/api/v1/{name}/") for name in PLUGINS_WITH_OWN_SUITES)
+#: a value of each typed path parameter a route-by-route check can fill in (anything else: ``1``)
+SAMPLE_PARAMETERS = {"date": "2026-01-01", "uuid": "00000000-0000-0000-0000-000000000001"}
 
 
-class RedisServer:
-    """A private redis-server that a test can restart (losing everything queued, as Redis without
-    persistence does)."""
-
-    def __init__(self, tmp: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.tmp = tmp
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.tmp,
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
+def sample_path(template: str) -> str:
+    """``template`` (``/api/v1/x/{id:int}/{month:date}``) with a value of its type in each parameter,
+    so that a check reaches the handler rather than the router's 404."""
+    return re.sub(r"\{[^}:]+(?::(\w+))?\}", lambda m: SAMPLE_PARAMETERS.get(m.group(1) or "", "1"), template)
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+def core_route(handler: Any) -> bool:
+    """Whether the route-by-route checks of this suite cover a route handler: the core's and the test
+    plugin's, not a first-party plugin's, whose own suite covers them (told by the package the
+    handler is written in: the core's ``/api/v1/audit`` and the audit plugin's ``/api/v1/audit/…``
+    share a prefix)."""
+    return getattr(handler, "fn", handler).__module__.split(".")[0] not in PLUGIN_PACKAGES

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Tenant, problem
+from conftest import FIRST_PARTY, Tenant, problem
 from scrm.kernel import Kernel
 
 BIG = 2**63  # one past the largest 64-bit id
@@ -526,7 +526,6 @@ async def test_no_route_answers_500_to_junk(kernel: Kernel, world: World, app: A
     assert after == before
 
 
-FIRST_PARTY = ("points", "lottery", "testplugin")
 ABSENT_IDS = [2**31, 6612068358, 2**63 - 1]  # 64-bit ids no row has
 
 

@@ -123,7 +123,7 @@ async def test_grant_withdraw_and_read_back(kernel: Kernel, tenant: Tenant) -> N
             mid,
             source="signup-form",
             policy_version="2026-01",
-            evidence={"ip": "203.0.113.9", "form": "注册", "checkbox": True, "n": 1.5},
+            evidence={"form": "注册", "checkbox": True, "n": 1.5},
             occurred_at=occurred,
         ),
     )
@@ -135,7 +135,7 @@ async def test_grant_withdraw_and_read_back(kernel: Kernel, tenant: Tenant) -> N
         "signup-form",
         "2026-01",
     )
-    assert first["evidence"] == {"ip": "203.0.113.9", "form": "注册", "checkbox": True, "n": 1.5}
+    assert first["evidence"] == {"form": "注册", "checkbox": True, "n": 1.5}
     assert datetime.fromisoformat(first["occurred_at"]) == datetime.fromisoformat(occurred)
     assert first["prev_hash"] == GENESIS_HASH
     assert len(first["hash"]) == 64
@@ -163,7 +163,7 @@ async def test_grant_withdraw_and_read_back(kernel: Kernel, tenant: Tenant) -> N
 
     # the stored row hashes to what the API said, from its canonical content
     row = (await kernel.db.fetch("SELECT * FROM scrm_consent WHERE id = {}", first["id"]))[0]
-    assert row["evidence"] == '{"checkbox":true,"form":"注册","ip":"203.0.113.9","n":1.5}'
+    assert row["evidence"] == '{"checkbox":true,"form":"注册","n":1.5}'
     content = canonical(
         workspace=tenant.id,
         seq=1,
@@ -219,11 +219,13 @@ def test_no_route_changes_or_deletes_a_record(app: Litestar) -> None:
             methods = {m for h in route.route_handlers for m in h.http_methods} - {"OPTIONS", "HEAD"}  # type: ignore[union-attr]
             assert methods <= {"GET", "POST"}, (route.path, methods)
             if "POST" in methods:
-                # appending records, adding purposes (also on the console's consent page)
+                # appending records (also from the console's member page), adding purposes (also on
+                # the console's consent page)
                 assert route.path in (
                     f"{API}/consents",
                     f"{API}/consents/purposes",
                     "/console/w/{workspace:str}/consent/purposes",
+                    "/console/w/{workspace:str}/members/{member_id:int}/consent",
                 ), route.path
 
 
@@ -310,6 +312,103 @@ async def test_a_plugin_can_veto(kernel: Kernel, tenant: Tenant, other: Tenant, 
     theirs = await other.member(external_id="veto")
     await append(other, grant(theirs["id"], SMS))
     assert await decide(other, theirs["id"], SMS) == (True, None)
+
+
+# --- refusals, counted -----------------------------------------------------------------------
+
+
+async def test_can_contact_counts_each_refusal_and_decide_does_not(
+    kernel: Kernel, tenant: Tenant, other: Tenant
+) -> None:
+    ws = await kernel.workspaces.ref(tenant.id)
+    mid = (await tenant.member(external_id="counted"))["id"]
+    await append(tenant, grant(mid, SMS))
+    assert await kernel.consents.can_contact(ws, mid, EMAIL, channel="email") is False
+    assert await kernel.consents.can_contact(ws, mid, EMAIL) is False
+    assert await kernel.consents.can_contact(ws, mid, SMS, channel="sms") is True  # allowed: nothing counted
+    await append(tenant, grant(mid, SMS, "withdrawn"))
+    assert await kernel.consents.can_contact(ws, mid, SMS, channel="sms") is False
+    assert (await kernel.consents.decide(ws, mid, EMAIL)).allowed is False  # a question, not an attempt
+    assert await decide(tenant, mid) == (False, "no consent recorded")  # nor is the REST question
+    assert await kernel.consents.refusals.totals(ws) == [
+        scrm.RefusalCount(EMAIL, "", "no consent recorded", 1),
+        scrm.RefusalCount(EMAIL, "email", "no consent recorded", 1),
+        scrm.RefusalCount(SMS, "sms", "consent withdrawn", 1),
+    ]
+    # the period is in whole UTC days; another workspace sees none of it
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    assert await kernel.consents.refusals.totals(ws, since=tomorrow) == []
+    assert len(await kernel.consents.refusals.totals(ws, until=datetime.now(UTC))) == 3
+    assert await kernel.consents.refusals.totals(await kernel.workspaces.ref(other.id)) == []
+    # deleting the workspace deletes its counters
+    await kernel.workspaces.delete(tenant.slug)
+    assert await kernel.db.fetch("SELECT id FROM scrm_contact_refusal WHERE workspace = {}", tenant.id) == []
+
+
+async def test_contact_attempts_through_the_api_are_counted(kernel: Kernel, tenant: Tenant, other: Tenant) -> None:
+    ws = await kernel.workspaces.ref(tenant.id)
+    mid = (await tenant.member(external_id="app-user"))["id"]
+    await append(tenant, grant(mid, SMS))
+    url = f"{API}/members/{mid}/contact-attempts"
+    refused = await tenant.post(url, {"purpose": EMAIL, "channel": "app-push"})
+    assert refused.status_code == 200, refused.text
+    assert refused.json() == {"member_id": mid, "purpose": EMAIL, "allowed": False, "reason": "no consent recorded"}
+    allowed = await tenant.post(url, {"purpose": SMS})
+    assert allowed.json()["allowed"] is True
+    assert await kernel.consents.refusals.totals(ws) == [scrm.RefusalCount(EMAIL, "app-push", "no consent recorded", 1)]
+    # an attempt is not a change: the trail does not grow with the traffic
+    actions = [r["action"] for r in (await tenant.get(f"{API}/audit")).json()["items"]]
+    assert "attemptContact" not in actions
+    # a reading key may ask; bad input is a 422 naming the field; another workspace's member is a 404
+    reader = await tenant.new_key("consent:read")
+    assert (await tenant.post(url, {"purpose": EMAIL}, key=reader)).status_code == 200
+    problem(await tenant.post(url, {"purpose": EMAIL}, key=await tenant.new_key("members:read")), 403, "missing-scope")
+    for body, field in (
+        ({"purpose": "nope.nope"}, "purpose"),
+        ({"purpose": "Bad Purpose"}, "purpose"),
+        ({"purpose": EMAIL, "channel": "x" * 33}, "channel"),
+        ({"purpose": EMAIL, "extra": 1}, "extra"),
+        ({}, "purpose"),
+    ):
+        document = problem(await tenant.post(url, body), 422, "validation-error")
+        assert field in {e["field"] for e in document["errors"]}, document
+    problem(await other.post(url, {"purpose": EMAIL}), 404, "not-found")
+    assert await kernel.consents.refusals.totals(await kernel.workspaces.ref(other.id)) == []
+    assert sum(r.count for r in await kernel.consents.refusals.totals(ws)) == 2
+
+
+async def test_concurrent_refusals_are_all_counted(kernel: Kernel, tenant: Tenant) -> None:
+    ws = await kernel.workspaces.ref(tenant.id)
+    members = [(await tenant.member(external_id=f"r{i}"))["id"] for i in range(5)]
+    answers = await asyncio.gather(
+        *(kernel.consents.can_contact(ws, members[i % 5], EMAIL, channel="email") for i in range(40))
+    )
+    assert answers == [False] * 40
+    assert await kernel.consents.refusals.totals(ws) == [scrm.RefusalCount(EMAIL, "email", "no consent recorded", 40)]
+    rows = await kernel.db.fetch("SELECT refused FROM scrm_contact_refusal WHERE workspace = {}", ws.id)
+    assert [int(r["refused"]) for r in rows] == [40]  # one counter row, not one row per attempt
+
+
+async def test_contacts_are_checked_against_the_ledger_as_it_stood(
+    kernel: Kernel, tenant: Tenant, other: Tenant
+) -> None:
+    ws = await kernel.workspaces.ref(tenant.id)
+    mid = (await tenant.member(external_id="checked"))["id"]
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    granted = await append(tenant, grant(mid))
+    during = datetime.fromisoformat(granted["recorded_at"]) + timedelta(microseconds=1)
+    withdrawn = await append(tenant, grant(mid, status="withdrawn"))
+    after = datetime.fromisoformat(withdrawn["recorded_at"]) + timedelta(microseconds=1)
+    stranger = (await other.member(external_id="checked"))["id"]
+    contacts = [
+        scrm.Contact(mid, EMAIL, before),  # before the grant
+        scrm.Contact(mid, EMAIL, during),  # while it held
+        scrm.Contact(mid, SMS, during),  # another purpose
+        scrm.Contact(mid, EMAIL, after),  # after the withdrawal
+        scrm.Contact(stranger, EMAIL, during),  # not a member here
+    ]
+    assert await kernel.consents.without_consent(ws, contacts) == [contacts[0], contacts[2], contacts[3], contacts[4]]
+    assert await kernel.consents.without_consent(ws, [contacts[1]]) == []
 
 
 # --- the hook and the events ------------------------------------------------------------------
@@ -421,7 +520,9 @@ async def test_concurrent_appends_form_one_chain(kernel: Kernel, tenant: Tenant)
 # --- tampering --------------------------------------------------------------------------------
 
 
-def run_cli(settings: Settings, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+async def run_cli(settings: Settings, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real ``scrm`` command on the test database, in a thread: this process's loop keeps running,
+    so an in-process job holding SQLite's write lock can commit while the command waits for it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SCRM_", "PICCOLO_"))}
     env.update(
         {
@@ -430,7 +531,9 @@ def run_cli(settings: Settings, database_url: str, *args: str) -> subprocess.Com
             "SCRM_SECRET_KEY": settings.secret_key,
         }
     )
-    return subprocess.run([*COMMAND, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    return await asyncio.to_thread(
+        subprocess.run, [*COMMAND, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 @pytest.fixture
@@ -444,8 +547,8 @@ async def ledger(kernel: Kernel, client: Any) -> AsyncIterator[tuple[Tenant, lis
     await kernel.workspaces.delete(tenant.slug)
 
 
-def check_cli(settings: Settings, database_url: str, tenant: Tenant, expected: str) -> None:
-    result = run_cli(settings, database_url, "consent", "verify", "--workspace", tenant.slug)
+async def check_cli(settings: Settings, database_url: str, tenant: Tenant, expected: str) -> None:
+    result = await run_cli(settings, database_url, "consent", "verify", "--workspace", tenant.slug)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     line = result.stdout.strip()
@@ -463,7 +566,9 @@ async def test_an_altered_row_is_named(
     assert report["ok"] is False
     assert report["records"] == 5
     assert report["broken"] == {"seq": 3, "record_id": records[2]["id"], "reason": "hash does not match its content"}
-    check_cli(settings, database_url, tenant, f"seq 3 (record {records[2]['id']}): hash does not match its content")
+    await check_cli(
+        settings, database_url, tenant, f"seq 3 (record {records[2]['id']}): hash does not match its content"
+    )
 
 
 async def test_an_altered_row_with_a_recomputed_hash_is_named(
@@ -501,7 +606,7 @@ async def test_a_deleted_tail_is_named(
     report = await verify(tenant)
     assert (report["ok"], report["records"]) == (False, 4)
     assert report["broken"] == {"seq": 5, "record_id": None, "reason": "head says 5 records, ledger has 4"}
-    check_cli(settings, database_url, tenant, "seq 5: head says 5 records, ledger has 4")
+    await check_cli(settings, database_url, tenant, "seq 5: head says 5 records, ledger has 4")
 
 
 async def test_a_deleted_middle_row_is_named(kernel: Kernel, ledger: tuple[Tenant, list[dict[str, Any]]]) -> None:
@@ -523,15 +628,15 @@ async def test_cli_verifies_every_workspace(
 ) -> None:
     member = await tenant.member(external_id="cli")
     await append(tenant, [grant(member["id"]), grant(member["id"], SMS)])
-    result = run_cli(settings, database_url, "consent", "verify")
+    result = await run_cli(settings, database_url, "consent", "verify")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = {line.split("\t")[0]: line.split("\t") for line in result.stdout.strip().splitlines()}
     assert len(lines) == len(await kernel.workspaces.list())
     assert lines[tenant.slug][1:3] == ["ok", "2 records"]
-    one = run_cli(settings, database_url, "consent", "verify", "--workspace", tenant.slug)
+    one = await run_cli(settings, database_url, "consent", "verify", "--workspace", tenant.slug)
     assert one.returncode == 0, one.stderr
     assert one.stdout.strip().splitlines() == ["\t".join(lines[tenant.slug])]
-    missing = run_cli(settings, database_url, "consent", "verify", "--workspace", "no-such-workspace")
+    missing = await run_cli(settings, database_url, "consent", "verify", "--workspace", "no-such-workspace")
     assert missing.returncode == 1
     assert "no-such-workspace" in missing.stderr
 

@@ -5,7 +5,10 @@ still loads."""
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +22,13 @@ from scrm.cli import main
 from scrm.plugins import PluginManager
 from scrm.problems import _STATUS_KINDS
 
+pytestmark = pytest.mark.engine_independent
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SRC = ROOT / "core" / "src" / "scrm"
 EXAMPLE = ROOT / "examples" / "third-party-plugin"
+#: the site's pages generated from the code when it is built (docs_hooks/reference.py)
+GENERATED_PAGES = ("reference/hooks.md", "reference/openapi.md")
 
 # A problem kind in the code: `kind = "x"` (class attribute or keyword argument), `_generic(500, "x", ...)`
 # or the fallback of `_STATUS_KINDS.get(status, "x")`.
@@ -107,13 +113,17 @@ def test_every_core_route_is_in_the_api_reference() -> None:
 
 @pytest.mark.parametrize(
     "page",
-    [*sorted(p.relative_to(ROOT).as_posix() for p in DOCS.rglob("*.md")), "examples/third-party-plugin/README.md"],
+    [
+        *sorted(p.relative_to(ROOT).as_posix() for p in DOCS.rglob("*.md")),
+        *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "examples").glob("**/README.md")),
+    ],
 )
 def test_relative_links_resolve(page: str) -> None:
     path = ROOT / page
     targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8"))
     local = [t for t in targets if "://" not in t and not t.startswith("mailto:")]
-    assert [t for t in local if not (path.parent / t).exists()] == []
+    generated = {DOCS / name for name in GENERATED_PAGES}  # written by docs_hooks/reference.py at build time
+    assert [t for t in local if not (path.parent / t).exists() and (path.parent / t).resolve() not in generated] == []
 
 
 def test_example_plugin_loads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,3 +140,29 @@ def test_example_plugin_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert {handler.opt["scope"] for handler in routes} <= set(loaded.manifest.scopes)
     for path in EXAMPLE.rglob("*.py"):
         compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+def test_the_site_builds_strictly_with_the_generated_references(tmp_path: Path) -> None:
+    """``mkdocs build --strict`` (what ``./dev docs`` serves): every page in the navigation, no broken
+    link or anchor, and the hook and API references generated from the code."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    built = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr[-4000:]
+    hooks_page = (tmp_path / "site" / "reference" / "hooks" / "index.html").read_text(encoding="utf-8")
+    specs = [name for name, value in vars(hookspecs).items() if name.startswith("scrm_") and callable(value)]
+    assert [name for name in specs if f'id="{name}"' not in hooks_page] == []
+    api_page = (tmp_path / "site" / "reference" / "openapi" / "index.html").read_text(encoding="utf-8")
+    for operation_id in ("createMember", "recordEvents", "pointsGetAccount", "lotteryDraw"):
+        assert f'id="{operation_id}"' in api_page
+    assert "Create a member" in api_page
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    pages = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")} | set(GENERATED_PAGES)
+    assert sorted(page for page in pages if page not in nav) == [], "pages missing from the nav in mkdocs.yml"

@@ -19,12 +19,11 @@ from typing import Any
 
 import httpx
 import schemathesis
-from conftest import Tenant
+from conftest import FIRST_PARTY, Tenant
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.errors import FailureGroup
 
-FIRST_PARTY = ("points", "lottery", "testplugin")
 EXAMPLES = int(os.environ.get("SCRM_FUZZ_EXAMPLES", "10"))
 SEED = int(os.environ.get("SCRM_FUZZ_SEED") or random.randrange(2**32))
 BASE_URL = "http://scrm.test"
@@ -98,6 +97,7 @@ async def test_fuzz_the_openapi_document(client: httpx.AsyncClient, tenant: Tena
     print(f"schemathesis (seed {SEED}): {figures}")
     assert operations > 70
     assert any(label.startswith("/api/v1/lottery/") for label in schema.raw_schema["paths"])
+    assert any(label.startswith("/api/v1/polls") for label in schema.raw_schema["paths"])
     assert not failures, f"{len(failures)} failures in {figures}; replay with SCRM_FUZZ_SEED={SEED}:\n" + "\n".join(
         failures[:10]
     )

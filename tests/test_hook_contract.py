@@ -96,6 +96,7 @@ def test_the_scan_covers_the_places_hooks_are_called() -> None:
         "web/src/scrm_web/plugin.py",
         "plugins/points/src/scrm_points/plugin.py",
         "plugins/lottery/src/scrm_lottery/plugin.py",
+        "plugins/polls/src/scrm_polls/plugin.py",
         "tests/testplugin/src/scrm_testplugin/plugin.py",
         "examples/third-party-plugin/src/scrm_notes/plugin.py",
     ]:

@@ -36,6 +36,9 @@ class World:
     b_event: int
     b_reader: str  # a members:read key of B, revoked by nothing here
     a_spare_key_id: int
+    b_term: int  # a term of B's word list
+    b_app: int  # an OAuth app of B
+    a_app: int  # an OAuth app of A
 
 
 @pytest.fixture
@@ -63,8 +66,12 @@ async def world(tenant: Tenant, other: Tenant, kernel: Kernel) -> World:
     consent = await b.post(f"{API}/consents", {"member_id": b_member["id"], "purpose": "b.secret", "status": "granted"})
     assert consent.status_code == 201, consent.text
     a_member = await a.member(external_id="a-ext", display_name="Ann", tags=["a-only"])
+    term = await b.post(f"{API}/moderation/terms", {"terms": [{"term": "b-secret-word", "severity": "high"}]})
+    assert term.status_code == 200, term.text
     spare = await a.post(f"{API}/keys", {"scopes": ["members:read"], "name": "a-spare"})
     assert spare.status_code == 201, spare.text
+    apps = [await ws.post(f"{API}/apps", {"name": "erp", "scopes": ["members:read"]}) for ws in (a, b)]
+    assert all(app.status_code == 201 for app in apps), apps[0].text
     await kernel.jobs.idle()  # deliveries (which mark members active) finish before any snapshot
     return World(
         a=a,
@@ -75,6 +82,9 @@ async def world(tenant: Tenant, other: Tenant, kernel: Kernel) -> World:
         b_event=event.json()["id"],
         b_reader=created.json()["key"],
         a_spare_key_id=spare.json()["id"],
+        b_term=term.json()[0]["id"],
+        b_app=apps[1].json()["id"],
+        a_app=apps[0].json()["id"],
     )
 
 
@@ -89,12 +99,14 @@ async def state(ws: Tenant, member_id: int) -> dict[str, Any]:
         f"/members/{member_id}/tags",
         "/tags",
         "/keys",
+        "/apps",
         "/plugins",
         "/testplugin/welcomes",
         "/events",
         f"/members/{member_id}/consents",
         "/consents/purposes",
         "/consents/verify",
+        "/moderation/terms",
     ):
         response = await ws.get(API + path)
         assert response.status_code == 200, f"{path}: {response.text}"
@@ -120,6 +132,8 @@ def values(w: World) -> dict[str, Any]:
         "b_id": w.b.id,
         "b_key": w.b_key_id,
         "b_event": w.b_event,
+        "b_term": w.b_term,
+        "b_app": w.b_app,
     }
 
 
@@ -180,6 +194,8 @@ PROBES = [
     Probe("DELETE", f"{API}/tags/{{name:str}}", "/tags/b-only"),
     # keys
     Probe("DELETE", f"{API}/keys/{{key_id:int}}", "/keys/{b_key}"),
+    Probe("GET", f"{API}/apps/{{app_id:int}}", "/apps/{b_app}"),
+    Probe("DELETE", f"{API}/apps/{{app_id:int}}", "/apps/{b_app}"),
     # events
     Probe("GET", f"{API}/events/{{event_id:int}}", "/events/{b_event}"),
     Probe("GET", f"{API}/members/{{member_id:int}}/events", "/members/{b_member}/events"),
@@ -191,6 +207,14 @@ PROBES = [
         f"{API}/members/{{member_id:int}}/can-contact",
         "/members/{b_member}/can-contact?purpose=marketing.email",
     ),
+    Probe(
+        "POST",
+        f"{API}/members/{{member_id:int}}/contact-attempts",
+        "/members/{b_member}/contact-attempts",
+        {"purpose": "marketing.email"},
+    ),
+    # the word list
+    Probe("DELETE", f"{API}/moderation/terms/{{term_id:int}}", "/moderation/terms/{b_term}"),
     # plugins are installed for all, but their state and settings are per workspace
     Probe("GET", f"{API}/plugins/{{name:str}}", "/plugins/testplugin", None, 200, "", _a_state_of_testplugin),
 ]
@@ -208,6 +232,8 @@ PARAMLESS = {
     ("POST", f"{API}/tags"): "test_writes_with_b_names_land_in_a",
     ("GET", f"{API}/keys"): "test_listings_hold_only_own_rows",
     ("POST", f"{API}/keys"): "test_writes_with_b_names_land_in_a",
+    ("GET", f"{API}/apps"): "test_listings_hold_only_own_rows",
+    ("POST", f"{API}/apps"): "test_writes_with_b_names_land_in_a",
     ("GET", f"{API}/plugins"): "test_listings_hold_only_own_rows",
     ("POST", f"{API}/plugins"): "test_plugin_switch_is_per_workspace",
     ("GET", f"{API}/testplugin/welcomes"): "test_listings_hold_only_own_rows",
@@ -217,16 +243,38 @@ PARAMLESS = {
     ("GET", f"{API}/consents/purposes"): "test_listings_hold_only_own_rows",
     ("POST", f"{API}/consents/purposes"): "test_consents_naming_b_are_refused_or_stay_in_a",
     ("GET", f"{API}/consents/verify"): "test_listings_hold_only_own_rows",
+    ("GET", f"{API}/moderation/terms"): "test_listings_hold_only_own_rows",
+    ("POST", f"{API}/moderation/terms"): "test_word_lists_are_per_workspace",
+    ("POST", f"{API}/moderation/check"): "test_word_lists_are_per_workspace",
+    ("GET", f"{API}/audit"): "test_audit_trails_are_per_workspace",
+    ("GET", f"{API}/audit/export"): "test_audit_trails_are_per_workspace",
+    ("GET", f"{API}/audit/verify"): "test_audit_trails_are_per_workspace",
 }
+
+
+async def test_audit_trails_are_per_workspace(tenant: Tenant, other: Tenant) -> None:
+    """Each workspace reads, exports and verifies its own chain only."""
+    mine = (await tenant.member(external_id="trail-a"))["id"]
+    theirs = (await other.member(external_id="trail-b"))["id"]
+    await other.patch(f"{API}/members/{theirs}", {"status": "blocked"})
+    listed = (await tenant.get(f"{API}/audit")).json()["items"]
+    assert [(r["target_type"], r["target_id"]) for r in listed] == [("member", str(mine))]
+    assert (await tenant.get(f"{API}/audit", params={"target": f"member:{theirs}"})).json()["items"] == []
+    exported = (await tenant.get(f"{API}/audit/export")).text.splitlines()
+    assert [json.loads(line)["target_id"] for line in exported] == [str(mine)]
+    assert (await tenant.get(f"{API}/audit/verify")).json()["records"] == 1
+    assert (await other.get(f"{API}/audit/verify")).json()["records"] == 2
 
 
 def api_routes(app: Litestar) -> list[tuple[str, str, bool]]:
     """(method, route path, has path parameters) of every API route handler."""
     found = []
     for route in app.routes:
-        if not route.path.startswith(API) or not core_route(route.path):
+        if not route.path.startswith(API):
             continue
         for handler in route.route_handlers:  # type: ignore[union-attr]
+            if not core_route(handler):
+                continue
             for method in handler.http_methods:
                 if method != "OPTIONS":
                     found.append((method, route.path, bool(route.path_parameters)))
@@ -286,6 +334,7 @@ def _own_call(w: World, method: str, path: str) -> tuple[str, dict[str, Any]]:
         path.replace("{member_id:int}", str(w.a_member["id"]))
         .replace("{external_id:str}", "a-ext")
         .replace("{key_id:int}", str(w.a_spare_key_id))
+        .replace("{app_id:int}", str(w.a_app))
         .replace("{slug:str}", w.a.slug)
     )
     if "/plugins/" in url:
@@ -299,6 +348,7 @@ def _own_call(w: World, method: str, path: str) -> tuple[str, dict[str, Any]]:
         ("POST", f"{API}/tags"): {"name": "via-header"},
         ("PATCH", f"{API}/tags/{{name:str}}"): {"description": "via-header"},
         ("POST", f"{API}/keys"): {"scopes": ["members:read"]},
+        ("POST", f"{API}/apps"): {"name": "via-header", "scopes": ["members:read"]},
         ("POST", f"{API}/plugins"): {"name": "testplugin", "enabled": False},
         ("POST", f"{API}/workspaces"): {"slug": f"via-header-{w.a.id}", "name": "Via header"},
         ("PATCH", f"{API}/workspaces/{{slug:str}}"): {"name": "via-header"},
@@ -374,8 +424,13 @@ async def test_listings_hold_only_own_rows(world: World) -> None:
     assert w.b_key_id not in [k["id"] for k in keys]
     assert {k["workspace"] for k in keys} == {w.a.slug}
 
+    apps = (await w.a.get(f"{API}/apps")).json()
+    assert [app["id"] for app in apps] == [w.a_app]
+
     workspaces = (await w.a.get(f"{API}/workspaces")).json()
     assert [ws["slug"] for ws in workspaces] == [w.a.slug]
+
+    assert (await w.a.get(f"{API}/moderation/terms")).json()["items"] == []
 
     plugins = {p["name"]: p for p in (await w.a.get(f"{API}/plugins")).json()}
     assert plugins["testplugin"]["enabled"] is True
@@ -473,6 +528,10 @@ async def test_writes_with_b_names_land_in_a(world: World) -> None:
     listed = (await w.a.get(f"{API}/members", key=new_key)).json()
     assert w.b_member["id"] not in [m["id"] for m in listed["items"]]
 
+    app = await w.a.post(f"{API}/apps", {"name": "erp", "scopes": ["members:read"]})  # B's app's name
+    assert app.status_code == 201, app.text
+    assert app.json()["workspace"] == w.a.slug
+
     assert await state(w.b, w.b_member["id"]) == b_before
 
 
@@ -548,3 +607,18 @@ async def test_workspace_key_cannot_create_workspaces(world: World, kernel: Kern
     count = len(await kernel.workspaces.list())
     problem(await w.a.post(f"{API}/workspaces", {"slug": f"from-{w.a.slug}", "name": "X"}), 403, "missing-scope")
     assert len(await kernel.workspaces.list()) == count
+
+
+async def test_word_lists_are_per_workspace(world: World) -> None:
+    """B's terms do not moderate A's texts; A adding B's term adds it to A's list alone."""
+    w = world
+    checked = await w.a.post(f"{API}/moderation/check", {"text": "a b-secret-word here"})
+    assert checked.status_code == 200
+    assert checked.json() == []
+    before = await state(w.b, w.b_member["id"])
+    added = await w.a.post(f"{API}/moderation/terms", {"terms": [{"term": "b-secret-word", "severity": "low"}]})
+    assert added.status_code == 200
+    assert added.json()[0]["id"] != w.b_term
+    assert await state(w.b, w.b_member["id"]) == before
+    theirs = (await w.b.get(f"{API}/moderation/terms")).json()["items"]
+    assert [(t["term"], t["severity"]) for t in theirs] == [("b-secret-word", "high")]

@@ -169,11 +169,14 @@ def test_role_rules() -> None:
         ("viewer", "reports:read"): False,
         ("viewer", "keys:read"): False,
         ("viewer", "tags:write"): False,
+        ("judge", "contests:judge"): True,  # whatever a plugin puts up for judging
+        ("judge", "members:read"): False,
+        ("judge", "contests:read"): False,
         ("admin", "workspaces:write"): True,
         ("nobody", "members:read"): False,
     }
     assert {case: role_allows(*case) for case in table} == table
-    assert ROLES == ("owner", "operator", "analyst", "viewer")
+    assert ROLES == ("owner", "operator", "analyst", "viewer", "judge")
 
 
 async def test_a_workspace_keeps_an_owner(kernel: Kernel, tenant: Tenant) -> None:

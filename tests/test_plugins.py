@@ -60,6 +60,7 @@ async def test_testplugin_is_discovered_by_entry_point(tenant: Tenant, kernel: K
         ],
         "enabled": False,
         "settings": {},
+        "settings_schema": None,
     }
     one = await tenant.get(f"{API}/plugins/testplugin")
     assert one.json() == plugin

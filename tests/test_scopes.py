@@ -18,11 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
+import scrm
 from conftest import Tenant, core_route, problem
 from litestar import Litestar
 from scrm.api.security import SCOPE_OPT
 from scrm.kernel import Kernel
-from scrm.schemas import WorkspaceCreate
+from scrm.schemas import AppCreate, WorkspaceCreate
 from scrm.scopes import CORE_SCOPES, OPERATOR_SCOPES, grants
 from scrm.services.events import NewEvent
 
@@ -34,9 +35,11 @@ def api_routes(app: Litestar) -> list[tuple[str, str, str]]:
     """(method, route path, scope) of every API route handler (Litestar's OPTIONS answers aside)."""
     found = []
     for route in app.routes:
-        if not route.path.startswith(API) or not core_route(route.path):
+        if not route.path.startswith(API):
             continue
         for handler in route.route_handlers:  # type: ignore[union-attr]
+            if not core_route(handler):
+                continue
             methods = handler.http_methods - {"OPTIONS"}
             for method in methods:
                 found.append((method, route.path, handler.opt.get(SCOPE_OPT)))
@@ -81,6 +84,10 @@ class Ctx:
     async def key_id(self) -> int:
         ws = await self.kernel.workspaces.ref(self.tenant.id)
         return (await self.kernel.keys.create(ws, ["keys:write"], "target")).id
+
+    async def app_id(self) -> int:
+        ws = await self.kernel.workspaces.ref(self.tenant.id)
+        return (await self.kernel.apps.create(ws, AppCreate(name="target", scopes=["members:read"]))).id
 
     async def workspace(self) -> str:
         slug = self.name("scoped-ws")
@@ -220,6 +227,43 @@ async def _delete_tag(c: Ctx) -> Call:
     return Call(f"{API}/tags/{await c.tag()}")
 
 
+@recipe("GET", "/audit")
+async def _list_audit(c: Ctx) -> Call:
+    return Call(f"{API}/audit")
+
+
+@recipe("GET", "/audit/export")
+async def _export_audit(c: Ctx) -> Call:
+    return Call(f"{API}/audit/export")
+
+
+@recipe("GET", "/audit/verify")
+async def _verify_audit(c: Ctx) -> Call:
+    return Call(f"{API}/audit/verify")
+
+
+@recipe("GET", "/moderation/terms")
+async def _list_terms(c: Ctx) -> Call:
+    return Call(f"{API}/moderation/terms")
+
+
+@recipe("POST", "/moderation/terms")
+async def _add_terms(c: Ctx) -> Call:
+    return Call(f"{API}/moderation/terms", {"terms": [{"term": c.name("word")}]})
+
+
+@recipe("DELETE", "/moderation/terms/{term_id:int}")
+async def _remove_term(c: Ctx) -> Call:
+    ws = await c.kernel.workspaces.ref(c.tenant.id)
+    [term] = await c.kernel.wordlist.add(ws, scrm.ModerationTermsIn(terms=[scrm.ModerationTermIn(term=c.name("w"))]))
+    return Call(f"{API}/moderation/terms/{term.id}")
+
+
+@recipe("POST", "/moderation/check")
+async def _check_text(c: Ctx) -> Call:
+    return Call(f"{API}/moderation/check", {"text": "hello"})
+
+
 @recipe("GET", "/keys")
 async def _list_keys(c: Ctx) -> Call:
     return Call(f"{API}/keys")
@@ -233,6 +277,26 @@ async def _create_key(c: Ctx) -> Call:
 @recipe("DELETE", "/keys/{key_id:int}")
 async def _revoke_key(c: Ctx) -> Call:
     return Call(f"{API}/keys/{await c.key_id()}")
+
+
+@recipe("GET", "/apps")
+async def _list_apps(c: Ctx) -> Call:
+    return Call(f"{API}/apps")
+
+
+@recipe("POST", "/apps")
+async def _create_app(c: Ctx) -> Call:
+    return Call(f"{API}/apps", {"name": "made", "scopes": ["keys:write"]})
+
+
+@recipe("GET", "/apps/{app_id:int}")
+async def _get_app(c: Ctx) -> Call:
+    return Call(f"{API}/apps/{await c.app_id()}")
+
+
+@recipe("DELETE", "/apps/{app_id:int}")
+async def _revoke_app(c: Ctx) -> Call:
+    return Call(f"{API}/apps/{await c.app_id()}")
 
 
 @recipe("GET", "/plugins")
@@ -308,6 +372,11 @@ async def _member_consents(c: Ctx) -> Call:
 @recipe("GET", "/members/{member_id:int}/can-contact")
 async def _can_contact(c: Ctx) -> Call:
     return Call(f"{API}/members/{await c.member()}/can-contact?purpose=marketing.email")
+
+
+@recipe("POST", "/members/{member_id:int}/contact-attempts")
+async def _contact_attempt(c: Ctx) -> Call:
+    return Call(f"{API}/members/{await c.member()}/contact-attempts", json={"purpose": "marketing.email"})
 
 
 @recipe("GET", "/testplugin/welcomes")

@@ -10,10 +10,7 @@ handler's commit waits for the disk, 2,000.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -28,6 +25,7 @@ from scrm.piccolo_app import APP_CONFIG
 from scrm.problems import ServiceUnavailable
 from scrm.schemas import WorkspaceCreate
 from scrm.settings import Settings
+from scrm.testing import start_worker
 from scrm_testplugin.tables import Seen, Tally, Welcome
 
 API = "/api/v1"
@@ -43,21 +41,6 @@ async def redis_kernel(kernel: Kernel, settings: Settings, redis_server: RedisSe
     yield second
     await second.stop()
     kernel.db.bind([APP_CONFIG, *kernel.plugins.app_configs()])  # tables point at the session's engine again
-
-
-def start_worker(settings: Settings, redis_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "SCRM_DATABASE_URL": str(settings.database),
-        "SCRM_DATA_DIR": str(settings.data_dir),
-        "SCRM_SECRET_KEY": settings.secret_key,
-        "SCRM_REDIS_URL": redis_url,
-        "SCRM_OUTBOX_LEASE_SECONDS": "3",
-    }
-    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "scrm.cli", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
 
 
 async def tally(workspace_id: int) -> int:
@@ -95,7 +78,7 @@ async def test_killed_worker_and_restarted_redis_lose_no_event(
 
         log = tmp_path / "worker.log"
         await post_events(0, EVENTS // 2)
-        first = start_worker(settings, redis_server.url, log)
+        first = start_worker(settings, redis_server.url, log, SCRM_OUTBOX_LEASE_SECONDS="3")
         try:
             await wait_for(lambda: _more_than(tenant.id, EVENTS // 20), 60, "the first worker to deliver some events")
             first.send_signal(signal.SIGKILL)  # in the middle of delivering the first half
@@ -110,7 +93,7 @@ async def test_killed_worker_and_restarted_redis_lose_no_event(
         redis_server.stop()  # …and lost with it
         redis_server.start()
 
-        second = start_worker(settings, redis_server.url, log)
+        second = start_worker(settings, redis_server.url, log, SCRM_OUTBOX_LEASE_SECONDS="3")
         try:
 
             async def all_delivered() -> bool:

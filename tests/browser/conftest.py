@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator, Generator, Iterator
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
+from scrm.plugins import ENTRY_POINT_GROUP
 from scrm.settings import DatabaseURL
 
 from browser.server import SECRET, Server, demo_server
@@ -82,6 +84,9 @@ def server(server_database: str, tmp_path_factory: pytest.TempPathFactory, artif
     data = tmp_path_factory.mktemp("browser-data")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SCRM_", "PICCOLO_"))}
     env |= {"SCRM_DATA_DIR": str(data), "SCRM_DATABASE_URL": server_database, "SCRM_SECRET_KEY": SECRET}
+    env["SCRM_OUTBOUND_ALLOW"] = "127.0.0.1"  # the tests' webhook receivers listen on loopback
+    # every installed plugin, the test suite's own too (``scrm demo`` alone leaves that one out)
+    env["SCRM_PLUGINS"] = ",".join(sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)))
     backend = DatabaseURL.parse(server_database).dialect
     with demo_server(env, data, artifacts / "logs" / f"server-{backend}.log") as running:
         yield running

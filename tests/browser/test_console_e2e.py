@@ -197,6 +197,32 @@ async def test_switch_language(page: Page, reader: Credentials, snap: Snap) -> N
     await expect(page.get_by_label("Language")).to_have_value("en")
 
 
+async def test_the_plugins_page_in_chinese_keeps_badges_and_buttons_on_one_line(
+    signed_in_page: Page, snap: Snap
+) -> None:
+    """In Chinese the status column broke its badges and buttons one character per line."""
+    page = signed_in_page
+    await open_page(page, f"{BASE}/plugins")
+    await page.get_by_test_id("locale").select_option("zh_CN")
+    try:
+        await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+        await snap(page, "plugins-owner-zh")
+        controls = page.locator("tr[data-plugin] td.nowrap").locator(".badge, button, a")
+        assert await controls.count() >= 2
+        for box in await controls.evaluate_all(
+            "els => els.map(e => [e.textContent.trim(), e.getBoundingClientRect().height,"
+            " parseFloat(getComputedStyle(e).lineHeight) || parseFloat(getComputedStyle(e).fontSize) * 1.5])"
+        ):
+            text, height, line = box
+            assert height < 2 * line, f"{text!r} wraps: {height}px high for a {line}px line"
+        for name in ("points", "lottery"):
+            description = page.locator(f'tr[data-plugin="{name}"] td:nth-child(2)')
+            await expect(description, f"{name}'s description is translated").to_have_text(CJK)
+    finally:
+        await page.get_by_test_id("locale").select_option("en")  # the demo owner's choice is kept: undo it
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
 async def test_the_navigation_in_chinese(page: Page, reader: Credentials) -> None:
     await in_chinese(page, reader)
     entry = page.get_by_role("navigation").locator(f'a[href="{BASE}/plugins"]')

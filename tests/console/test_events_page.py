@@ -44,10 +44,10 @@ async def test_the_stream_newest_first_with_its_columns(sign_in: SignIn, tenant:
     text = text_of(page)
     assert text.index("member.created") < text.index("comment.created") < text.index("checkin")  # by occurred_at
     assert "2026-06-01 18:00" in text  # in the workspace's time zone (UTC here)
-    assert f'href="/console/w/{tenant.slug}/members/{ann["id"]}">#{ann["id"]}<' in page.text
+    assert f'href="/console/w/{tenant.slug}/members/{ann["id"]}" data-testid="event-member">Ann<' in page.text
     assert "miniapp" in text
-    assert "<details><summary><code>{&#34;text&#34;:&#34;" + "长" * 70 in page.text  # compact, cut short…
-    assert '"text": "' + long_text + '"' in page.text.replace("&#34;", '"')  # …and whole when opened
+    assert "<dt>text</dt><dd><details><summary>" + "长" * 60 + "…</summary>" in page.text  # cut short…
+    assert '<span class="long">' + long_text + "</span>" in page.text  # …and whole when opened
     assert "secret.thing" not in text
 
 
@@ -72,7 +72,7 @@ async def test_filters(sign_in: SignIn, tenant: Any, kernel: Kernel) -> None:
         return text_of(response)
 
     checkins = await shown(type="checkin")
-    assert checkins.count("checkin") == 2  # the rows; the filter's value is an attribute
+    assert checkins.count("checkin") == 3  # the rows, and the type chosen in the filter
     assert "order.paid" not in checkins
     assert "2026-06-02 01:00" in checkins
     assert "order.paid" in await shown(member_id=str(ann["id"]), type="order.paid")
@@ -121,7 +121,11 @@ async def test_cursor_pages_with_htmx(sign_in: SignIn, tenant: Any) -> None:
 async def test_auto_refresh_on_the_first_page_only(sign_in: SignIn, tenant: Any) -> None:
     ann = await tenant.member()
     await record(
-        tenant, *[{"member_id": ann["id"], "type": "checkin", "occurred_at": T.isoformat()} for _ in range(PAGE_SIZE)]
+        tenant,
+        *[
+            {"member_id": ann["id"], "type": "checkin" if i % 2 else "order.paid", "occurred_at": T.isoformat()}
+            for i in range(PAGE_SIZE)
+        ],  # types taking turns: nothing folds, so the page is full and has an older one
     )
     owner = await sign_in(tenant, "owner")
     plain = await owner.get(f"/console/w/{tenant.slug}/events")
@@ -180,3 +184,75 @@ async def test_no_events_of_another_workspace(sign_in: SignIn, tenant: Any, othe
     theirs = await operator.get(f"/console/w/{tenant.slug}/events?member_id={stranger['id']}")
     assert theirs.status_code == 200
     assert event_ids(theirs) == []  # another workspace's member has no events here
+
+
+async def test_readable_members_properties_and_runs(sign_in: SignIn, tenant: Any) -> None:
+    """Members by name, properties as key/value pairs, the types offered with their counts, a member
+    found by name, and a run of one event folded so that it does not drown the rest."""
+    ann, bob = await tenant.member(display_name="Annabel"), await tenant.member(external_id="crm-bob")
+    now = datetime.now(UTC).replace(microsecond=0)
+    await record(
+        tenant,
+        *[
+            {"member_id": bob["id"], "type": "points.tier", "occurred_at": (now - timedelta(minutes=1, seconds=i)).isoformat(),
+             "properties": {"tier": "gold", "points": 1200}}
+            for i in range(6)
+        ],
+        {"member_id": ann["id"], "type": "order.paid", "occurred_at": (now - timedelta(minutes=5)).isoformat(),
+         "properties": {"amount": 42.5, "items": ["espresso", "croissant"]}},
+    )  # fmt: skip
+    owner = await sign_in(tenant, "owner")
+    url = f"/console/w/{tenant.slug}/events"
+    page = await owner.get(url)
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "Annabel" in text
+    assert "crm-bob" in text  # no display name: the external id
+    assert '<option value="points.tier" >points.tier (6)</option>' in page.text.replace("  ", " ")
+    assert "<dt>amount</dt><dd>42.5</dd>" in page.text
+    assert '<dt>items</dt><dd>["espresso","croissant"]</dd>' in page.text.replace("&#34;", '"')
+    runs = re.findall(r'data-testid="event-run".*?<summary>([^<]*)</summary>', page.text, re.S)
+    assert runs == ["5 more points.tier events in a row"]
+    rows = text.split("Properties", 1)[1]
+    assert rows.index("points.tier") < rows.index("5 more") < rows.index("order.paid")  # the rest stays in view
+
+    # a burst of one event newer than everything else folds away, the rest still shows on the page
+    await record(
+        tenant,
+        *[
+            {
+                "member_id": bob["id"],
+                "type": "points.tier",
+                "occurred_at": (now + timedelta(minutes=1, seconds=i)).isoformat(),
+            }
+            for i in range(120)
+        ],
+    )
+    burst = await owner.get(url)
+    assert re.findall(r'data-testid="event-run".*?<summary>([^<]*)</summary>', burst.text, re.S) == [
+        "119 more points.tier events in a row",
+        "5 more points.tier events in a row",  # the member.created events stand between
+    ]
+    assert "order.paid" in text_of(burst).split("Properties", 1)[1]
+    assert "99 more: show only points.tier events" in text_of(burst)
+    first_run = burst.text.split('data-testid="event-run"', 1)[1].split("</details>", 1)[0]
+    assert first_run.count("<tr data-event=") == 20  # shown when opened; the rest by filtering
+    only = await owner.get(url, params={"type": "points.tier"})
+    assert 'data-testid="event-run"' not in only.text  # filtered by type: nothing folds
+    assert len(re.findall(r"<tr data-event=", only.text)) == PAGE_SIZE
+
+    by_name = await owner.get(url, params={"member": "annab"})
+    assert by_name.status_code == 200
+    assert "order.paid" in text_of(by_name).split("Properties", 1)[1]
+    assert "points.tier (" not in text_of(by_name).split("Properties", 1)[1]
+    for query, error in (("nobody-here", "no member matches"), ("", None)):
+        response = await owner.get(url, params={"member": query})
+        if error:
+            assert response.status_code == 422
+            assert error in response.text
+    await tenant.member(display_name="Annette")
+    several = await owner.get(url, params={"member": "ann"})
+    assert several.status_code == 422
+    assert "several members match" in several.text
+    by_id = await owner.get(url, params={"member_id": str(ann["id"])})
+    assert '<strong data-testid="member-filter">Annabel</strong>' in by_id.text

@@ -241,6 +241,44 @@ async def test_editing_sends_only_what_changed_and_shows_what_the_api_refuses(lo
     assert (after["name"], after["prizes"]) == ("Renamed", before["prizes"])
 
 
+def readonly_fields(page: httpx.Response) -> dict[str, str]:
+    """Each read-only (or disabled) field of the form with the reason shown next to it."""
+    form = page.text
+    names = re.findall(r'<(?:input|textarea|select) name="(\w+)"[^>]*?\b(?:readonly|disabled)\b', form, re.S)
+    return {
+        name: re.search(rf'<small class="locked" id="{name}-locked">([^<]*)</small>', form).group(1)  # type: ignore[union-attr]
+        for name in names
+    }
+
+
+async def test_a_drawn_lotterys_form_shows_its_locked_fields_read_only_with_the_reason(
+    lottery: Any, sign_in: SignIn
+) -> None:
+    owner = await sign_in(lottery, "owner")
+    draft = await created(lottery)
+    assert readonly_fields(await owner.get(f"{base(lottery)}/campaigns/{draft['id']}/edit")) == {}
+
+    assert (await lottery.post(f"{API}/{draft['id']}/open")).status_code == 200
+    opened_form = readonly_fields(await owner.get(f"{base(lottery)}/campaigns/{draft['id']}/edit"))
+    assert {"prizes", "mode", "opens_at", "tags_required"} <= set(opened_form)
+    assert "name" not in opened_form
+    assert set(opened_form.values()) == {"Locked while the lottery is open: it decides who wins."}
+
+    assert (await lottery.post(f"{API}/{draft['id']}/close")).status_code == 200
+    assert (await lottery.post(f"{API}/{draft['id']}/draw")).status_code == 200
+    page = await owner.get(f"{base(lottery)}/campaigns/{draft['id']}/edit")
+    locked = readonly_fields(page)
+    assert set(locked) >= {"prizes", "mode", "entry_mode", "opens_at", "closes_at", "notify_purpose"}
+    assert set(locked).isdisjoint({"name", "description"})  # what a drawn lottery may still change
+    assert set(locked.values()) == {"Locked: the lottery is drawn."}
+    # the form as the browser sends it (disabled selects left out) saves the fields left open
+    values = dict(re.findall(r'<input name="(\w+)" type="[\w-]+" value="([^"]*)"', page.text))
+    values["prizes"] = re.search(r'<textarea name="prizes"[^>]*>([^<]*)</textarea>', page.text).group(1)  # type: ignore[union-attr]
+    saved = await owner.post(f"{base(lottery)}/campaigns/{draft['id']}", values | {"name": "Renamed after the draw"})
+    assert saved.status_code == 303, text_of(saved)
+    assert (await lottery.get(f"{API}/{draft['id']}")).json()["name"] == "Renamed after the draw"
+
+
 async def test_open_close_and_draw_through_the_console_match_the_api(lottery: Any, sign_in: SignIn) -> None:
     op = await sign_in(lottery, "operator")
     draft = await created(lottery)
@@ -303,6 +341,76 @@ async def test_unreachable_winners_are_listed_apart(lottery: Any, sign_in: SignI
     unreachable = page.text.split('data-testid="unreachable"', 1)[1]
     for winner in result["unreachable"]:
         assert f'data-member="{winner["member_id"]}"' in unreachable
+
+
+def contactable_now(page: httpx.Response) -> dict[int, str]:
+    """Each winner's "contactable now" cell in the winners table: ``yes`` or ``no: reason``."""
+    table = page.text.split('data-testid="winners"', 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r'<tr data-member="(\d+)">.*?data-testid="contactable-now"[^>]*>([^<]*)</td>', table, re.S)
+    return {int(member): text.strip() for member, text in cells}
+
+
+async def test_the_results_page_states_what_the_consent_door_answers_now(
+    lottery: Any, sign_in: SignIn, kernel: Any
+) -> None:
+    """A compliance statement: per winner, what ``decide`` answers now — not the answer stored at the
+    draw (or none at all) — and a notify button counting only the winners reachable now."""
+    campaign = await opened(lottery, entrants=0, prizes=[{"name": "Mug", "quantity": 4}])
+    ids = [(await lottery.member(display_name=f"Fan {i}"))["id"] for i in range(4)]
+
+    async def consent(member_id: int, status: str) -> None:
+        body = {"member_id": member_id, "purpose": "marketing.wecom", "status": status, "source": "form"}
+        assert (await lottery.post("/api/v1/consents", body)).status_code == 201
+
+    await consent(ids[0], "granted")
+    await consent(ids[1], "granted")
+    for member_id in ids:
+        assert (await lottery.post(f"{API}/{campaign['id']}/entries", {"member_id": member_id})).status_code == 201
+    assert (await lottery.post(f"{API}/{campaign['id']}/close")).status_code == 200
+    assert (await lottery.post(f"{API}/{campaign['id']}/draw")).status_code == 200
+    # after the draw: 1 withdraws (notified, no longer reachable), 2 grants (stored unreachable, now
+    # reachable and not yet told), 3 is blocked (never reachable)
+    await consent(ids[1], "withdrawn")
+    await consent(ids[2], "granted")
+    await consent(ids[3], "granted")
+    assert (await lottery.patch(f"/api/v1/members/{ids[3]}", {"status": "blocked"})).status_code == 200
+    ws = await kernel.workspaces.ref(lottery.slug)
+    expected = {m: await kernel.consents.decide(ws, m, "marketing.wecom") for m in ids}
+    assert [expected[m].allowed for m in ids] == [True, False, True, False]
+
+    owner = await sign_in(lottery, "owner")
+    page = await owner.get(f"{base(lottery)}/campaigns/{campaign['id']}/results")
+    assert page.status_code == 200
+    shown = contactable_now(page)
+    for member_id, answer in expected.items():
+        assert shown[member_id] == ("yes" if answer.allowed else f"no: {answer.reason}"), (member_id, shown)
+    assert "2 of 4 winners can be contacted now for marketing.wecom." in text_of(page)
+    assert "Every winner" not in text_of(page)
+    unreachable = page.text.split('data-testid="unreachable"', 1)[1].split("</table>", 1)[0]
+    assert sorted(int(m) for m in re.findall(r'data-member="(\d+)"', unreachable)) == sorted([ids[1], ids[3]])
+    assert "Notify the reachable winners not yet notified (1)" in page.text  # only member 2
+
+    told = await owner.post(f"{base(lottery)}/campaigns/{campaign['id']}/notify")
+    assert told.status_code == 303
+    after = await owner.get(f"{base(lottery)}/campaigns/{campaign['id']}/results")
+    assert 'data-testid="notify"' not in after.text
+    assert 'data-testid="nobody-to-notify"' in after.text
+    listed = (await lottery.get("/api/v1/events", params={"type": "lottery.notify"})).json()["items"]
+    assert {e["member_id"] for e in listed} == {ids[0], ids[1], ids[2]}  # 1 was told at the draw
+
+
+async def test_nobody_reachable_means_no_claim_and_no_button(lottery: Any, sign_in: SignIn) -> None:
+    """The defect: nobody had consent, the page said "Every winner can be contacted" and offered to
+    notify them all."""
+    campaign = await opened(lottery, entrants=3)
+    assert (await lottery.post(f"{API}/{campaign['id']}/close")).status_code == 200
+    assert (await lottery.post(f"{API}/{campaign['id']}/draw")).status_code == 200
+    owner = await sign_in(lottery, "owner")
+    page = await owner.get(f"{base(lottery)}/campaigns/{campaign['id']}/results")
+    assert "can be contacted." not in text_of(page)
+    assert "0 of 3 winners can be contacted now" in text_of(page)
+    assert set(contactable_now(page).values()) == {"no: no consent recorded"}
+    assert 'data-testid="notify"' not in page.text
 
 
 async def test_a_wheel_shows_its_stock_spins_and_wins(lottery: Any, sign_in: SignIn) -> None:
@@ -444,3 +552,25 @@ async def test_a_public_source_is_set_in_the_form_shown_and_its_value_asked_for_
     results = await op.get(f"{here}/results")
     assert "c3" * 32 in results.text
     assert source in text_of(results)
+
+
+async def test_a_campaign_page_charts_its_activity(lottery: Any, sign_in: SignIn) -> None:
+    """Entries per day for a draw; spins and wins per day and the stock left for a wheel (SVG drawn on
+    the server, no inline style or script)."""
+    draw = await opened(lottery, entrants=3)
+    wheel = await opened(lottery, name="Wheel", mode="instant", prizes=[{"name": "Coupon", "quantity": 4, "odds": 1.0}])
+    member = await lottery.member(display_name="Spinner")
+    assert (await lottery.post(f"{API}/{wheel['id']}/spins", {"member_id": member["id"]})).status_code in (200, 201)
+    viewer = await sign_in(lottery, "viewer")
+    today = datetime.now(UTC).strftime("%m-%d")
+    drawn = await viewer.get(f"{base(lottery)}/campaigns/{draw['id']}")
+    chart = drawn.text.split('data-testid="lottery-activity"', 1)[1].split("</section>", 1)[0]
+    assert 'data-chart="bar"' in chart
+    assert f"<title>{today}: 3</title>" in chart
+    spun = await viewer.get(f"{base(lottery)}/campaigns/{wheel['id']}")
+    charts = spun.text.split('data-testid="lottery-activity"', 1)[1].split("</section>", 1)[0]
+    assert f"<title>{today} · spins: 1</title>" in charts
+    assert f"<title>{today} · wins: 1</title>" in charts
+    assert "<title>Coupon: 75%</title>" in charts  # 3 of 4 left
+    assert "style=" not in charts
+    assert "<script" not in charts

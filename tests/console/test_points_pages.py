@@ -225,3 +225,33 @@ async def test_no_crossing_into_another_workspace(points: Any, other: Any, sign_
     assert (await other.get(f"{API}/rewards/{reward['id']}")).json()["cost"] == 10
     assert (await other.get(f"{API}/rules/{rule['id']}")).json()["active"] is True
     assert "Secret" not in text_of(await op.get(f"{base(points)}/rewards"))
+
+
+async def test_redemptions_name_members_and_the_chart_shows_points_issued_and_redeemed(
+    points: Any, sign_in: SignIn
+) -> None:
+    ann = await points.member(display_name="Ann Lee")
+    assert (
+        await points.post(f"{API}/members/{ann['id']}/adjustments", {"amount": 500, "reason": "t"})
+    ).status_code in (200, 201)
+    reward = (await points.post(f"{API}/rewards", {"name": "Mug", "cost": 120})).json()
+    redeemed = await points.post(f"{API}/rewards/{reward['id']}/redemptions", {"member_id": ann["id"]})
+    assert redeemed.status_code in (200, 201), redeemed.text
+    viewer = await sign_in(points, "viewer")
+    page = await viewer.get(f"{base(points)}/rewards")
+    redemptions = page.text.split('data-testid="redemptions"', 1)[1].split("</table>", 1)[0]
+    assert f'members/{ann["id"]}">Ann Lee</a>' in redemptions
+    chart = page.text.split('data-testid="points-flow"', 1)[1].split("</section>", 1)[0]
+    assert 'data-chart="pair"' in chart
+    assert "· issued: 500</title>" in chart
+    assert "· redeemed: 120</title>" in chart
+    assert "style=" not in chart
+    assert "<script" not in chart
+
+
+async def test_the_leaderboard_says_which_view_is_shown(points: Any, sign_in: SignIn) -> None:
+    viewer = await sign_in(points, "viewer")
+    for by, words in (("balance", "Ranked by: Balance"), ("lifetime", "Ranked by: Lifetime points")):
+        page = await viewer.get(f"{base(points)}/leaderboard", params={"by": by})
+        assert words in text_of(page)
+        assert re.search(rf'href="[^"]*by={by}" aria-current="page"', page.text)

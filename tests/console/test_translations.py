@@ -6,13 +6,13 @@ Chinese."""
 from __future__ import annotations
 
 import re
+from importlib import import_module
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, get_args
 
 import pytest
 import scrm.problems
-import scrm_lottery
-import scrm_points
 import scrm_web
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -26,8 +26,16 @@ from scrm.services.members import ATTRIBUTE_KEY_RULE
 from scrm_web import core_messages
 
 WEB = Path(scrm_web.__file__).parent
-#: every package whose console text has a Chinese catalog: the console and the first-party plugins
-PACKAGES = {p.__name__: Path(p.__file__).parent for p in (scrm_web, scrm_points, scrm_lottery)}
+#: every package whose console text has a Chinese catalog: the console and every installed plugin with
+#: translations (so a new first-party plugin cannot be left out)
+PACKAGES = {
+    module.__name__: Path(module.__file__).parent
+    for module in (
+        scrm_web,
+        *(import_module(ep.module.split(".")[0]) for ep in entry_points(group="scrm") if ep.name != "testplugin"),
+    )
+    if module.__file__ and (Path(module.__file__).parent / "translations").is_dir()
+}
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")

@@ -7,13 +7,17 @@ documented in ``docs/plugins``) is private and may change.
 import pluggy
 
 from scrm.app import create_app
+from scrm.auditing import AUDIT_OPT
 from scrm.cli import with_kernel
 from scrm.console import ConsolePages, MemberPanel, NavLink
 from scrm.deps import AccessDep, KernelDep, PrincipalDep, WorkspaceDep
 from scrm.forms import convert_form, decode_form, form_errors, form_status, form_values
+from scrm.groupcommit import GroupCommit
 from scrm.jobs import Cron, Job, JobContext
 from scrm.kernel import Kernel
 from scrm.manifest import Manifest
+from scrm.migrating import add_table
+from scrm.outbound import Outbound, OutboundRefused
 from scrm.pagination import Cursors, Page
 from scrm.params import (
     DEFAULT_LIMIT,
@@ -43,6 +47,10 @@ from scrm.schemas import (
     MemberExport,
     MemberOut,
     MemberUpdate,
+    ModerationTermIn,
+    ModerationTermOut,
+    ModerationTermsIn,
+    RefusalCount,
     TagChange,
     TagCreate,
     TagOut,
@@ -52,13 +60,17 @@ from scrm.schemas import (
     WorkspaceUpdate,
     sent_fields,
 )
-from scrm.services.consents import Consents
+from scrm.services.audit import Actor, AuditFilter, AuditRecordOut, set_actor
+from scrm.services.consents import Consents, Contact
 from scrm.services.context import WorkspaceRef
 from scrm.services.events import EventFilter, Events, NewEvent
 from scrm.services.keys import Principal
-from scrm.services.members import MemberFilter
+from scrm.services.members import MemberCondition, MemberFilter
+from scrm.services.moderation import Finding, Media, Moderation
 from scrm.services.operators import Access, OperatorOut
+from scrm.services.wordlist import WordList
 from scrm.settings import Settings, SettingsError
+from scrm.signing import SIGNED_URL_OPT, Signer
 from scrm.sql import Sql, Statement, as_date, as_datetime
 from scrm.version import __version__
 
@@ -66,6 +78,13 @@ from scrm.version import __version__
 # What a console (scrm-web, or one of your own) needs beside the plugin API, so that it imports
 # nothing else from the core. Why each is public:
 # a plugin broke the contract: a frontend checking what plugins hand it raises it at startup
+# the plugin catalogue (SCRM_CATALOGUE), for a console's catalogue page: load_catalogue(source) →
+# (Catalogue, its location), CatalogueError when it cannot be read
+from scrm.catalogue import Catalogue, CatalogueError
+from scrm.catalogue import load as load_catalogue
+
+# the consent screen of OAuth 2 apps (authorization code with PKCE): check the request, then approve
+from scrm.oauth import ConsentError, ConsentRequest, approve, consent_request, deny_redirect
 from scrm.plugins import PluginError
 
 # what kernel.operators.login raises: wrong credentials, too many attempts
@@ -76,7 +95,12 @@ from scrm.roles import ROLES
 
 # the rules of event types and tag names, and the bodies of POST /keys and /consent/purposes,
 # so a console validates its forms exactly as the API validates requests
-from scrm.schemas import DottedName, KeyCreate, PurposeCreate, TagName
+# the body of POST /apps, so a console registers apps exactly as the API does
+from scrm.schemas import AppCreate, DottedName, KeyCreate, PurposeCreate, TagName
+
+# the bulk import and export the API streams (POST /members/import, GET /members/export), so a
+# console uploads a file or downloads a filtered list through the same code
+from scrm.services.importer import export_members, import_members
 
 # what kernel.operators.memberships returns: the workspaces an operator may open
 from scrm.services.operators import Membership
@@ -88,11 +112,16 @@ hookimpl = pluggy.HookimplMarker("scrm")
 """Marks a plugin's hook implementation: ``@scrm.hookimpl def scrm_manifest(): ...``."""
 
 __all__ = [
+    "AUDIT_OPT",
     "DEFAULT_LIMIT",
     "MAX_ID",
     "MAX_LIMIT",
+    "SIGNED_URL_OPT",
     "Access",
     "AccessDep",
+    "Actor",
+    "AuditFilter",
+    "AuditRecordOut",
     "BulkTagChange",
     "ChainReport",
     "Conflict",
@@ -100,6 +129,7 @@ __all__ = [
     "ConsentOut",
     "Consents",
     "ConsolePages",
+    "Contact",
     "ContactDecision",
     "Cron",
     "Cursor",
@@ -110,7 +140,9 @@ __all__ = [
     "EventResult",
     "Events",
     "ExternalId",
+    "Finding",
     "Forbidden",
+    "GroupCommit",
     "Id",
     "Job",
     "JobContext",
@@ -118,26 +150,36 @@ __all__ = [
     "KernelDep",
     "Limit",
     "Manifest",
+    "Media",
+    "MemberCondition",
     "MemberCreate",
     "MemberExport",
     "MemberFilter",
     "MemberOut",
     "MemberPanel",
     "MemberUpdate",
+    "Moderation",
+    "ModerationTermIn",
+    "ModerationTermOut",
+    "ModerationTermsIn",
     "Name",
     "NavLink",
     "NewEvent",
     "NotFound",
     "OperatorOut",
+    "Outbound",
+    "OutboundRefused",
     "Page",
     "PathId",
     "Principal",
     "PrincipalDep",
     "Problem",
     "QueryId",
+    "RefusalCount",
     "SearchText",
     "Settings",
     "SettingsError",
+    "Signer",
     "Sql",
     "Statement",
     "TagChange",
@@ -146,31 +188,41 @@ __all__ = [
     "TagUpdate",
     "Text",
     "ValidationFailed",
+    "WordList",
     "WorkspaceCreate",
     "WorkspaceDep",
     "WorkspaceOut",
     "WorkspaceRef",
     "WorkspaceUpdate",
     "__version__",
+    "add_table",
     "as_date",
     "as_datetime",
     "convert_form",
     "create_app",
     "decode_form",
+    "export_members",
     "field_error",
     "form_errors",
     "form_status",
     "form_values",
     "hookimpl",
+    "import_members",
     "invalid",
     "invalid_fields",
     "sent_fields",
+    "set_actor",
     "with_kernel",
 ]
 
 # the console's names (see the second block of imports)
 __all__ += [
     "ROLES",
+    "AppCreate",
+    "Catalogue",
+    "CatalogueError",
+    "ConsentError",
+    "ConsentRequest",
     "DottedName",
     "KeyCreate",
     "Membership",
@@ -180,4 +232,8 @@ __all__ += [
     "RateLimited",
     "TagName",
     "Unauthenticated",
+    "approve",
+    "consent_request",
+    "deny_redirect",
+    "load_catalogue",
 ]

@@ -18,10 +18,13 @@ from litestar.plugins import PluginProtocol
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
+from scrm.api.apps import AppController
+from scrm.api.audit import AuditController
 from scrm.api.consents import ConsentController
 from scrm.api.events import EventController
 from scrm.api.keys import KeyController
 from scrm.api.members import MemberController
+from scrm.api.moderation import ModerationController
 from scrm.api.plugins import PluginController
 from scrm.api.security import (
     SCOPE_OPT,
@@ -34,10 +37,13 @@ from scrm.api.security import (
 )
 from scrm.api.tags import TagController
 from scrm.api.workspaces import WorkspaceController
+from scrm.auditing import RecordWrites
 from scrm.deps import KernelDep
+from scrm.gcfreeze import freeze_startup_objects
 from scrm.kernel import Kernel
 from scrm.logs import configure_logging
 from scrm.nul import RefuseNul
+from scrm.oauth import ROUTES as OAUTH_ROUTES
 from scrm.plugins import PluginError
 from scrm.problems import EXCEPTION_HANDLERS, ServiceUnavailable, problem_responses
 from scrm.scopes import CORE_SCOPES
@@ -58,6 +64,9 @@ CORE_CONTROLLERS: list[ControllerRouterHandler] = [
     ConsentController,
     KeyController,
     PluginController,
+    ModerationController,
+    AuditController,
+    AppController,
 ]
 
 
@@ -118,19 +127,21 @@ def create_app(
     app = Litestar(
         route_handlers=[
             api,
+            *OAUTH_ROUTES,
             healthz,
             readyz,
             create_static_files_router("/schema/assets", directories=[STATIC / "swagger-ui"], include_in_schema=False),
         ],
         dependencies={"kernel": Provide(provide_kernel, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[RefuseNul()],
+        middleware=[RefuseNul(), RecordWrites()],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="scrm",
             version=__version__,
             description="The scrm REST API. Authenticate with 'Authorization: Bearer <API key>'.",
             path="/schema",
+            use_handler_docstrings=True,  # a handler's docstring is its operation's description
             render_plugins=[
                 SwaggerRenderPlugin(
                     path="/swagger",
@@ -220,8 +231,11 @@ def _declare_problems(app: Litestar) -> None:
 
 
 def app_from_env() -> Litestar:
-    """Factory for ``uvicorn --factory scrm.app:app_from_env`` (what ``scrm serve`` runs)."""
-    return create_app()
+    """Factory for ``uvicorn --factory scrm.app:app_from_env`` (what ``scrm serve`` runs): the app,
+    whose startup objects are frozen out of the garbage collector's sight once it has started."""
+    app = create_app()
+    app.on_startup.append(freeze_startup_objects)
+    return app
 
 
 __all__ = ["create_app"]

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
+from scrm import catalogue_cli
+from scrm.kit import plugin as plugin_kit
 from scrm.roles import ROLES
 from scrm.settings import Settings, SettingsError
 
@@ -31,10 +33,14 @@ def with_kernel(fn: Callable[[Any], Awaitable[T]]) -> T:
     from scrm.problems import Problem
 
     async def run() -> T:
+        from scrm.auditing import command_context
+
         kernel = _kernel()
         await kernel.start()
+        click_context = click.get_current_context(silent=True)
         try:
-            return await fn(kernel)
+            with command_context(click_context.command_path if click_context else "scrm"):
+                return await fn(kernel)
         finally:
             await kernel.stop()
 
@@ -141,7 +147,10 @@ def _serve(host: str, port: int, workers: int = 1) -> None:
 def demo(host: str, port: int, members: int, no_serve: bool) -> None:
     """Migrate an embedded database, seed a demo workspace and serve it."""
     from scrm.demo import seed
+    from scrm.plugins import for_users
 
+    # a demo shows what a user installs: not the test suite's own plugin (unless SCRM_PLUGINS says)
+    os.environ.setdefault("SCRM_PLUGINS", ",".join(for_users()))
     settings = _settings()
 
     async def run(kernel: Any) -> Any:
@@ -152,7 +161,8 @@ def demo(host: str, port: int, members: int, no_serve: bool) -> None:
     key = seeded.key
     base = f"http://{host}:{port}"
     click.echo(f"scrm demo — database: {settings.database}")
-    click.echo(f"  workspace:  {seeded.slug} ({members} members)")
+    click.echo(f"  workspace:  {seeded.slug} ({seeded.members} members)")
+    click.echo(f"  plugins:    {', '.join(seeded.plugins) or 'none'}")
     click.echo(f"  console:    {base}/console/  (user {seeded.username!r}, password {seeded.password!r})")
     click.echo(f"  API:        {base}/api/v1/members")
     click.echo(f"  API docs:   {base}/schema/swagger")
@@ -347,9 +357,12 @@ def operators_disable(username: str, enable: bool) -> None:
     click.echo(f"{username} {'enabled' if enable else 'disabled'}")
 
 
+main.add_command(plugin_kit)
+
+
 @main.group()
 def plugins() -> None:
-    """Inspect installed plugins."""
+    """Installed plugins, and plugins from a catalogue: search, install, enable, disable."""
 
 
 @plugins.command("list")
@@ -361,6 +374,12 @@ def plugins_list() -> None:
     for name, plugin in sorted(kernel.plugins.plugins.items()):
         m = plugin.manifest
         click.echo(f"{name}\t{m.version}\t{plugin.distribution or '-'}\t{' '.join(m.scopes) or '-'}\t{m.description}")
+
+
+for _command in catalogue_cli.PLUGIN_COMMANDS:
+    plugins.add_command(_command)
+main.add_command(catalogue_cli.catalogue)
+main.add_command(catalogue_cli.bundle)
 
 
 @main.group()
@@ -380,8 +399,13 @@ def consent_verify(workspace: str | None) -> None:
             targets = [await kernel.workspaces.ref(ws.id) for ws in await kernel.workspaces.list()]
         return [(ws.slug, await kernel.consents.verify(ws)) for ws in targets]
 
+    _echo_chains(with_kernel(run), "consent chain")
+
+
+def _echo_chains(reports: list[tuple[str, Any]], what: str) -> None:
+    """One line per chain; exit status 1 naming the first broken record when one is broken."""
     broken = []
-    for slug, report in with_kernel(run):
+    for slug, report in reports:
         if report.ok:
             click.echo(f"{slug}\tok\t{report.records} records\thead {report.head_hash}")
         else:
@@ -390,7 +414,31 @@ def consent_verify(workspace: str | None) -> None:
             click.echo(f"{slug}\tBROKEN\t{report.records} records\t{where}: {link.reason}")
             broken.append(f"{slug}: {where}: {link.reason}")
     if broken:
-        raise click.ClickException(f"{len(broken)} consent chain(s) broken; first: {broken[0]}")
+        raise click.ClickException(f"{len(broken)} {what}(s) broken; first: {broken[0]}")
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail of every write: verify its hash chains."""
+
+
+@audit.command("verify")
+@click.option("--workspace", "workspace", help="Workspace slug, id or name (default: every chain)")
+def audit_verify(workspace: str | None) -> None:
+    """Recompute every audit trail chain (the deployment's own, ``-``, among them); one line per
+    chain, exit status 1 naming the first bad record when one is broken."""
+
+    async def run(kernel: Any) -> list[tuple[str, Any]]:
+        if workspace:
+            ws = await kernel.workspaces.ref(workspace, by_name=True)
+            return [(ws.slug, await kernel.audit.verify(ws.id))]
+        slugs = {ws.id: ws.slug for ws in await kernel.workspaces.list()}
+        chains = sorted(set(await kernel.audit.workspaces()) | set(slugs))
+        return [
+            (slugs.get(ws_id, "-" if ws_id == 0 else f"#{ws_id}"), await kernel.audit.verify(ws_id)) for ws_id in chains
+        ]
+
+    _echo_chains(with_kernel(run), "audit chain")
 
 
 @main.command()
@@ -407,8 +455,11 @@ def worker(burst: bool, max_jobs: int) -> None:
     configure_logging(settings)
 
     async def run(kernel: Any) -> None:
+        from scrm.gcfreeze import freeze_startup_objects
+
         names = ", ".join(sorted(kernel.jobs.registry))
         click.echo(f"scrm worker: {len(kernel.jobs.registry)} job(s): {names}")
+        freeze_startup_objects()
         await kernel.jobs.work(burst=burst, max_jobs=max_jobs)
 
     try:

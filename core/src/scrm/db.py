@@ -40,6 +40,9 @@ log = logging.getLogger("scrm.db")
 _after_commit: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = contextvars.ContextVar(
     "scrm_after_commit", default=None
 )
+#: What the current (outermost) transaction carries for those who take part in it (see
+#: :meth:`Database.transaction_state`).
+_tx_state: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("scrm_tx_state", default=None)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,9 @@ class Database:
         # a newcomer take a freed connection ahead of those already waiting, which under load
         # starves a few requests for hundreds of milliseconds.
         self._slots = asyncio.Semaphore(pool_size)
+        #: run inside every outermost transaction just before it commits (the audit trail records
+        #: the write there, so the record and the write commit together or not at all)
+        self.before_commit_hooks: list[Callable[[], Awaitable[None]]] = []
 
     def bind(self, app_configs: Iterable[AppConfig]) -> None:
         """Point every table of these piccolo apps, and piccolo's migration table, at this engine."""
@@ -175,24 +181,40 @@ class Database:
             return
         callbacks: list[Callable[[], Awaitable[None]]] = []
         token = _after_commit.set(callbacks)
+        state_token = _tx_state.set({})
         try:
             if isinstance(self.engine, SQLiteEngine):
                 async with self.engine.transaction(transaction_type=_IMMEDIATE):
                     yield
+                    await self._before_commit()
             else:
                 async with self._slot(), self.engine.transaction():
                     yield
+                    await self._before_commit()
         except Exception as exc:
             if on_duplicate is not None and is_unique_violation(exc):
                 raise on_duplicate from None
             raise
         finally:
+            _tx_state.reset(state_token)
             _after_commit.reset(token)
         for callback in callbacks:
             try:
                 await callback()
             except Exception:
                 log.exception("an after-commit callback failed")
+
+    async def _before_commit(self) -> None:
+        for hook in self.before_commit_hooks:
+            await hook()
+
+    def transaction_state(self) -> dict[str, Any]:
+        """A dict that lives as long as the current (outermost) transaction: where a participant
+        keeps what it must act on before the commit (the audit trail's notes). Raises outside one."""
+        state = _tx_state.get()
+        if state is None:
+            raise RuntimeError("transaction_state() needs an open transaction (kernel.db.transaction())")
+        return state
 
     def in_transaction(self) -> bool:
         """Whether this task is inside :meth:`transaction`."""

@@ -8,7 +8,7 @@ receive the process's :class:`scrm.Kernel` (for its services and ``kernel.servic
 when you need it.
 
 The registration hooks (``scrm_manifest``, ``scrm_tables``, ``scrm_routes``, ``scrm_jobs``,
-``scrm_cli``, ``scrm_service`` and ``scrm_console_pages``) are plain functions, called once per
+``scrm_cli``, ``scrm_service``, ``scrm_settings_schema`` and ``scrm_console_pages``) are plain functions, called once per
 plugin while the app, the kernel or the CLI is built. The core asks each plugin on its own and checks
 the answer where it asks: an answer of the wrong kind (None included) stops startup with one
 ``PluginError`` naming the plugin. Every other hook may also be ``async``: the core awaits whatever
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from scrm.manifest import Manifest
     from scrm.schemas import EventOut
     from scrm.services.context import WorkspaceRef
+    from scrm.services.members import MemberCondition
+    from scrm.services.moderation import Finding, Media
     from scrm.services.operators import Access
 
 hookspec = pluggy.HookspecMarker("scrm")
@@ -60,7 +62,7 @@ def scrm_tables() -> AppConfig:
     """Return the plugin's piccolo ``AppConfig``: its tables and migrations folder.
 
     ``scrm migrate`` applies its migrations after the core's (declare
-    ``migration_dependencies=["scrm"]`` where a table refers to a core table). Table names must
+    ``migration_dependencies=["scrm.piccolo_app"]`` where a table refers to a core table). Table names must
     start with ``<name>_``.
     """
 
@@ -90,6 +92,15 @@ def scrm_jobs() -> list[Job | Cron]:
     """
 
 
+@hookspec
+def scrm_passive_event_types() -> list[str]:
+    """Return the type prefixes (``"segments."``) of events the plugin records *about* members rather
+    than *by* them — a stage reached, a segment entered: they are not engagement, so their delivery
+    does not move a member's ``last_active_at`` (``kernel.events.is_engagement``). The core's own
+    ``member.``, ``tags.`` and ``consent.`` are always passive.
+    """
+
+
 @hookspec(firstresult=True)
 def scrm_cli() -> click.Command:
     """Return a click command (usually a group) mounted as ``scrm <name>``: ``scrm lottery verify``.
@@ -115,6 +126,20 @@ def scrm_service(kernel: Kernel) -> object:
 
 
 @hookspec(firstresult=True)
+def scrm_settings_schema() -> type | dict[str, Any]:
+    """Return the schema of the plugin's settings in a workspace: a msgspec ``Struct`` type (give
+    every field a default) or a JSON Schema (a dict, Draft 2020-12).
+
+    Called once, when the plugin is registered; a schema that is neither, or an invalid JSON Schema,
+    stops startup. Settings are validated against it wherever they are set (``POST /api/v1/plugins``,
+    the console's plugin settings, ``scrm bundle apply``): a 422 names ``settings.<field>``. With a
+    Struct the stored settings are its converted value (defaults filled in). ``GET /api/v1/plugins``
+    shows the schema as JSON Schema, so consoles and bundles can check settings before sending them.
+    A plugin without this hook takes any JSON object as its settings.
+    """
+
+
+@hookspec(firstresult=True)
 def scrm_console_pages() -> ConsolePages:
     """Return the plugin's :class:`scrm.ConsolePages`: console routes, navigation entries, templates
     and translations. Called once when the app is built, only when the console (``scrm-web``) is
@@ -136,6 +161,14 @@ def scrm_member_panels(
     ``access`` (check ``access.can(scope)`` before showing anything). Called for plugins enabled in
     the workspace, each time the page is shown; the panel's template is the plugin's own. ``kernel``
     is the process's kernel, for reaching services.
+    """
+
+
+@hookspec
+def scrm_dashboard_alerts(workspace: WorkspaceRef, kernel: Kernel) -> list[str]:
+    """Return alerts to show as banners on top of the console's dashboard of ``workspace`` (English
+    messages the plugin's catalog translates; empty when all is well): a broken hash chain, a job
+    that keeps failing. Called for plugins enabled in the workspace, each time the dashboard is shown.
     """
 
 
@@ -279,4 +312,26 @@ def scrm_can_contact(workspace: WorkspaceRef, member_id: int, purpose: str, kern
     """Veto contacting a member for ``purpose`` although they consented: return a reason (such as
     ``"quiet hours"``), or None to allow. Asked by ``kernel.consents.can_contact`` only when the member
     holds a current grant; any veto makes the answer no.
+    """
+
+
+@hookspec
+def scrm_member_segment(workspace: WorkspaceRef, segment: int, kernel: Kernel) -> MemberCondition | None:
+    """The members of saved segment ``segment`` as a :class:`scrm.MemberCondition` (SQL over the member
+    row ``m``), or None when this plugin holds no such segment in ``workspace``. Asked for
+    ``GET /api/v1/members?segment=…`` (and the export), for plugins enabled in the workspace; the
+    first answer wins, and no answer is a 422 naming ``segment``.
+    """
+
+
+@hookspec
+def scrm_moderate(
+    workspace: WorkspaceRef, text: str | None, media: Media | None, kernel: Kernel
+) -> list[Finding] | None:
+    """Findings on a piece of member content, asked through ``kernel.moderation.check`` before the
+    content is shown: exactly one of ``text`` (what a member typed) and ``media`` (a
+    :class:`scrm.Media`: an uploaded file's bytes and identified type) is given. Return a list of
+    :class:`scrm.Finding` (category, severity, the character span in ``text``, the matched term), an
+    empty list or None when nothing is found. Called for plugins enabled in the workspace; an
+    exception becomes a ``moderation.failed`` finding, so content is held rather than waved through.
     """

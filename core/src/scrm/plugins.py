@@ -15,22 +15,46 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
+import jsonschema
 import pluggy
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 from piccolo.conf.apps import AppConfig
 from pluggy import HookCaller
 
-from scrm import hookspecs
+from scrm import builtin, hookspecs
 from scrm.manifest import NAME_PATTERN, Manifest
+from scrm.plugin_settings import SettingsSchema
 from scrm.version import __version__
 
 ENTRY_POINT_GROUP = "scrm"
+#: A plugin that exists for tests also names itself in this group; ``scrm demo`` leaves it out.
+TESTING_GROUP = "scrm.testing"
 #: Names a plugin cannot take: the core's own piccolo app and its top-level API paths.
 RESERVED_NAMES = frozenset(
-    {"scrm", "api", "schema", "console", "workspaces", "members", "tags", "keys", "plugins", "consents", "events"}
+    {
+        "scrm",
+        "api",
+        "schema",
+        "console",
+        "workspaces",
+        "members",
+        "tags",
+        "keys",
+        "plugins",
+        "consents",
+        "events",
+        "moderation",
+    }
 )
 log = logging.getLogger("scrm.plugins")
+
+
+def for_users() -> list[str]:
+    """The installed plugins a user would install: every ``scrm`` entry point but those also named
+    in :data:`TESTING_GROUP` (a test suite's fixture plugin), by name."""
+    testing = {ep.name for ep in entry_points(group=TESTING_GROUP)}
+    return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)} - testing)
 
 
 class PluginError(RuntimeError):
@@ -46,6 +70,12 @@ class LoadedPlugin:
     distribution: str | None = None
     app_config: AppConfig | None = None
     hooks: list[str] = field(default_factory=list)
+    #: what its ``scrm_settings_schema`` hook declared, or None (any JSON object is then accepted)
+    settings_schema: SettingsSchema | None = None
+
+    def validate_settings(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """The settings to store for this plugin: checked against its schema (a 422 naming the field)."""
+        return settings if self.settings_schema is None else self.settings_schema.validate(settings)
 
     @property
     def name(self) -> str:
@@ -65,6 +95,7 @@ class PluginManager:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("scrm")
         self.pm.add_hookspecs(hookspecs)
+        self.pm.register(builtin, name=builtin.NAME)  # the core's own hooks, run in every workspace
         self.plugins: dict[str, LoadedPlugin] = {}
 
     def load_entry_points(self, allowed: Iterable[str] | None = None) -> None:
@@ -108,8 +139,12 @@ class PluginManager:
                 raise PluginError(f"plugin {name!r}: scope {scope!r} must start with '{name}:'")
         tables = alone.hook.scrm_tables
         app_config = _app_config(tables(), name) if tables.get_hookimpls() else None
+        declared = alone.hook.scrm_settings_schema
+        schema = _settings_schema(declared(), name) if declared.get_hookimpls() else None
         self.pm.register(module, name=name)
-        loaded = LoadedPlugin(module=module, manifest=manifest, distribution=distribution, app_config=app_config)
+        loaded = LoadedPlugin(
+            module=module, manifest=manifest, distribution=distribution, app_config=app_config, settings_schema=schema
+        )
         loaded.hooks = sorted(h.name for h in self.pm.get_hookcallers(module) or [])
         self.plugins[name] = loaded
         return loaded
@@ -266,6 +301,15 @@ def _app_config(config: Any, name: str) -> AppConfig:
         if not table._meta.tablename.startswith(f"{name}_"):
             raise PluginError(f"plugin {name!r}: table {table._meta.tablename!r} must start with '{name}_'")
     return config
+
+
+def _settings_schema(declared: Any, name: str) -> SettingsSchema:
+    try:
+        return SettingsSchema(name, declared)
+    except TypeError as exc:
+        raise PluginError(f"plugin {name!r}: scrm_settings_schema must return {exc}, not {_short(declared)}") from None
+    except jsonschema.SchemaError as exc:
+        raise PluginError(f"plugin {name!r}: scrm_settings_schema is not a valid JSON Schema: {exc.message}") from None
 
 
 def _check_core_version(manifest: Manifest) -> None:

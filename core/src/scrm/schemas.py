@@ -220,6 +220,23 @@ class ContactDecision(msgspec.Struct):
     reason: str | None
 
 
+class ContactAttempt(Input):
+    """An attempt to contact a member for a purpose, on a channel when the caller says which."""
+
+    purpose: PurposeName
+    channel: Annotated[str, Meta(max_length=32, description="e.g. sms, email, wecom, app-push")] = ""
+
+
+class RefusalCount(msgspec.Struct):
+    """Contact attempts the consent door refused in a period, for one purpose, channel (``""``: the
+    caller did not say) and reason."""
+
+    purpose: str
+    channel: str
+    reason: str
+    count: int
+
+
 class PurposeCreate(Input):
     name: PurposeName
     description: Annotated[str, Meta(max_length=2000)] = ""
@@ -317,6 +334,38 @@ class KeyOut(msgspec.Struct):
     revoked_at: datetime | None
 
 
+#: where an app's user is sent back after consenting: https, or http on this machine (a native app)
+RedirectUri = Annotated[
+    str, Meta(pattern=r"^(https://[^\s#]+|http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/[^\s#]*)?)$", max_length=2000)
+]
+
+
+class AppCreate(Input):
+    """A new OAuth 2 app: the scopes it may be granted (no more than the creating credential holds)
+    and, for the authorization-code grant, where the consent screen sends the user back."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    scopes: Annotated[list[Scope], Meta(min_length=1, max_length=100)]
+    redirect_uris: Annotated[list[RedirectUri], Meta(max_length=20)] = msgspec.field(default_factory=list)
+
+
+class AppOut(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+    client_id: str
+    scopes: list[str]
+    redirect_uris: list[str]
+    workspace: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class AppCreated(AppOut, kw_only=True):
+    """A new app: ``client_secret`` is shown this once and never again."""
+
+    client_secret: str
+
+
 class KeyCreated(msgspec.Struct):
     """A new key: ``key`` is shown this once and never again."""
 
@@ -347,6 +396,8 @@ class PluginOut(msgspec.Struct):
     hooks: list[str]
     enabled: bool
     settings: dict[str, Any]
+    #: the JSON Schema its settings are checked against (``scrm_settings_schema``), or null: any object
+    settings_schema: dict[str, Any] | None = None
 
 
 # --- import -----------------------------------------------------------------------------------
@@ -366,3 +417,48 @@ class ImportResult(msgspec.Struct):
     failed_batches: list[int]
     errors: list[ImportError_]
     errors_truncated: bool
+
+
+# --- moderation word list ---------------------------------------------------------------------
+
+ModerationTermText = Annotated[
+    str, Meta(min_length=1, max_length=100, pattern=r"\S", description="a word or phrase, matched case-insensitively")
+]
+ModerationCategory = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", max_length=64)]
+#: Most terms one request may add.
+MAX_TERMS_PER_REQUEST = 1000
+
+
+class ModerationTermIn(Input):
+    term: ModerationTermText
+    category: ModerationCategory = "wordlist"
+    severity: Literal["low", "medium", "high"] = "medium"
+
+
+class ModerationTermsIn(Input):
+    """Terms to add to the word list; a term already there takes the new category and severity."""
+
+    terms: Annotated[list[ModerationTermIn], Meta(min_length=1, max_length=MAX_TERMS_PER_REQUEST)]
+
+
+class ModerationTermOut(msgspec.Struct):
+    id: int
+    term: str
+    category: str
+    severity: str
+    created_at: datetime
+
+
+class ModerationCheckIn(Input):
+    text: Annotated[str, Meta(max_length=100_000)]
+
+
+class FindingOut(msgspec.Struct):
+    """A moderation finding as the API shows it (see ``scrm.Finding``)."""
+
+    category: str
+    severity: str
+    start: int | None
+    end: int | None
+    term: str | None
+    source: str

@@ -24,6 +24,9 @@ CORE_SCOPES = (
     "keys:write",
     "workspaces:read",
     "workspaces:write",
+    "moderation:read",
+    "moderation:write",
+    "audit:read",
 )
 OPERATOR_SCOPES = frozenset({"workspaces:write"})
 

@@ -8,6 +8,7 @@ variable, so the CLI can print it and stop.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -20,6 +21,7 @@ LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
+HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62})(\.[a-z0-9]([a-z0-9-]{0,62}))*\.?$")
 CLAIM = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
 
 
@@ -123,11 +125,20 @@ class Settings:
     log_level: str = "INFO"
     db_pool_size: int = 10
     outbox_lease_s: float = 60.0
+    #: how long a process reuses an API key's resolution and a workspace's plugins
+    auth_cache_s: float = 5.0
     plugins_allowed: frozenset[str] | None = None
     #: mark the console's cookies Secure even when the request looks like plain http (behind a proxy)
     secure_cookies: bool = False
     #: console sign-in through an OpenID Connect provider; None when not configured
     oidc: OidcSettings | None = None
+    #: the plugin catalogue (a URL or path of its index) the CLI and the console read
+    catalogue: str | None = None
+    #: install only plugins the catalogue marks verified
+    plugins_verified_only: bool = False
+    #: hosts and networks that user-given URLs (webhooks, providers) may reach although they are not
+    #: public internet addresses (see scrm.outbound)
+    outbound_allow: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -150,10 +161,16 @@ class Settings:
         lease = env.get("SCRM_OUTBOX_LEASE_SECONDS", "60")
         if not lease.isdigit() or not 1 <= int(lease) <= 86_400:
             raise SettingsError(f"SCRM_OUTBOX_LEASE_SECONDS: expected a whole number from 1 to 86400 (got {lease!r})")
+        auth_cache = env.get("SCRM_AUTH_CACHE_SECONDS", "5")
+        if not auth_cache.isdigit() or not 1 <= int(auth_cache) <= 3600:
+            raise SettingsError(f"SCRM_AUTH_CACHE_SECONDS: expected a whole number from 1 to 3600 (got {auth_cache!r})")
         allowed = env.get("SCRM_PLUGINS")
         secure = env.get("SCRM_SECURE_COOKIES", "0").lower()
         if secure not in BOOLEANS:
             raise SettingsError(f"SCRM_SECURE_COOKIES: expected 1 or 0 (got {secure!r})")
+        verified_only = env.get("SCRM_PLUGINS_VERIFIED_ONLY", "0").lower()
+        if verified_only not in BOOLEANS:
+            raise SettingsError(f"SCRM_PLUGINS_VERIFIED_ONLY: expected 1 or 0 (got {verified_only!r})")
         return cls(
             data_dir=data_dir,
             database=database,
@@ -163,12 +180,31 @@ class Settings:
             log_level=log_level,
             db_pool_size=int(pool),
             outbox_lease_s=float(lease),
+            auth_cache_s=float(auth_cache),
             secure_cookies=BOOLEANS[secure],
             oidc=_oidc(env),
+            catalogue=env.get("SCRM_CATALOGUE", "").strip() or None,
+            plugins_verified_only=BOOLEANS[verified_only],
+            outbound_allow=_outbound_allow(env.get("SCRM_OUTBOUND_ALLOW", "")),
             plugins_allowed=(
                 frozenset(name.strip() for name in allowed.split(",") if name.strip()) if allowed is not None else None
             ),
         )
+
+
+def _outbound_allow(value: str) -> tuple[str, ...]:
+    """``SCRM_OUTBOUND_ALLOW``: comma-separated host names, addresses and networks."""
+    allowed = tuple(item.strip().lower() for item in value.split(",") if item.strip())
+    for item in allowed:
+        try:
+            ipaddress.ip_network(item.strip("[]"), strict=False)
+        except ValueError:
+            if not HOSTNAME.match(item):
+                raise SettingsError(
+                    "SCRM_OUTBOUND_ALLOW: expected host names, addresses or networks, comma-separated, "
+                    f"like hooks.internal,10.2.0.0/16 (got {item!r})"
+                ) from None
+    return allowed
 
 
 def _oidc(env: Mapping[str, str]) -> OidcSettings | None:

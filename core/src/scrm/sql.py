@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, overload
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -97,6 +98,16 @@ class Sql:
         """The larger of two SQL expressions."""
         return f"GREATEST({a}, {b})" if self.postgres else f"MAX({a}, {b})"
 
+    def day_bucket(self, column: str, zone: str) -> tuple[str, list[Any]]:
+        """A key to group the timestamps of ``column`` by day in the time zone ``zone``: SQL with
+        ``{}`` placeholders and their arguments (put them first); :meth:`bucket_day` turns a key
+        read back into its date. Several keys may fall on one day (SQLite): add their counts up."""
+        return self.db.dialect.day_bucket(column, zone)
+
+    def bucket_day(self, key: Any, zone: str) -> date:
+        """The date in ``zone`` of a key from :meth:`day_bucket`."""
+        return self.db.dialect.bucket_day(key, ZoneInfo(zone))
+
     def any_of(self, column: str, values: Iterable[Any], sql_type: str = "bigint") -> tuple[str, Any]:
         """``column`` is one of ``values``: SQL with one ``{}`` argument (the same text, and prepared
         plan, for any count) and that argument. ``sql_type`` is the SQL type (``bigint``, ``text``)."""
@@ -111,10 +122,20 @@ class Sql:
         fields = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name, _ in columns)
         return f"(SELECT {fields} FROM json_each({{}})) AS x"
 
-    @staticmethod
-    def encode(rows: Iterable[Mapping[str, Any]]) -> str:
-        """Rows as the JSON argument of :meth:`rows` (datetimes as the text both engines read)."""
-        return _encode.encode(list(rows)).decode()
+    def encode(self, rows: Iterable[Mapping[str, Any]]) -> str:
+        """Rows as the JSON argument of :meth:`rows`. On SQLite a timestamp is text compared as text,
+        so datetimes are written as every other write stores them (UTC, ``2026-12-07 16:00:00+00:00``:
+        piccolo's adapter), never JSON's ``…T…Z``, which sorts apart from them within a day."""
+        if self.postgres:
+            return _encode.encode(list(rows)).decode()
+        return _encode.encode([{k: _sqlite_text(v) for k, v in row.items()} for row in rows]).decode()
+
+
+def _sqlite_text(value: Any) -> Any:
+    """A datetime as SQLite stores one (see :meth:`Sql.encode`); anything else as it is."""
+    if isinstance(value, datetime):
+        return str(value.astimezone(UTC) if value.tzinfo is not None else value)
+    return value
 
 
 @functools.lru_cache(maxsize=256)

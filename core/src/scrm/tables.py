@@ -232,6 +232,112 @@ class LoginFailure(Table, tablename="scrm_login_failure"):
     at = Timestamptz()
 
 
+class ModerationTerm(Table, tablename="scrm_moderation_term"):
+    """A word or phrase of the workspace's moderation word list (敏感词): the core's own
+    ``scrm_moderate`` reports every occurrence in member content as a finding of ``category`` and
+    ``severity``. One row per term and workspace (a unique index); ``workspace`` is a plain id,
+    its rows deleted with the workspace by :meth:`scrm.services.workspaces.Workspaces.delete`."""
+
+    id = BigSerial(primary_key=True)
+    workspace = BigInt()
+    term = Varchar(length=100)
+    category = Varchar(length=64, default="wordlist")
+    severity = Varchar(length=8, default="medium")
+    created_at = Timestamptz()
+
+
+class ContactRefusal(Table, tablename="scrm_contact_refusal"):
+    """How many contact attempts the consent door refused, per workspace, UTC day (``YYYY-MM-DD``),
+    purpose, channel (``""`` when the caller did not say) and reason: one row per combination (a
+    unique index), its ``refused`` count raised by an upsert, so racing refusals neither collide nor get
+    lost. ``workspace`` is a plain id, its rows deleted with the workspace."""
+
+    id = BigSerial(primary_key=True)
+    workspace = BigInt()
+    day = Varchar(length=10)
+    purpose = Varchar(length=64)
+    channel = Varchar(length=32, default="")
+    reason = Varchar(length=200, default="")
+    refused = BigInt(default=0)
+
+
+class AuditRecord(Table, tablename="scrm_audit"):
+    """One record of the audit trail: a write through the API, the console or the CLI — who (an
+    actor: its kind and id, never a secret), what (an action, a target, a summary of the change
+    without secrets or personal values), when, from where, in which workspace. Append-only and
+    hash-chained per workspace like the consent ledger (:mod:`scrm.services.audit`); ``workspace``
+    is a plain id (0: the deployment's own chain) so the trail outlives a deleted workspace."""
+
+    id = BigSerial(primary_key=True)
+    workspace = BigInt()
+    seq = BigInt()
+    at = Timestamptz()
+    channel = Varchar(length=16)  # api | console | cli
+    actor_kind = Varchar(length=32)
+    actor_id = Varchar(length=64, default="")
+    actor_label = Varchar(length=200, default="")
+    action = Varchar(length=200)
+    target_type = Varchar(length=64, default="")
+    target_id = Varchar(length=64, default="")
+    summary = Text(default="{}")  # canonical JSON, as hashed
+    address = Varchar(length=64, default="")
+    user_agent = Varchar(length=300, default="")
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64)
+
+
+class AuditChain(Table, tablename="scrm_audit_chain"):
+    """The head of a workspace's audit chain (its last ``seq`` and ``hash``): appends lock it, so
+    racing writes form one chain, and a verifier compares it with the last record."""
+
+    id = BigSerial(primary_key=True)
+    workspace = BigInt()
+    seq = BigInt(default=0)
+    hash = Varchar(length=64)
+
+
+class OAuthApp(Table, tablename="scrm_oauth_app"):
+    """An OAuth 2 client (an out-of-process integration) registered in one workspace: its
+    ``client_id``, the SHA-256 of its secret (shown once), its redirect URIs and the scopes it may be
+    granted (space-separated)."""
+
+    name = Varchar(length=200)
+    client_id = Varchar(length=64)
+    secret_hash = Varchar(length=64)
+    redirect_uris = Text(default="")
+    scopes = Text(default="")
+    created_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class OAuthToken(Table, tablename="scrm_oauth_token"):
+    """One issued access token (its JWT id) with its refresh token (SHA-256), both revoked together."""
+
+    app = BigInt()
+    operator = BigInt(null=True, default=None)  # who approved it (authorization code), or null
+    jti = Varchar(length=64)
+    refresh_hash = Varchar(length=64, null=True, default=None)
+    scopes = Text(default="")
+    expires_at = Timestamptz()
+    refresh_expires_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class OAuthCode(Table, tablename="scrm_oauth_code"):
+    """An authorization code an operator's consent produced (SHA-256), with its PKCE challenge; used once."""
+
+    app = BigInt()
+    operator = BigInt()
+    code_hash = Varchar(length=64)
+    redirect_uri = Text(default="")
+    scopes = Text(default="")
+    code_challenge = Varchar(length=128)
+    code_challenge_method = Varchar(length=10, default="S256")
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
 CORE_TABLES: list[type[Table]] = [
     Workspace,
     Member,
@@ -248,4 +354,11 @@ CORE_TABLES: list[type[Table]] = [
     OperatorRole,
     OperatorSession,
     LoginFailure,
+    ModerationTerm,
+    ContactRefusal,
+    AuditRecord,
+    AuditChain,
+    OAuthApp,
+    OAuthToken,
+    OAuthCode,
 ]

@@ -12,7 +12,9 @@ one database without seeing each other's rows.
 
 Fixtures: ``kernel`` (session), ``app``, ``client`` (an ``httpx.AsyncClient`` on the app),
 ``tenant`` and ``other`` (two fresh workspaces with an all-scopes key: try to cross from one to the
-other), ``operator_key``, and ``plugin`` (registers a throwaway plugin made of hook functions).
+other), ``operator_key``, ``plugin`` (registers a throwaway plugin made of hook functions), and
+``redis_server`` (a private :class:`RedisServer` on a free loopback port, which a test may restart),
+and :func:`start_worker` (a real ``scrm worker`` process on it).
 """
 
 from __future__ import annotations
@@ -20,9 +22,15 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
 import types
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -76,6 +84,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
             "SCRM_DATA_DIR": str(tmp_path_factory.mktemp("data")),
             "SCRM_DATABASE_URL": database_url,
             "SCRM_SECRET_KEY": "test-secret-key-" + "x" * 32,
+            # the tests' receivers listen on loopback, which the outbound guard refuses by default
+            "SCRM_OUTBOUND_ALLOW": "127.0.0.1",
         }
     )
 
@@ -149,9 +159,13 @@ class Tenant:
 
 
 async def make_tenant(kernel: Kernel, client: httpx.AsyncClient, prefix: str = "ws") -> Tenant:
+    """A new workspace with an all-scopes key, handed over once no in-process job is running: a sync
+    test (one calling a server in a thread) stops the event loop, and a job frozen mid-transaction
+    would hold SQLite's write lock against that server until its busy timeout."""
     slug = f"{prefix}-{next(_counter)}-{secrets.token_hex(3)}"
     ws = await kernel.workspaces.create(WorkspaceCreate(slug=slug, name=slug.title()))
     key = await kernel.keys.create(await kernel.workspaces.ref(slug), ["*"], "test")
+    await kernel.jobs.idle()
     return Tenant(slug=slug, id=ws.id, key=key.key, client=client)
 
 
@@ -169,6 +183,7 @@ async def other(kernel: Kernel, client: httpx.AsyncClient) -> Tenant:
 @pytest.fixture
 async def operator_key(kernel: Kernel) -> str:
     created = await kernel.keys.create(None, ["*"], "operator")
+    await kernel.jobs.idle()
     return created.key
 
 
@@ -205,3 +220,72 @@ def problem(response: Any, status: int, kind: str) -> dict[str, Any]:
     assert body["title"]
     assert body["detail"]
     return body
+
+
+class RedisServer:
+    """A private redis-server that a test can restart (losing everything queued, as Redis without
+    persistence does)."""
+
+    def __init__(self, tmp: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.tmp = tmp
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        executable = shutil.which("redis-server")
+        if executable is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self.process = subprocess.Popen(  # noqa: S603  # our own arguments, no shell
+            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.tmp,
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+def start_worker(settings: Settings, redis_url: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """A real ``scrm worker`` process on ``settings``' database and ``redis_url``, its output appended
+    to ``log``; ``env`` adds settings of its own (``SCRM_OUTBOX_LEASE_SECONDS="3"``, say). The caller
+    kills or terminates it."""
+    environment = {
+        **os.environ,
+        "SCRM_DATABASE_URL": str(settings.database),
+        "SCRM_DATA_DIR": str(settings.data_dir),
+        "SCRM_SECRET_KEY": settings.secret_key,
+        "SCRM_REDIS_URL": redis_url,
+        "SCRM_OUTBOUND_ALLOW": ",".join(settings.outbound_allow),
+        **env,
+    }
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "scrm.cli", "worker"], env=environment, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()

@@ -11,6 +11,7 @@ import pytest
 from lottery_helpers import BASE, create, draw_body, iso, members, opened, wheel_body
 from scrm import EventFilter, Kernel
 from scrm.testing import problem
+from scrm_lottery import entries as entries_module
 from scrm_lottery.entries import earn_tickets
 
 
@@ -37,12 +38,28 @@ async def test_concurrent_entries_of_one_member_store_one(tenant: Any) -> None:
     assert (await tenant.get(f"{url}/count")).json()["entries"] == 1
 
 
-async def test_many_members_enter_at_once(tenant: Any) -> None:
+async def test_many_members_enter_at_once(tenant: Any, kernel: Kernel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries arriving at once share statements on PostgreSQL (group commit); each still gets its
+    own entry, and a member's second entry its own 409."""
+    sizes: list[int] = []
+    write = entries_module.ENTRIES.write_batch
+
+    async def watched(kernel: Kernel, batch: Any) -> Any:
+        sizes.append(len(batch))
+        return await write(kernel, batch)
+
+    monkeypatch.setattr(entries_module.ENTRIES, "write_batch", watched)
     campaign = await opened(tenant)
     ids = await members(tenant, 40)
     url = f"{BASE}/{campaign['id']}/entries"
-    answers = await asyncio.gather(*(tenant.post(url, {"member_id": m}) for m in ids))
-    assert [a.status_code for a in answers] == [201] * 40
+    answers = await asyncio.gather(*(tenant.post(url, {"member_id": m}) for m in [*ids, ids[7]]))
+    assert sorted([answers[7].status_code, answers[40].status_code]) == [201, 409]
+    assert [a.status_code for i, a in enumerate(answers[:40]) if i != 7] == [201] * 39
+    made = [a.json() for a in answers if a.status_code == 201]
+    assert sorted(e["member_id"] for e in made) == sorted(ids)
+    assert len({e["id"] for e in made}) == 40
+    if kernel.sql.postgres:
+        assert max(sizes) > 1, sizes
     page = (await tenant.get(url, params={"limit": 25})).json()
     rest = (await tenant.get(url, params={"limit": 25, "cursor": page["next_cursor"]})).json()
     assert sorted(e["member_id"] for e in page["items"] + rest["items"]) == sorted(ids)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import scrm
 import scrm_points.clock
+import scrm_points.service
 from scrm import Kernel
 from scrm.testing import Tenant, problem
 
@@ -112,3 +114,59 @@ async def test_checkin_of_no_usable_member_writes_nothing(tenant: Tenant, kernel
     member = await tenant.member()
     assert (await tenant.post(f"{API}/checkins", {"member_id": member["id"]})).status_code == 201
     assert "tier:starter" in (await tenant.get(f"/api/v1/members/{member['id']}")).json()["tags"]
+
+
+async def test_checkins_at_once_share_batches_and_keep_their_own_answers(
+    tenant: Tenant, kernel: Kernel, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many members checking in at once (a group commit on PostgreSQL): each gets its own streak,
+    points and balance, a second check-in its 409, an erased member its own 409, a member of no
+    workspace its 404 — and the others are written all the same. On SQLite, one at a time, the
+    same answers."""
+    await shanghai(
+        tenant, kernel, checkin_points=10, streak_bonuses={"2": 5}, tiers=[{"name": "starter", "threshold": 1}]
+    )
+    members = [(await tenant.member())["id"] for _ in range(30)]
+    yesterday = members[:10]  # checked in yesterday: a streak of 2 today
+    clock.at -= timedelta(days=1)
+    for m in yesterday:
+        assert (await tenant.post(f"{API}/checkins", {"member_id": m})).status_code == 201
+    clock.at += timedelta(days=1)
+    erased = (await tenant.member())["id"]
+    assert (await tenant.delete(f"/api/v1/members/{erased}")).status_code == 204
+    sizes: list[int] = []
+    write = scrm_points.service.CHECKINS.write_batch
+
+    async def watched(kernel: Kernel, items: Any) -> Any:
+        sizes.append(len(items))
+        return await write(kernel, items)
+
+    monkeypatch.setattr(scrm_points.service.CHECKINS, "write_batch", watched)
+    bodies = [{"member_id": m} for m in members] + [
+        {"member_id": members[3]},
+        {"member_id": erased},
+        {"member_id": 2**40},
+    ]
+    replies = await asyncio.gather(*(tenant.post(f"{API}/checkins", body) for body in bodies))
+    statuses = [r.status_code for r in replies]
+    assert sorted([statuses[3], statuses[30]]) == [201, 409]
+    assert [s for i, s in enumerate(statuses[:30]) if i != 3] == [201] * 29
+    problem(replies[31], 409, "points-member-erased")
+    problem(replies[32], 404, "not-found")
+    for m, reply in zip(members, replies, strict=False):
+        body = reply.json() if reply.status_code == 201 else replies[30].json()
+        assert body["member_id"] == m
+        streak = 2 if m in yesterday else 1
+        assert (body["streak"], body["points"]) == (streak, 15 if streak == 2 else 10)
+        assert body["balance"] == (25 if streak == 2 else 10)
+        assert "tier:starter" in (await tenant.get(f"/api/v1/members/{m}")).json()["tags"]
+    rows = await kernel.db.fetch(
+        "SELECT COUNT(*) AS n, COUNT(DISTINCT member_id) AS members FROM points_checkin WHERE workspace = {}", tenant.id
+    )
+    assert (rows[0]["n"], rows[0]["members"]) == (40, 30)
+    events = await kernel.db.fetch(
+        "SELECT COUNT(*) AS n FROM scrm_event WHERE workspace = {} AND type = 'points.checkin'", tenant.id
+    )
+    assert events[0]["n"] == 40
+    if kernel.sql.postgres:
+        assert max(sizes) > 1, sizes

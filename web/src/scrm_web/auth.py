@@ -16,7 +16,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
-from scrm import Access, Forbidden, Kernel, Membership, NavLink, NotFound, OperatorOut
+from scrm import Access, Actor, Forbidden, Kernel, Membership, NavLink, NotFound, OperatorOut, set_actor
 
 from scrm_web import i18n
 
@@ -81,10 +81,13 @@ async def console_guard(connection: ASGIConnection[Any, Any, Any, Any], handler:
         operator=operator, memberships=await kernel.operators.memberships(operator), locale=i18n.current()
     )
     connection.state.console = console
+    actor = Actor("operator", str(operator.id), operator.username)
+    set_actor(actor)  # the audit trail's "who" for what this request writes
     slug = connection.path_params.get(WORKSPACE_PARAM)
     scope = handler.opt.get(SCOPE_OPT)
     if slug is not None:
         console.access = await kernel.operators.access(operator, slug)
+        set_actor(actor, console.access.workspace.id)
         console.nav = _navigation(connection, console)
         if scope is not None and not console.access.can(scope):
             raise Forbidden(i18n.gettext("Your role here does not allow this."))

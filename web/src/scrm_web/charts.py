@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from scrm_web import i18n
 
-__all__ = ["bar_chart", "compact", "hbar_chart", "line_chart", "nice_max"]
+__all__ = ["bar_chart", "compact", "hbar_chart", "line_chart", "nice_max", "pair_chart"]
 
 SVG_NS = "http://www.w3.org/2000/svg"
 # Room around the plot area: y labels on the left, x labels below.
@@ -70,6 +70,41 @@ def line_chart(
     r = min(3.0, plot.slot / 3)  # dense series (a year of days) would otherwise merge into a thick band
     dots = [_el("circle", _tip(label, v), class_="chart-point", cx=x, cy=y, r=r) for x, y, label, v in placed]
     return _svg("line", title, width, height, [*plot.axes(), *([line, *dots] if placed else [plot.no_data()])])
+
+
+def pair_chart(
+    points: Sequence[tuple[str, float, float]],
+    *,
+    names: tuple[str, str],
+    width: int = 640,
+    height: int = 220,
+    title: str,
+) -> Markup:
+    """Two bars side by side per point, against one scale (points issued and redeemed per day), with
+    a legend naming the two series; the second series is drawn in the ``chart-bar-b`` colour."""
+    plot = _Plot(float(width), float(height), [p[0] for p in points], [max(_clean(a), _clean(b)) for _, a, b in points])
+    scale = (plot.bottom - _TOP) / plot.y_max
+    w = min(plot.slot * 0.4, 28.0)
+    bars: list[Markup] = []
+    for i, (label, a, b) in enumerate(points):
+        for offset, value, cls, name in (
+            (-w / 2, a, "chart-bar", names[0]),
+            (w / 2, b, "chart-bar chart-bar-b", names[1]),
+        ):
+            y = plot.bottom - _clean(value) * scale
+            bars.append(
+                _el("rect", _tip(f"{label} · {name}", value), class_=cls, x=plot.x(i) + offset - w / 2, y=y,
+                    width=w, height=plot.bottom - y)
+            )  # fmt: skip
+    legend = []
+    for n, (name, cls) in enumerate(((names[0], "chart-bar"), (names[1], "chart-bar chart-bar-b"))):
+        x = width - _RIGHT - 150 + n * 75
+        legend += [
+            _el("rect", class_=cls, x=x, y=_TOP - 6, width=10, height=10),
+            _text(_clip(name, 10), x + 14, _TOP - 1, "start", "chart-label"),
+        ]
+    has_data = any(_clean(a) or _clean(b) for _, a, b in points)
+    return _svg("pair", title, width, height, [*plot.axes(), *(bars if has_data else [plot.no_data()]), *legend])
 
 
 def hbar_chart(

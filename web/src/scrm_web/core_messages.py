@@ -21,6 +21,8 @@ ROLE_NAMES = (
     N_("analyst"),
     # TRANSLATORS: a role in a workspace
     N_("viewer"),
+    # TRANSLATORS: a role in a workspace: scores contest entries
+    N_("judge"),
     # TRANSLATORS: an agency administrator (every workspace)
     N_("admin"),
 )
@@ -32,6 +34,7 @@ ROLE_DESCRIPTIONS = {
     "operator": N_("day-to-day work: members, tags, consent, events, plugin features"),
     "analyst": N_("reads everything and sees the reports; changes nothing"),
     "viewer": N_("reads members, tags, consent and events; changes nothing"),
+    "judge": N_("scores what a plugin puts up for judging (contest entries); sees nothing else"),
 }
 
 #: a member's ``status``: the core's ``MemberStatus``, and ``erased`` after erasure

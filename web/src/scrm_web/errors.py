@@ -24,8 +24,11 @@ def is_htmx(request: Request[Any, Any, Any]) -> bool:
 
 
 def _sign_in(request: Request[Any, Any, Any], _: SignInRequired) -> Response[Any]:
-    """To the sign-in page, coming back here afterwards (htmx follows ``HX-Redirect`` with a full load)."""
-    target = request.url.path if request.method == "GET" and not is_htmx(request) else ""
+    """To the sign-in page, coming back here afterwards, query included (an app's authorization
+    request lives in it); htmx follows ``HX-Redirect`` with a full load."""
+    target = ""
+    if request.method == "GET" and not is_htmx(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     url = "/console/login" + (f"?next={quote(target)}" if target and target != "/console/login" else "")
     if is_htmx(request):
         return Response(content=b"", status_code=200, headers={"HX-Redirect": url})

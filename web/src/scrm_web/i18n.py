@@ -17,6 +17,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from markupsafe import Markup
 
 #: the console's languages: code → name in that language (what the switcher shows)
 LOCALES = {"en": "English", "zh_CN": "简体中文"}
@@ -88,6 +89,18 @@ def gettext(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _catalogs.get(_locale.get(), NullTranslations()).ngettext(singular, plural, n)
+
+
+def html_gettext(message: str) -> Markup:
+    """``gettext`` for templates: the translation as text, escaped. Jinja's ``_()`` marks a
+    translation safe before formatting it, so a message's ``<name>`` would be read as a tag and
+    vanish; escaped here, every catalog message shows as written (its variables are escaped by
+    Jinja). A message therefore cannot carry markup: put it in the template around ``_()``."""
+    return Markup.escape(gettext(message))
+
+
+def html_ngettext(singular: str, plural: str, n: int) -> Markup:
+    return Markup.escape(ngettext(singular, plural, n))
 
 
 def best_match(accept_language: str) -> str:

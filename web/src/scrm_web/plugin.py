@@ -31,11 +31,12 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from scrm import Access, ConsolePages, Kernel, NavLink, PluginError, WorkspaceRef
 
-from scrm_web import i18n
+from scrm_web import charts, i18n
 from scrm_web.auth import COOKIE_PATH, SCOPE_OPT, console_guard, console_of, plugin_guard
 from scrm_web.errors import EXCEPTION_HANDLERS, error_page
 from scrm_web.headers import add_console_headers
 from scrm_web.pages import NAV, PUBLIC_ROUTES, SIGNED_IN_ROUTES, WORKSPACE_ROUTES
+from scrm_web.uploads import close_uploads
 
 STATIC = Path(__file__).parent / "static"
 
@@ -87,6 +88,7 @@ class ConsolePlugin(InitPluginProtocol):
             app_config.exception_handlers.get(HTTPException)
         )
         app_config.before_send.append(add_console_headers)
+        app_config.before_send.append(close_uploads)
         app_config.state["console_nav"] = [("", link) for link in NAV] + [
             (name, link) for name, p in pages.items() for link in p.nav
         ]
@@ -148,11 +150,18 @@ def environment(pages: dict[str, ConsolePages]) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(i18n.html_gettext, i18n.html_ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = when
     env.filters["number"] = number
     env.globals["locales"] = i18n.LOCALES
     env.globals["html_lang"] = i18n.html_lang
+    # server-side SVG charts, for the console's pages and plugins' alike (plugins import only scrm)
+    env.globals.update(
+        bar_chart=charts.bar_chart,
+        line_chart=charts.line_chart,
+        hbar_chart=charts.hbar_chart,
+        pair_chart=charts.pair_chart,
+    )
     return env
 
 

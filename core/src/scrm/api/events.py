@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+from litestar.params import Body, PathParameter, QueryParameter
 
 from scrm.api.batches import single_item_errors
 from scrm.api.members import MemberId
@@ -20,6 +22,15 @@ READ = {"scope": "events:read"}
 WRITE = {"scope": "events:write"}
 EventId = Annotated[int, PathParameter(gt=0, le=MAX_ID, description="The event's id")]
 Type = Annotated[str | None, QueryParameter(min_length=1, max_length=100, description="Only events of this type")]
+NEW_EVENT = Example(
+    summary="One purchase by a member known by external id, safe to retry",
+    value={
+        "external_id": "crm-1042",
+        "type": "order.paid",
+        "properties": {"amount": 129.5, "currency": "CNY"},
+        "idempotency_key": "order-778812",
+    },
+)
 After = Annotated[datetime | None, QueryParameter(description="occurred_at at or after (UTC when no zone is given)")]
 Before = Annotated[datetime | None, QueryParameter(description="occurred_at before (UTC when no zone is given)")]
 
@@ -38,6 +49,9 @@ class EventController(Controller):
         "/events",
         opt=WRITE,
         operation_id="recordEvents",
+        # one new event answers 201 (the handler's Response says so); the 200 is a duplicate or a batch
+        responses={201: ResponseSpec(data_container=EventResult, description="One event, stored now")},
+        summary="Record events",
         status_code=200,
         description=(
             "Record one event (a JSON object: 201 when stored, 200 when its idempotency key was seen before) or "
@@ -46,7 +60,7 @@ class EventController(Controller):
         ),
     )
     async def record_events(
-        self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[EventIn | EventBatch]
+        self, kernel: KernelDep, ws: WorkspaceDep, data: Annotated[EventIn | EventBatch, Body(examples=[NEW_EVENT])]
     ) -> Response[EventResult | EventBatchResult]:
         single = isinstance(data, EventIn)
         with single_item_errors(single):
@@ -56,7 +70,7 @@ class EventController(Controller):
         created = sum(1 for r in results if r.status == "created")
         return Response(EventBatchResult(items=results, created=created, duplicates=len(results) - created))
 
-    @get("/events", opt=READ, operation_id="listEvents")
+    @get("/events", opt=READ, operation_id="listEvents", summary="List events")
     async def list_events(
         self,
         kernel: KernelDep,
@@ -72,11 +86,12 @@ class EventController(Controller):
         filters = EventFilter(type=type, member_id=member_id, after=_utc(after), before=_utc(before))
         return await kernel.events.list(ws, filters, cursor, limit)
 
-    @get("/events/{event_id:int}", opt=READ, operation_id="getEvent")
+    @get("/events/{event_id:int}", opt=READ, operation_id="getEvent", summary="Get an event")
     async def get_event(self, kernel: KernelDep, ws: WorkspaceDep, event_id: EventId) -> EventOut:
+        """One event by id."""
         return await kernel.events.get(ws, event_id)
 
-    @get("/members/{member_id:int}/events", opt=READ, operation_id="listMemberEvents")
+    @get("/members/{member_id:int}/events", opt=READ, operation_id="listMemberEvents", summary="List a member's events")
     async def member_timeline(
         self,
         kernel: KernelDep,

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.params import Body, FromPath, JSONBody, PathParameter, QueryParameter
 from litestar.response import Stream
 
 from scrm.deps import KernelDep, WorkspaceDep
@@ -29,7 +29,21 @@ from scrm.schemas import (
 from scrm.services import importer
 from scrm.services.members import MemberFilter
 
+NEW_MEMBER = Example(
+    summary="A member known to your system, with a phone identity and a tag",
+    value={
+        "external_id": "crm-1042",
+        "display_name": "Li Wei",
+        "identities": {"phone": "+8613800000000"},
+        "attributes": {"city": "Shanghai"},
+        "tags": ["vip"],
+    },
+)
 MemberId = Annotated[int, PathParameter(gt=0, le=MAX_ID, description="The member's id")]
+SegmentParam = Annotated[
+    int | None,
+    QueryParameter(gt=0, le=MAX_ID, description="In this saved segment (a plugin such as segments holds them)"),
+]
 READ = {"scope": "members:read"}
 WRITE = {"scope": "members:write"}
 
@@ -51,7 +65,7 @@ EXPORT_MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
 
 
 @dataclass
-class _ExportOperation(Operation):
+class ExportOperation(Operation):
     """The export's 200 is NDJSON or CSV (by ``format``), not the JSON Litestar assumes for a stream."""
 
     def __post_init__(self) -> None:
@@ -65,7 +79,7 @@ class MemberController(Controller):
     path = "/members"
     tags = ["members"]
 
-    @get(opt=READ, operation_id="listMembers")
+    @get(opt=READ, operation_id="listMembers", summary="List members")
     async def list_members(
         self,
         kernel: KernelDep,
@@ -87,9 +101,11 @@ class MemberController(Controller):
                 min_length=1, max_length=320, description="external id, display-name prefix or channel identity value"
             ),
         ] = None,
+        segment: SegmentParam = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[MemberOut]:
+        """Members of the workspace, newest first, filtered by tag, custom attribute, status, dates or a search text. Follow `next_cursor` for the next page."""
         filters = MemberFilter(
             tags=tuple(tag or ()),
             attributes=_attribute_filters(attribute or []),
@@ -99,58 +115,103 @@ class MemberController(Controller):
             active_after=active_after,
             inactive_since=inactive_since,
             q=q,
+            segment=segment,
         )
         return await kernel.members.list(ws, filters, cursor, limit)
 
-    @post(opt=WRITE, operation_id="createMember")
-    async def create_member(self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[MemberCreate]) -> MemberOut:
+    @post(opt=WRITE, operation_id="createMember", summary="Create a member")
+    async def create_member(
+        self, kernel: KernelDep, ws: WorkspaceDep, data: Annotated[MemberCreate, Body(examples=[NEW_MEMBER])]
+    ) -> MemberOut:
+        """Add a member with an optional external id, channel identities and custom attributes. An external id or identity already in use is a 409."""
         return await kernel.members.create(ws, data)
 
-    @get("/{member_id:int}", opt=READ, operation_id="getMember")
+    @get("/{member_id:int}", opt=READ, operation_id="getMember", summary="Get a member")
     async def get_member(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId) -> MemberOut:
+        """One member by id; a member of another workspace is a 404."""
         return await kernel.members.get(ws, member_id)
 
-    @get("/by-external-id/{external_id:str}", opt=READ, operation_id="getMemberByExternalId")
+    @get(
+        "/by-external-id/{external_id:str}",
+        opt=READ,
+        operation_id="getMemberByExternalId",
+        summary="Get a member by external id",
+    )
     async def get_by_external_id(self, kernel: KernelDep, ws: WorkspaceDep, external_id: FromPath[str]) -> MemberOut:
+        """One member by the id your own system gave it (`external_id`); 404 when there is none."""
         return await kernel.members.get_by_external_id(ws, external_id)
 
-    @patch("/{member_id:int}", opt=WRITE, operation_id="updateMember")
+    @patch("/{member_id:int}", opt=WRITE, operation_id="updateMember", summary="Update a member")
     async def update_member(
         self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId, data: JSONBody[MemberUpdate]
     ) -> MemberOut:
+        """Change a member's fields; fields left out stay as they are, `attributes` are merged."""
         return await kernel.members.update(ws, member_id, data)
 
-    @delete("/{member_id:int}", opt=WRITE, operation_id="eraseMember")
+    @delete("/{member_id:int}", opt=WRITE, operation_id="eraseMember", summary="Erase a member")
     async def erase_member(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId) -> None:
+        """Erase a member's personal data and tags (a data-subject erasure); the row stays, with status `erased`, so the facts that refer to it stay consistent."""
         await kernel.members.erase(ws, member_id)
 
-    @get("/{member_id:int}/export", opt={"scope": "members:export"}, operation_id="exportMember")
+    @get(
+        "/{member_id:int}/export",
+        opt={"scope": "members:export"},
+        operation_id="exportMember",
+        summary="Export a member's data",
+    )
     async def export_member(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId) -> MemberExport:
         """Everything held about one member, plugins' data included: a data-subject access request."""
         return await kernel.members.export(ws, member_id)
 
-    @get("/{member_id:int}/tags", opt={"scope": "tags:read"}, operation_id="listMemberTags")
+    @get(
+        "/{member_id:int}/tags",
+        opt={"scope": "tags:read"},
+        operation_id="listMemberTags",
+        summary="List a member's tags",
+    )
     async def member_tags(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId) -> list[str]:
+        """The names of the tags a member has."""
         return (await kernel.members.get(ws, member_id)).tags
 
-    @post("/{member_id:int}/tags", opt={"scope": "tags:write"}, operation_id="addMemberTags", status_code=200)
+    @post(
+        "/{member_id:int}/tags",
+        opt={"scope": "tags:write"},
+        operation_id="addMemberTags",
+        summary="Tag a member",
+        status_code=200,
+    )
     async def add_tags(
         self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId, data: JSONBody[TagNames]
     ) -> TagChange:
+        """Add tags to a member (tags that do not exist yet are created); the answer says which were added."""
         return await kernel.tags.change(ws, member_id, add=data.tags, remove=[])
 
-    @delete("/{member_id:int}/tags/{name:str}", opt={"scope": "tags:write"}, operation_id="removeMemberTag")
+    @delete(
+        "/{member_id:int}/tags/{name:str}",
+        opt={"scope": "tags:write"},
+        operation_id="removeMemberTag",
+        summary="Untag a member",
+    )
     async def remove_tag(self, kernel: KernelDep, ws: WorkspaceDep, member_id: MemberId, name: FromPath[str]) -> None:
+        """Remove one tag from a member; removing a tag the member does not have is not an error."""
         await kernel.tags.change(ws, member_id, add=[], remove=[name])
 
-    @post("/bulk-tags", opt={"scope": "tags:write"}, operation_id="bulkTagMembers", status_code=200)
+    @post(
+        "/bulk-tags",
+        opt={"scope": "tags:write"},
+        operation_id="bulkTagMembers",
+        summary="Tag many members",
+        status_code=200,
+    )
     async def bulk_tags(self, kernel: KernelDep, ws: WorkspaceDep, data: JSONBody[BulkTagChange]) -> BulkTagResult:
+        """Add and remove tags on up to 1,000 members at once, named by id or by external id."""
         return await kernel.tags.bulk(ws, data)
 
     @post(
         "/import",
         opt=WRITE,
         operation_id="importMembers",
+        summary="Import members",
         status_code=200,
         request_max_body_size=None,
         description=(
@@ -169,14 +230,19 @@ class MemberController(Controller):
         "/export",
         opt=READ,
         operation_id="exportMembers",
+        summary="Export members",
         description="All members as NDJSON or CSV, streamed.",
-        operation_class=_ExportOperation,
+        operation_class=ExportOperation,
     )
     async def export_members(
         self,
         kernel: KernelDep,
         ws: WorkspaceDep,
         format: Annotated[Literal["ndjson", "csv"], QueryParameter()] = "ndjson",
+        segment: SegmentParam = None,
     ) -> Stream:
         media_type = EXPORT_MEDIA_TYPES[format]  # Litestar adds "; charset=utf-8" to text/csv
-        return Stream(importer.export_members(kernel, ws, format), media_type=media_type)
+        filters = MemberFilter(segment=segment) if segment is not None else None
+        if filters is not None:
+            await kernel.members.count(ws, filters)  # an unknown segment is a 422 before the stream starts
+        return Stream(importer.export_members(kernel, ws, format, filters=filters), media_type=media_type)

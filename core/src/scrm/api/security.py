@@ -7,6 +7,7 @@ own, or — for an operator key — the one named by the ``X-Scrm-Workspace`` he
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
 from litestar import Request
@@ -17,8 +18,10 @@ from litestar.handlers.http_handlers import HTTPRouteHandler
 
 from scrm.kernel import Kernel
 from scrm.problems import MissingScope, NotFound, PluginNotEnabled, Unauthenticated, WorkspaceRequired
+from scrm.services.audit import set_actor, set_workspace
 from scrm.services.context import WorkspaceRef
 from scrm.services.keys import Principal
+from scrm.signing import SIGNED_URL_OPT
 
 WORKSPACE_HEADER = "x-scrm-workspace"
 SCOPE_OPT = "scope"
@@ -39,8 +42,9 @@ def is_preflight(handler: BaseRouteHandler) -> bool:
 
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Guard: a valid key holding the route's scope."""
-    if is_preflight(handler):
+    """Guard: a valid key (or app access token) holding the route's scope (a ``signed_url`` route verifies a signed token
+    in its handler instead: :mod:`scrm.signing`)."""
+    if is_preflight(handler) or handler.opt.get(SIGNED_URL_OPT) is True:
         return
     scope = handler.opt.get(SCOPE_OPT)
     header = connection.headers.get("authorization", "")
@@ -48,9 +52,10 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Send an API key as 'Authorization: Bearer <key>'")
     principal = await kernel_of(connection).principal(token.strip())
-    if principal is None:
-        raise Unauthenticated("The API key is unknown or revoked")
+    if principal is None or (principal.expires_at is not None and principal.expires_at <= time.time()):
+        raise Unauthenticated("The API key or access token is unknown, expired or revoked")
     connection.scope["user"] = principal
+    set_actor(principal.actor, principal.workspace_id)
     if scope is None or not principal.allows(scope):
         raise MissingScope(f"This route needs the scope {scope!r}", required_scope=scope)
 
@@ -77,6 +82,7 @@ async def resolve_workspace(connection: ASGIConnection[Any, Any, Any, Any]) -> W
     else:
         raise WorkspaceRequired("An operator key must name the workspace in the X-Scrm-Workspace header")
     connection.scope["scrm_workspace"] = ws  # type: ignore[typeddict-unknown-key]
+    set_workspace(ws.id)
     return ws
 
 
@@ -84,8 +90,8 @@ def plugin_enabled(name: str) -> Any:
     """Guard for a plugin's router: the plugin must be enabled in the caller's workspace."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-        if is_preflight(handler):
-            return
+        if is_preflight(handler) or handler.opt.get(SIGNED_URL_OPT) is True:
+            return  # a signed link's handler checks the plugin is enabled in the link's workspace
         ws = await resolve_workspace(connection)
         if name not in ws.enabled_plugins:
             raise PluginNotEnabled(f"The plugin {name!r} is not enabled in workspace {ws.slug!r}")

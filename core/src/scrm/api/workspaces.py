@@ -19,29 +19,34 @@ class WorkspaceController(Controller):
     path = "/workspaces"
     tags = ["workspaces"]
 
-    @get(opt=READ, operation_id="listWorkspaces")
+    @get(opt=READ, operation_id="listWorkspaces", summary="List workspaces")
     async def list_workspaces(self, kernel: KernelDep, principal: PrincipalDep) -> list[WorkspaceOut]:
+        """Every workspace for an operator key; a workspace key sees only its own."""
         if principal.workspace_id is not None:
             return [await kernel.workspaces.get(principal.workspace_id)]
         return await kernel.workspaces.list()
 
-    @post(opt=WRITE, operation_id="createWorkspace")
+    @post(opt=WRITE, operation_id="createWorkspace", summary="Create a workspace")
     async def create_workspace(self, kernel: KernelDep, data: JSONBody[WorkspaceCreate]) -> WorkspaceOut:
+        """A new tenant with its own members, events, keys and plugins (operator keys only). A slug already taken is a 409."""
         return await kernel.workspaces.create(data)
 
-    @get("/{slug:str}", opt=READ, operation_id="getWorkspace")
+    @get("/{slug:str}", opt=READ, operation_id="getWorkspace", summary="Get a workspace")
     async def get_workspace(self, kernel: KernelDep, principal: PrincipalDep, slug: FromPath[str]) -> WorkspaceOut:
+        """One workspace by slug. A workspace key asking for another workspace gets a 404."""
         return await _visible(kernel, principal, slug)
 
-    @patch("/{slug:str}", opt=WRITE, operation_id="updateWorkspace")
+    @patch("/{slug:str}", opt=WRITE, operation_id="updateWorkspace", summary="Update a workspace")
     async def update_workspace(
         self, kernel: KernelDep, principal: PrincipalDep, slug: FromPath[str], data: JSONBody[WorkspaceUpdate]
     ) -> WorkspaceOut:
+        """Change a workspace's name or time zone; fields left out stay as they are."""
         ws = await _visible(kernel, principal, slug)
         return await kernel.workspaces.update(ws.slug, data)
 
-    @delete("/{slug:str}", opt=WRITE, operation_id="deleteWorkspace")
+    @delete("/{slug:str}", opt=WRITE, operation_id="deleteWorkspace", summary="Delete a workspace")
     async def delete_workspace(self, kernel: KernelDep, principal: PrincipalDep, slug: FromPath[str]) -> None:
+        """Delete a workspace and everything in it: members, events, consents, keys and every plugin's rows."""
         ws = await _visible(kernel, principal, slug)
         await kernel.workspaces.delete(ws.slug)
 

@@ -7,7 +7,10 @@ row (``scrm_consent_chain``), which serialises them per workspace in the databas
 recomputes the chain.
 
 ``can_contact`` is the one door every outbound message must pass: a current grant, an active member
-and no veto from a plugin (``scrm_can_contact``).
+and no veto from a plugin (``scrm_can_contact``). Each refusal it gives is counted
+(:mod:`scrm.services.refusals`); ``decide`` only answers, for a caller that counts what it really
+refuses itself (one that may delay a message instead). ``without_consent`` checks contacts a sender
+made against the ledger as it stood when each was made.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +38,8 @@ from scrm.schemas import (
 )
 from scrm.services.context import WorkspaceRef
 from scrm.services.events import EARLIEST, MAX_CLOCK_SKEW, NewEvent, check_batch_size
+from scrm.services.personal import personal_data_in
+from scrm.services.refusals import Refusals
 from scrm.services.values import now, timestamp
 
 if TYPE_CHECKING:
@@ -154,6 +160,15 @@ class Purposes:
             )
 
 
+@dataclass(frozen=True)
+class Contact:
+    """A message that reached a member for a purpose at a time (:meth:`Consents.without_consent`)."""
+
+    member_id: int
+    purpose: str
+    at: datetime
+
+
 class Consents:
     """Append to, read and verify a workspace's consent ledger; decide whether a member may be
     contacted (``kernel.consents``). No method changes or deletes a record."""
@@ -161,6 +176,7 @@ class Consents:
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
         self.purposes = Purposes(kernel)
+        self.refusals = Refusals(kernel)
 
     async def seed_purposes(self, workspace_id: int) -> None:
         """Give a new workspace :data:`DEFAULT_PURPOSES` (inside the caller's transaction)."""
@@ -296,6 +312,11 @@ class Consents:
                 text = "{}"
             if len(text.encode("utf-8")) > MAX_ATTRIBUTES_BYTES:
                 errors.append(_error(index, "evidence", f"larger than {MAX_ATTRIBUTES_BYTES} bytes of JSON"))
+            # the record is hashed into the chain and outlives an erasure: no personal data in it
+            for field, value in (("evidence", item.evidence), ("source", item.source)):
+                found = personal_data_in(value)
+                if found:
+                    errors.append(_error(index, field, f"must hold no personal data ({found}); refer to the member"))
             evidence.append(text)
         try:
             member_ids = await self.k.members.resolve(ws, items)
@@ -354,44 +375,99 @@ class Consents:
 
     # --- deciding -------------------------------------------------------------------------------
 
-    async def can_contact(self, ws: WorkspaceRef, member_id: int, purpose: str) -> bool:
-        """Whether ``member_id`` may be contacted for ``purpose`` now: the one door every outbound
-        message must pass. See :meth:`decide` for the reason when not."""
-        return (await self.decide(ws, member_id, purpose)).allowed
+    async def can_contact(self, ws: WorkspaceRef, member_id: int, purpose: str, *, channel: str = "") -> bool:
+        """Whether ``member_id`` may be contacted for ``purpose`` (on ``channel``, when the caller
+        says) now: the one door every outbound message must pass. A refusal is counted with its
+        reason (:attr:`refusals`); :meth:`decide` tells the reason without counting."""
+        return (await self.attempt(ws, member_id, purpose, channel=channel)).allowed
+
+    async def attempt(self, ws: WorkspaceRef, member_id: int, purpose: str, *, channel: str = "") -> ContactDecision:
+        """:meth:`can_contact` with the reason: :meth:`decide`, and a refusal counted."""
+        decision = await self.decide(ws, member_id, purpose)
+        if not decision.allowed:
+            await self.refusals.count(ws, purpose, decision.reason or "not contactable", channel=channel)
+        return decision
 
     async def decide(self, ws: WorkspaceRef, member_id: int, purpose: str) -> ContactDecision:
         """Allowed only with a current grant for ``purpose``, a member who is neither blocked nor
         erased, and no veto from a plugin enabled here (``scrm_can_contact``). A member not in this
-        workspace is a 404; a purpose it does not have is a 422."""
-        rows = await self.k.db.fetch(
-            "SELECT m.status, "
-            "(SELECT c.status FROM scrm_consent c WHERE c.member = m.id AND c.purpose = {} "
-            "ORDER BY c.seq DESC LIMIT 1) AS consent, "
-            "(SELECT COUNT(*) FROM scrm_consent_purpose p WHERE p.workspace = m.workspace AND p.name = {}) AS known "
-            "FROM scrm_member m WHERE m.id = {} AND m.workspace = {}",
-            purpose,
-            purpose,
-            member_id,
-            ws.id,
+        workspace is a 404 (asked first: another workspace's member is never told apart by its
+        purposes); a purpose it does not have is a 422."""
+        await self._member_status(ws, member_id)
+        return (await self.decide_many(ws, [member_id], purpose))[member_id]
+
+    async def decide_many(
+        self, ws: WorkspaceRef, member_ids: Sequence[int], purpose: str
+    ) -> dict[int, ContactDecision]:
+        """:meth:`decide` for many members at once (a page of winners, a campaign's audience): one
+        query for the ledger and the members' states, then the plugins' vetoes for those the ledger
+        allows. Members not in this workspace are left out; a purpose it does not have is a 422."""
+        known = await self.k.db.fetch(
+            "SELECT COUNT(*) AS n FROM scrm_consent_purpose WHERE workspace = {} AND name = {}", ws.id, purpose
         )
-        if not rows:
-            raise NotFound(f"No member {member_id} in this workspace")
-        row = rows[0]
-        if not row["known"]:
+        if not known[0]["n"]:
             raise ValidationFailed(
                 f"purpose: no purpose {purpose!r} in this workspace",
                 errors=[field_error("purpose", "no such purpose in this workspace", "query")],
             )
+        ids = sorted(set(member_ids))
+        if not ids:
+            return {}
+        in_ids, arg = self.k.db.dialect.any_of("m.id", ids, "bigint")
+        rows = await self.k.db.fetch(
+            "SELECT m.id, m.status, "
+            "(SELECT c.status FROM scrm_consent c WHERE c.member = m.id AND c.purpose = {} "
+            "ORDER BY c.seq DESC LIMIT 1) AS consent "
+            f"FROM scrm_member m WHERE m.workspace = {{}} AND {in_ids}",
+            purpose,
+            ws.id,
+            arg,
+        )
+        decisions: dict[int, ContactDecision] = {}
+        for row in rows:
+            member_id = int(row["id"])
+            if row["status"] != "active":
+                reason: str | None = f"the member is {row['status']}"
+            elif row["consent"] is None:
+                reason = "no consent recorded"
+            elif row["consent"] != "granted":
+                reason = "consent withdrawn"
+            else:
+                reason = await self._veto(ws, member_id, purpose)
+            decisions[member_id] = ContactDecision(
+                member_id=member_id, purpose=purpose, allowed=reason is None, reason=reason
+            )
+        return decisions
 
-        def no(reason: str) -> ContactDecision:
-            return ContactDecision(member_id=member_id, purpose=purpose, allowed=False, reason=reason)
+    async def without_consent(self, ws: WorkspaceRef, contacts: Sequence[Contact]) -> builtins.list[Contact]:
+        """The contacts made without a grant in force: those whose member's latest record for the
+        purpose *recorded* before the contact (what the door could see then) is not a grant, or who
+        have none, or are not members of ``ws``. A compliant sender's contacts give an empty list."""
+        found: builtins.list[Contact] = []
+        for start in range(0, len(contacts), VERIFY_CHUNK):
+            chunk = contacts[start : start + VERIFY_CHUNK]
+            in_members, arg = self.k.db.dialect.any_of("member", {c.member_id for c in chunk}, "bigint")
+            rows = await self.k.db.fetch(
+                "SELECT member, purpose, status, recorded_at FROM scrm_consent "
+                f"WHERE workspace = {{}} AND {in_members} ORDER BY seq",
+                ws.id,
+                arg,
+            )
+            history: dict[tuple[int, str], builtins.list[tuple[datetime, str]]] = {}
+            for row in rows:
+                history.setdefault((int(row["member"]), row["purpose"]), []).append(
+                    (timestamp(row["recorded_at"]), row["status"])
+                )
+            for contact in chunk:
+                before = [
+                    status for at, status in history.get((contact.member_id, contact.purpose), []) if at <= contact.at
+                ]
+                if not before or before[-1] != "granted":
+                    found.append(contact)
+        return found
 
-        if row["status"] != "active":
-            return no(f"the member is {row['status']}")
-        if row["consent"] is None:
-            return no("no consent recorded")
-        if row["consent"] != "granted":
-            return no("consent withdrawn")
+    async def _veto(self, ws: WorkspaceRef, member_id: int, purpose: str) -> str | None:
+        """The first reason a plugin enabled here gives not to contact the member (None: none)."""
         try:
             vetoes = await self.k.plugins.call(
                 "scrm_can_contact",
@@ -403,11 +479,9 @@ class Consents:
             )
         except Exception:
             log.exception("a scrm_can_contact implementation failed; answering no")
-            return no("a plugin's check failed")
+            return "a plugin's check failed"
         reasons = [str(v) for v in vetoes if v]
-        if reasons:
-            return no(reasons[0])
-        return ContactDecision(member_id=member_id, purpose=purpose, allowed=True, reason=None)
+        return reasons[0] if reasons else None
 
     # --- verifying ------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+from scrm.groupcommit import GroupCommit
 from scrm.pagination import MAX_LIMIT, Page
 from scrm.problems import NotFound, ValidationFailed, field_error
 from scrm.schemas import MAX_ATTRIBUTES_BYTES, MAX_BATCH, EventIn, EventOut, EventResult, MemberRef
@@ -60,6 +61,18 @@ class Events:
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
         self.columns = "e.id, e.member, e.type, e.properties, e.occurred_at, e.recorded_at, e.source, e.idempotency_key"
+        self._passive: tuple[str, ...] | None = None
+
+    def is_engagement(self, event_type: str) -> bool:
+        """Whether an event of this type is something the member did (engagement), not a fact recorded
+        about them: the core's own types and the prefixes plugins declare with
+        ``scrm_passive_event_types`` are not."""
+        if self._passive is None:
+            declared = self.k.plugins.answers(
+                "scrm_passive_event_types", "a list of event type prefixes (strings)", _are_prefixes
+            )
+            self._passive = CORE_TYPE_PREFIXES + tuple(p for prefixes in declared.values() for p in prefixes)
+        return not event_type.startswith(self._passive)
 
     async def post(self, ws: WorkspaceRef, items: Sequence[EventIn]) -> builtins.list[EventResult]:
         """Check and record events a client posted: all of them, or none with a 422 naming each bad one."""
@@ -108,6 +121,8 @@ class Events:
         """
         if not events:
             return []
+        if len(events) == 1 and not allow_erased and SINGLE_EVENTS.batching(self.k):
+            return [await SINGLE_EVENTS.submit(self.k, (ws, events[0]))]
         at = now()
         if self.k.db.dialect.name == "postgres":
             return await self._insert_postgres(ws, events, at, allow_erased)
@@ -257,6 +272,35 @@ class Events:
         )
         return [to_event(row) for row in rows]
 
+    async def purge(
+        self,
+        ws: WorkspaceRef,
+        before: datetime,
+        *,
+        since: datetime | None = None,
+        erased_only: bool = False,
+        dry_run: bool = False,
+    ) -> int:
+        """Delete the workspace's events that occurred before ``before`` (and at or after ``since``;
+        only erased members' with ``erased_only``); returns how many — with ``dry_run``, how many it would delete, by the same
+        condition, so a retention policy's dry run says exactly what applying it does. (An event still
+        waiting for delivery when it is purged is skipped by its delivery: keep ``before`` days back.)"""
+        condition = "workspace = {} AND occurred_at < {}"
+        args: builtins.list[Any] = [ws.id, before]
+        if since is not None:
+            condition += " AND occurred_at >= {}"
+            args.append(since)
+        if erased_only:
+            condition += " AND member IN (SELECT id FROM scrm_member WHERE workspace = {} AND status = 'erased')"
+            args.append(ws.id)
+        if dry_run:
+            rows = await self.k.db.fetch(f"SELECT count(*) AS n FROM scrm_event WHERE {condition}", *args)
+            return int(rows[0]["n"])
+        async with self.k.db.transaction():
+            rows = await self.k.db.fetch(f"DELETE FROM scrm_event WHERE {condition} RETURNING id", *args)
+            self.k.audit.note("events", "", {"purged": len(rows), "before": before.isoformat()}, action="events.purge")
+        return len(rows)
+
     async def list(self, ws: WorkspaceRef, filters: EventFilter, cursor: str | None, limit: int) -> Page[EventOut]:
         """Events newest first (by ``occurred_at``, then id), keyset-paginated."""
         position = self.k.cursors.decode_position("events", cursor)
@@ -290,6 +334,32 @@ class Events:
         return Page(items=items, next_cursor=None)
 
 
+async def _write_single_events(
+    kernel: Kernel, items: Sequence[tuple[WorkspaceRef, NewEvent]]
+) -> builtins.list[EventResult]:
+    """Single events of one workspace, posted at once, in one statement (their batch's: a member
+    not usable here fails it as a whole, and each event is then written on its own)."""
+    return await kernel.events._insert_postgres(items[0][0], [event for _, event in items], now(), False)
+
+
+async def _write_single_event(kernel: Kernel, item: tuple[WorkspaceRef, NewEvent]) -> EventResult:
+    ws, event = item
+    [result] = await kernel.events._insert_postgres(ws, [event], now(), False)
+    return result
+
+
+#: One event recorded outside a transaction on PostgreSQL (the API's single POST, a plugin's single
+#: write): concurrent ones of a workspace share a statement (:mod:`scrm.groupcommit`). Two events
+#: with one idempotency key are never in two batches at once (their inserts could deadlock).
+SINGLE_EVENTS: GroupCommit[tuple[WorkspaceRef, NewEvent], EventResult] = GroupCommit(
+    "scrm.events",
+    _write_single_events,
+    _write_single_event,
+    lane=lambda item: item[0].id,
+    conflict=lambda item: item[1].idempotency_key,
+)
+
+
 def check_batch_size(items: Sequence[Any], noun: str) -> None:
     """A batch holds 1 to ``MAX_BATCH`` items; otherwise a 422 about the body as a whole."""
     if not 1 <= len(items) <= MAX_BATCH:
@@ -314,3 +384,7 @@ def to_event(row: Any) -> EventOut:
         source=row["source"],
         idempotency_key=row["idempotency_key"],
     )
+
+
+def _are_prefixes(answer: Any) -> bool:
+    return isinstance(answer, list) and all(isinstance(p, str) and p for p in answer)

@@ -24,13 +24,14 @@ from scrm.schemas import (
     Identities,
     ImportError_,
     ImportResult,
+    MemberOut,
     MemberStatus,
     TagChange,
     TagName,
 )
 from scrm.services.context import WorkspaceRef
 from scrm.services.events import NewEvent
-from scrm.services.members import check_attributes_size, to_member
+from scrm.services.members import MemberFilter, check_attributes_size
 from scrm.services.values import now
 
 if TYPE_CHECKING:
@@ -425,45 +426,50 @@ EXPORT_COLUMNS = [
 ]
 
 
-async def export_members(kernel: Kernel, ws: WorkspaceRef, fmt: str, batch: int = 1_000) -> AsyncIterator[bytes]:
-    """Every member of the workspace, in id order, a batch at a time — except erased ones, which
-    hold no personal data and could not be imported back (they have no external_id)."""
-    encoder = msgspec.json.Encoder()
+async def export_members(
+    kernel: Kernel, ws: WorkspaceRef, fmt: str, batch: int = 1_000, filters: MemberFilter | None = None
+) -> AsyncIterator[bytes]:
+    """Every member of the workspace (or those ``filters`` match), in id order, a batch at a time —
+    except erased ones, which hold no personal data and could not be imported back (they have no
+    external_id)."""
     if fmt == "csv":
         yield _csv_line(EXPORT_COLUMNS)
-    after = 0
-    columns = kernel.members.columns
+    cursor: str | None = None
+    wanted = filters or MemberFilter()
     while True:
-        rows = await kernel.db.fetch(
-            f"SELECT {columns} FROM scrm_member m WHERE m.workspace = {{}} AND m.id > {{}} AND m.status <> 'erased' ORDER BY m.id LIMIT {{}}",
-            ws.id,
-            after,
-            batch,
-        )
-        if not rows:
+        page = await kernel.members.list(ws, wanted, cursor, batch)
+        members = [m for m in page.items if m.status != "erased"]
+        if members:
+            yield _encode(fmt, members)
+        if page.next_cursor is None:
             return
-        members = [to_member(r) for r in rows]
-        after = members[-1].id
-        if fmt == "ndjson":
-            yield b"".join(encoder.encode(m) + b"\n" for m in members)
-        else:
-            yield b"".join(
-                _csv_line(
-                    [
-                        str(m.id),
-                        m.external_id or "",
-                        m.display_name,
-                        m.status,
-                        CSV_LIST_SEPARATOR.join(m.tags),
-                        encoder.encode(m.identities).decode(),
-                        encoder.encode(m.attributes).decode(),
-                        m.created_at.isoformat(),
-                        m.updated_at.isoformat(),
-                        m.last_active_at.isoformat() if m.last_active_at else "",
-                    ]
-                )
-                for m in members
-            )
+        cursor = page.next_cursor
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def _encode(fmt: str, members: list[MemberOut]) -> bytes:
+    """Members as NDJSON lines or CSV rows (the columns of :data:`EXPORT_COLUMNS`)."""
+    if fmt == "ndjson":
+        return b"".join(_encoder.encode(m) + b"\n" for m in members)
+    return b"".join(
+        _csv_line(
+            [
+                str(m.id),
+                m.external_id or "",
+                m.display_name,
+                m.status,
+                CSV_LIST_SEPARATOR.join(m.tags),
+                _encoder.encode(m.identities).decode(),
+                _encoder.encode(m.attributes).decode(),
+                m.created_at.isoformat(),
+                m.updated_at.isoformat(),
+                m.last_active_at.isoformat() if m.last_active_at else "",
+            ]
+        )
+        for m in members
+    )
 
 
 def _csv_line(cells: list[str]) -> bytes:

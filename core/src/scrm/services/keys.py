@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from scrm.problems import Forbidden, NotFound, ValidationFailed, field_error
 from scrm.schemas import KeyCreated, KeyOut
 from scrm.scopes import OPERATOR_SCOPES, grants, known_scope
+from scrm.services.audit import Actor
 from scrm.services.context import WorkspaceRef
 from scrm.services.values import now, timestamp
 
@@ -30,11 +31,26 @@ def digest(key: str) -> str:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a key, the workspace it is bound to (None for an operator key), its scopes."""
+    """Who is calling: a key (or an OAuth app's access token), the workspace it is bound to (None for
+    an operator key), its scopes. For an app, ``app_id`` names it, ``operator_id`` the operator whose
+    consent issued the token (None for client credentials) and ``expires_at`` (a Unix time) when the
+    token stops working."""
 
     key_id: int
     workspace_id: int | None
     scopes: frozenset[str]
+    app_id: int | None = None
+    operator_id: int | None = None
+    expires_at: float | None = None
+    name: str = ""
+
+    @property
+    def actor(self) -> Actor:
+        """Who acts, for the audit trail: the app, or the key."""
+        if self.app_id is not None:
+            label = self.name if self.operator_id is None else f"{self.name} (approved by operator {self.operator_id})"
+            return Actor("oauth_app", str(self.app_id), label)
+        return Actor("api_key", str(self.key_id), self.name)
 
     @property
     def operator(self) -> bool:
@@ -74,7 +90,7 @@ class Keys:
                     f"scopes[{i}]: {scope!r} is for operator keys only",
                     errors=[field_error(f"scopes[{i}]", "operator keys only")],
                 )
-            if creator is not None and not _covered(creator, scope):
+            if creator is not None and not covered(creator, scope):
                 raise Forbidden(f"A key cannot grant {scope!r}, which it does not hold itself")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         prefix = key[:12]
@@ -111,7 +127,7 @@ class Keys:
             rows = await self.k.db.fetch(
                 "SELECT scopes FROM scrm_api_key WHERE id = {} AND workspace = {}", key_id, ws.id
             )
-            if rows and not all(_covered(revoker, scope) for scope in rows[0]["scopes"].split()):
+            if rows and not all(covered(revoker, scope) for scope in rows[0]["scopes"].split()):
                 raise Forbidden(f"Key {key_id} holds scopes this key does not; it cannot revoke it")
         async with self.k.db.transaction():
             rows = await self.k.db.fetch(
@@ -128,16 +144,18 @@ class Keys:
     async def authenticate(self, key: str) -> Principal | None:
         """The principal for a presented key, or None if unknown or revoked."""
         rows = await self.k.db.fetch(
-            "SELECT id, workspace, scopes FROM scrm_api_key WHERE key_hash = {} AND revoked_at IS NULL",
+            "SELECT id, workspace, name, scopes FROM scrm_api_key WHERE key_hash = {} AND revoked_at IS NULL",
             digest(key),
         )
         if not rows:
             return None
         row = rows[0]
-        return Principal(key_id=row["id"], workspace_id=row["workspace"], scopes=frozenset(row["scopes"].split()))
+        return Principal(
+            key_id=row["id"], workspace_id=row["workspace"], scopes=frozenset(row["scopes"].split()), name=row["name"]
+        )
 
 
-def _covered(creator: Principal, scope: str) -> bool:
+def covered(creator: Principal, scope: str) -> bool:
     """Whether ``creator`` holds everything ``scope`` would grant (so keys cannot escalate)."""
     if scope == "*":
         return "*" in creator.scopes

@@ -43,6 +43,17 @@ _encode = msgspec.json.Encoder()
 
 
 @dataclass(frozen=True)
+class MemberCondition:
+    """A condition on members written in SQL by a plugin (the answer of ``scrm_member_segment``):
+    ``sql`` tests the member row ``m`` (``scrm_member``) with ``{}`` placeholders bound to ``args``,
+    in order. It is ANDed into the listing's WHERE clause, so it must be self-contained (subqueries,
+    not joins) and scoped by workspace itself."""
+
+    sql: str
+    args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
 class MemberFilter:
     """What a member listing is narrowed by; every condition must hold."""
 
@@ -54,6 +65,7 @@ class MemberFilter:
     active_after: datetime | None = None  # an engagement event at or after this time
     inactive_since: datetime | None = None  # no engagement event at or after this time (or none ever)
     q: str | None = None  # the external id, a display-name prefix (any case) or a channel identity's value
+    segment: int | None = None  # in this saved segment: a plugin answering ``scrm_member_segment`` decides
 
 
 def check_attributes_size(attributes: dict[str, Any], field: str = "attributes") -> None:
@@ -116,6 +128,9 @@ class Members:
             )
             member_id = rows[0]["id"]
             tagged = await self.k.tags.attach(ws, [member_id], data.tags) if data.tags else []
+            # the trail says which fields were given, never their (personal) values
+            given = [f for f in ("external_id", "display_name", "identities", "attributes") if getattr(data, f)]
+            self.k.audit.note("member", member_id, {"fields": given, "status": data.status, "tags": data.tags})
             await self.k.events.record(ws, [NewEvent(member_id, "member.created", {"tags": [n for _, n in tagged]})])
         member = await self.get(ws, member_id)
         await self.k.plugins.notify(
@@ -164,6 +179,10 @@ class Members:
                     ws.id,
                 )
                 await self.k.events.record(ws, [NewEvent(member_id, "member.updated", {"changed": changed})])
+                summary: dict[str, Any] = {"changed": changed}
+                if "status" in values:
+                    summary["status"] = [current["status"], values["status"]]
+                self.k.audit.note("member", member_id, summary)
         member = await self.get(ws, member_id)
         if changed:
             await self.k.plugins.notify(
@@ -177,8 +196,9 @@ class Members:
         return member
 
     async def erase(self, ws: WorkspaceRef, member_id: int) -> None:
-        """Erase a member's personal data and tags; the row stays (status ``erased``) so the facts
-        that refer to it stay consistent."""
+        """Erase a member's personal data: the profile, tags, the properties (and idempotency keys)
+        of their events, and every plugin's share; the row stays (status ``erased``) so the facts
+        that refer to it (events by type and time, consent records) stay consistent."""
         async with self.k.db.transaction():
             rows = await self.k.db.fetch(
                 "UPDATE scrm_member SET external_id = NULL, display_name = '', identities = {}, attributes = {}, "
@@ -192,6 +212,18 @@ class Members:
             if not rows:
                 raise NotFound(f"No member {member_id} in this workspace")
             await self.k.db.fetch("DELETE FROM scrm_member_tag WHERE member = {} AND workspace = {}", member_id, ws.id)
+            self.k.audit.note("member", member_id, {"erased": True})
+            # event properties are what the member said or did (a comment's text, an order's
+            # address) and an idempotency key is the client's own text: both are personal data. The
+            # core's own events (member.*, tags.*, consent.*) hold field and tag names only: kept.
+            own = " AND ".join(f"type NOT LIKE '{prefix}%'" for prefix in CORE_TYPE_PREFIXES)
+            await self.k.db.fetch(
+                "UPDATE scrm_event SET properties = {}, idempotency_key = NULL "
+                f"WHERE member = {{}} AND workspace = {{}} AND {own}",
+                "{}",
+                member_id,
+                ws.id,
+            )
             await self.k.events.record(ws, [NewEvent(member_id, "member.erased")], allow_erased=True)
             # every installed plugin, enabled here or not: one switched off may still hold data
             await self.k.plugins.call("scrm_erase_member", workspace=ws, member_id=member_id, kernel=self.k)
@@ -268,22 +300,28 @@ class Members:
 
     async def mark_active(self, ws: WorkspaceRef, events: Sequence[EventOut]) -> None:
         """The core's own handler of delivered events: move each member's ``last_active_at`` to their
-        latest engagement event (any type but the core's). Idempotent, and order does not matter:
+        latest engagement event (``kernel.events.is_engagement``: any type but the core's and those
+        plugins declare passive). Idempotent, and order does not matter:
         it only ever moves forward."""
         latest: dict[int, datetime] = {}
         for event in events:
-            if not event.type.startswith(CORE_TYPE_PREFIXES):
+            if self.k.events.is_engagement(event.type):
                 at = latest.get(event.member_id)
                 latest[event.member_id] = event.occurred_at if at is None else max(at, event.occurred_at)
         if not latest:
             return
         if self.k.db.dialect.name == "postgres":
+            # the rows locked in id order first: two deliveries at once then wait for each other
+            # rather than deadlock (an UPDATE ... FROM locks in whatever order its join runs)
+            ids = sorted(latest)
             await self.k.db.fetch(
-                "UPDATE scrm_member m SET last_active_at = x.at FROM unnest({}::bigint[], {}::timestamptz[]) "
-                "AS x(id, at) WHERE m.id = x.id AND m.workspace = {} "
-                "AND (m.last_active_at IS NULL OR m.last_active_at < x.at)",
-                list(latest),
-                list(latest.values()),
+                "WITH x AS (SELECT * FROM unnest({}::bigint[], {}::timestamptz[]) AS x(id, at)), "
+                "l AS MATERIALIZED (SELECT m.id, x.at FROM scrm_member m JOIN x ON m.id = x.id "
+                "WHERE m.workspace = {} AND (m.last_active_at IS NULL OR m.last_active_at < x.at) "
+                "ORDER BY m.id FOR NO KEY UPDATE OF m) "
+                "UPDATE scrm_member m SET last_active_at = l.at FROM l WHERE m.id = l.id",
+                ids,
+                [latest[i] for i in ids],
                 ws.id,
             )
             return
@@ -314,6 +352,23 @@ class Members:
         )
         items = [to_member(row) for row in rows]
         return self.k.cursors.page("members", items, [m.id for m in items], limit)
+
+    async def names(self, ws: WorkspaceRef, member_ids: Sequence[int]) -> dict[int, str]:
+        """What to call each of these members on a page, in one query: the display name, else the
+        external id; an erased member (or one not in this workspace) is left out."""
+        ids = sorted(set(member_ids))
+        if not ids:
+            return {}
+        condition, arg = self.k.db.dialect.any_of("id", ids, "bigint")
+        rows = await self.k.db.fetch(
+            f"SELECT id, display_name, external_id FROM scrm_member WHERE workspace = {{}} AND {condition} "
+            "AND status <> 'erased'",
+            ws.id,
+            arg,
+        )
+        return {
+            r["id"]: r["display_name"] or r["external_id"] or "" for r in rows if r["display_name"] or r["external_id"]
+        }
 
     async def count(self, ws: WorkspaceRef, filters: MemberFilter | None = None) -> int:
         where, args = await self._where(ws, filters or MemberFilter())
@@ -359,7 +414,25 @@ class Members:
             identity, identity_args = self.k.db.dialect.json_has_value("m.identities", f.q)
             clauses.append(f"(m.external_id = {{}} OR {self.k.db.dialect.like_prefix('m.display_name')} OR {identity})")
             args += [f.q, prefix_pattern(f.q), *identity_args]
+        if f.segment is not None:
+            segment = await self._segment(ws, f.segment)
+            clauses.append(f"({segment.sql})")
+            args += segment.args
         return "".join(f" AND {c}" for c in clauses), args
+
+    async def _segment(self, ws: WorkspaceRef, segment: int) -> MemberCondition:
+        """The condition of saved segment ``segment``, from the first plugin enabled here that knows
+        it; a 422 naming ``segment`` when none does (no such segment, or no segments plugin)."""
+        answers = await self.k.plugins.call(
+            "scrm_member_segment", ws.enabled_plugins, workspace=ws, segment=segment, kernel=self.k
+        )
+        for answer in answers:
+            if isinstance(answer, MemberCondition):
+                return answer
+        raise ValidationFailed(
+            f"segment: no segment {segment} in this workspace",
+            errors=[field_error("segment", "no such segment in this workspace", "query")],
+        )
 
 
 def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

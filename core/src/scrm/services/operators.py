@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import hashlib
 import re
 import secrets
@@ -44,8 +45,13 @@ LOGIN_FAILURES_PER_USERNAME = 5
 LOGIN_FAILURES_PER_ADDRESS = 30
 
 _hasher = PasswordHasher()
-#: verified against when the username is unknown, so a wrong username takes as long as a wrong password
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so a wrong username takes as long as a wrong
+    password. Made on first use, not at import: every ``scrm`` command would otherwise pay a hash."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def token_digest(token: str) -> str:
@@ -325,7 +331,7 @@ class Operators:
         await self._check_rate(username, ip)
         rows = await self.k.db.fetch("SELECT * FROM scrm_operator WHERE username = {}", username)
         row = rows[0] if rows else None
-        stored = row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH
+        stored = row["password_hash"] if row and row["password_hash"] else _dummy_hash()
         ok = await _verify(stored, password) and row is not None and row["password_hash"] is not None
         if not ok or row is None or row["disabled_at"] is not None:
             async with self.k.db.transaction():

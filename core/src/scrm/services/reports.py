@@ -152,6 +152,18 @@ class Reports:
         where, args = (" AND type = {}", [type]) if type is not None else ("", [])
         return await self._per_day(ws, period, "scrm_event", "occurred_at", where, args)
 
+    async def event_types(self, ws: WorkspaceRef, days: int = 90) -> list[tuple[str, int]]:
+        """The event types of the last ``days`` days with how many of each, the most frequent first
+        (a filter offers them, with their weight)."""
+        period = _Period.of(ws, days)
+        rows = await self.k.db.fetch(
+            "SELECT type, COUNT(*) AS n FROM scrm_event WHERE workspace = {} AND occurred_at >= {} "
+            "GROUP BY type ORDER BY COUNT(*) DESC, type LIMIT 200",
+            ws.id,
+            period.start,
+        )
+        return [(r["type"], int(r["n"])) for r in rows]
+
     async def consent_coverage(self, ws: WorkspaceRef) -> list[Coverage]:
         """Per purpose (by name), the active members whose latest record for it is a grant, out of all
         active members: those a message for that purpose may reach (before plugins' vetoes)."""

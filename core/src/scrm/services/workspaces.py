@@ -101,6 +101,15 @@ class Workspaces:
         ws = await self.ref(slug)
         async with self.k.db.transaction():
             await self.k.db.fetch("DELETE FROM scrm_workspace WHERE id = {}", ws.id)
+            for table in (
+                "scrm_moderation_term",
+                "scrm_contact_refusal",
+                "scrm_oauth_code",
+                "scrm_oauth_token",
+                "scrm_oauth_app",
+            ):
+                # no foreign key: by hand
+                await self.k.db.fetch(f"DELETE FROM {table} WHERE workspace = {{}}", ws.id)
         self.k.forget_cached()
         await self.k.plugins.notify("scrm_workspace_deleted", workspace=ws, kernel=self.k)
 
@@ -142,6 +151,7 @@ class Workspaces:
                     hooks=plugin.hooks,
                     enabled=bool(row and row["enabled"]),
                     settings=json_value(row["settings"]) if row else {},
+                    settings_schema=plugin.settings_schema.json_schema if plugin.settings_schema else None,
                 )
             )
         return out
@@ -155,12 +165,15 @@ class Workspaces:
     async def set_plugin(
         self, ws: WorkspaceRef, name: str, enabled: bool, settings: dict[str, Any] | None
     ) -> PluginOut:
-        """Switch a plugin on or off here (and replace its settings when given)."""
+        """Switch a plugin on or off here (and replace its settings when given, checked against the
+        plugin's settings schema: a 422 names ``settings.<field>``)."""
         if name not in self.k.plugins.plugins:
             raise NotFound(
                 f"No plugin {name!r} is installed",
                 errors=[field_error("name", "not installed")],
             )
+        if settings is not None:
+            settings = self.k.plugins.plugins[name].validate_settings(settings)
         settings_json = msgspec.json.encode(settings).decode() if settings is not None else None
         keep_settings = "" if settings_json is None else ", settings = excluded.settings"
         async with self.k.db.transaction():

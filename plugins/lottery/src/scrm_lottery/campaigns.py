@@ -355,7 +355,7 @@ async def update(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, p
     await check(kernel, ws, merged, points="points_cost" in changed)
     async with kernel.db.transaction():
         campaign = await load(kernel, ws, campaign_id, lock=kernel.sql.for_update)
-        allowed = _changeable(campaign.state)
+        allowed = changeable(campaign.state)
         refused = sorted(set(changed) - allowed) if allowed is not None else []
         if refused:
             raise CampaignLocked(
@@ -402,7 +402,7 @@ async def update(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, p
     return await get(kernel, ws, campaign_id)
 
 
-def _changeable(state: str) -> frozenset[str] | None:
+def changeable(state: str) -> frozenset[str] | None:
     """The fields that may change in ``state`` (None: all of them)."""
     if state == "draft":
         return None

@@ -27,7 +27,7 @@ import scrm
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from scrm_lottery import campaigns, draws, entries, members, spins, winners
+from scrm_lottery import activity, campaigns, draws, entries, members, spins, winners
 from scrm_lottery.campaigns import Campaign
 from scrm_lottery.schemas import DEFAULT_MAX_TICKETS, DEFAULT_NOTIFY_PURPOSE, CampaignIn, CampaignPatch, DrawIn
 
@@ -49,6 +49,15 @@ def N_(message: str) -> str:
 
 #: a campaign's states, as the pages show them (translated there)
 STATES = (N_("draft"), N_("open"), N_("closed"), N_("drawn"), N_("cancelled"))
+
+#: why the consent door says no (``kernel.consents.decide``), translated on the results page
+REFUSALS = (
+    N_("no consent recorded"),
+    N_("consent withdrawn"),
+    N_("the member is blocked"),
+    N_("the member is erased"),
+    N_("a plugin's check failed"),
+)
 
 #: the form's fields, in the API's names
 FIELDS = (
@@ -257,7 +266,20 @@ def _form(
     """The campaign form (the form alone for htmx), for a new campaign or ``campaign``."""
     name = "lottery/_form.html" if _is_htmx(request) else "lottery/form.html"
     context = {"campaign": campaign, "values": typed, "errors": errors, "zone": access.workspace.time_zone}
+    context |= _locks(campaign)
     return Template(name, context=context, status_code=status)
+
+
+def _locks(campaign: Campaign | None) -> dict[str, Any]:
+    """The fields the campaign's state no longer lets change (``locked``), shown read-only with the
+    reason (from ``locked_state``) instead of being refused after the save; a draft locks nothing."""
+    allowed = campaigns.changeable(campaign.state) if campaign else None
+    if campaign is None or allowed is None:
+        return {"locked": frozenset(), "locked_state": ""}
+    locked = {*FIELDS, "drand_round"} - allowed
+    if "public_source" in allowed:
+        locked.discard("drand_round")
+    return {"locked": frozenset(locked), "locked_state": campaign.state}
 
 
 @get("/campaigns/new", opt=WRITE)
@@ -305,9 +327,10 @@ async def update_campaign(
     back next to its field."""
     ws = access.workspace
     campaign = await campaigns.get(kernel, ws, campaign_id)
-    typed = _typed(await request.form())
+    shown = form_of(campaign, ws.time_zone)
+    typed = shown | _typed(await request.form())  # a locked select is disabled: not sent, unchanged
     try:
-        before = campaign_data(form_of(campaign, ws.time_zone), ws.time_zone)
+        before = campaign_data(shown, ws.time_zone)
         after = campaign_data(typed, ws.time_zone)
         changed = {k: after[k] for k in FIELDS if k in typed and after[k] != before[k]}
         if changed:
@@ -341,17 +364,10 @@ async def _counts(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign
 
 
 async def _names(kernel: scrm.Kernel, access: scrm.Access, ids: list[int]) -> dict[int, str]:
-    """Members' names, when the operator may read members (else they show by id)."""
+    """Members' names (one query), when the operator may read members (else they show by id)."""
     if not access.can("members:read"):
         return {}
-    names = {}
-    for member_id in dict.fromkeys(ids):
-        try:
-            member = await kernel.members.get(access.workspace, member_id)
-        except scrm.NotFound:
-            continue
-        names[member_id] = member.display_name or member.external_id or f"#{member_id}"
-    return names
+    return await kernel.members.names(access.workspace, ids)
 
 
 @get("/campaigns/{campaign_id:int}", opt=READ)
@@ -370,8 +386,21 @@ async def campaign_page(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign
         and (campaign.state == "closed" or (campaign.state == "open" and campaign.closes_at <= at)),
         "can_write": access.can("lottery:write"),
         "can_admin": access.can("lottery:admin"),
+        **await _charts(kernel, ws, campaign),
     }
     return Template("lottery/campaign.html", context=context)
+
+
+async def _charts(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign) -> dict[str, Any]:
+    """The campaign page's charts: entries per day (a draw); spins and wins per day and the stock
+    left of each prize in % (a wheel)."""
+    days = await activity.per_day(kernel, ws, campaign.id, campaign.mode)
+    if campaign.mode != "instant":
+        return {"activity": [(f"{d:%m-%d}", n) for d, n, _ in days]}
+    return {
+        "activity": [(f"{d:%m-%d}", n, won) for d, n, won in days],
+        "stock_left": [(p.name, 100 * (p.stock or 0) / p.quantity if p.quantity else 0.0) for p in campaign.prizes],
+    }
 
 
 @get("/campaigns/{campaign_id:int}/count", opt=READ)
@@ -446,17 +475,25 @@ async def draw(
 
 @get("/campaigns/{campaign_id:int}/results", opt=READ)
 async def results_page(kernel: scrm.KernelDep, access: scrm.AccessDep, campaign_id: scrm.PathId) -> Template:
+    """The published draw and its winners, each with what the consent door answers now for the
+    campaign's ``notify_purpose`` (a compliance statement: never a claim the door would not make);
+    the notify button counts only the winners reachable now and not yet notified."""
     ws = access.workspace
     campaign = await campaigns.get(kernel, ws, campaign_id)
     result = await draws.result(kernel, ws, campaign_id)
     shown = result.winners[:WINNERS_SHOWN]
+    now = await winners.reachable_now(kernel, ws, campaign.notify_purpose, [w.member_id for w in shown])
+    unreachable = [w for w in shown if not now[w.member_id].allowed]
     context = {
         "campaign": campaign.out(),
         "result": result,
         "winners": shown,
+        "now": now,
+        "unreachable": unreachable,
+        "reachable": len(shown) - len(unreachable),
         "more": len(result.winners) - len(shown),
-        "names": await _names(kernel, access, [w.member_id for w in shown + result.unreachable]),
-        "waiting": sum(w.notified_at is None for w in result.winners),
+        "names": await _names(kernel, access, [w.member_id for w in shown]),
+        "waiting": sum(w.notified_at is None and now[w.member_id].allowed for w in shown),
         "can_admin": access.can("lottery:admin"),
     }
     return Template("lottery/results.html", context=context)

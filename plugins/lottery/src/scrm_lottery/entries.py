@@ -4,7 +4,9 @@ An entry is one row per member and campaign (a unique index), written by one con
 that also checks the campaign is open and inside its window — and, on PostgreSQL, holds a share lock
 on the campaign row until it commits, so the draw (which changes that row first) never misses an
 entry committed after it read the list. With a points cost the entry and the spend share one
-transaction: not enough points, nothing written.
+transaction: not enough points, nothing written. On PostgreSQL free entries of a campaign arriving
+at once are written by one statement (:data:`ENTRIES`, the core's group commit), each with its own
+answer.
 
 Tickets (``entry_mode`` ``tickets``): each entry holds one ticket for entering; every delivered event
 matching a ticket rule (``event_type`` → ``tickets``), occurring inside the entry window and delivered
@@ -15,6 +17,8 @@ while the campaign is open, adds its tickets once (its id is recorded under a un
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +36,11 @@ from scrm_lottery.schemas import EntryCount, EntryOut, MemberIn
 #: campaign is open, and the insert itself re-checks the state and the window (closes_at may move).
 _open: TTLCache[tuple[int, int], Campaign] = TTLCache(maxsize=10_000, ttl=5.0)
 _CHUNK = 200  # rows per multi-row insert (SQLite's limit on bound values)
+#: An entry's conflict: a row of tickets earned earlier becomes the entry; an entry made is kept.
+_ENTERED = (
+    "ON CONFLICT (campaign, member_id) DO UPDATE SET entered = TRUE, points_spent = excluded.points_spent, "
+    "created_at = excluded.created_at WHERE lottery_entry.entered = FALSE"
+)
 
 
 async def member_of(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, who: MemberIn) -> scrm.MemberOut:
@@ -95,7 +104,7 @@ async def enter(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, wh
         )
     await check_eligible(kernel, ws, campaign, member)
     if not campaign.points_cost:
-        return await _insert(kernel, ws, campaign, member.id, 0, at)
+        return await ENTRIES.submit(kernel, Entering(ws, campaign, member.id, at))
     points = spender(kernel, ws)
     if points is None:
         raise PointsUnavailable("This campaign costs points and the points plugin is not enabled here")
@@ -121,9 +130,7 @@ async def _insert(
         f"AND opens_at <= {{}} AND closes_at > {{}}{kernel.sql.for_share}) "
         "INSERT INTO lottery_entry (workspace, campaign, member_id, entered, tickets, points_spent, created_at) "
         "SELECT {}, c.id, {}, TRUE, 1, {}, {} FROM c WHERE TRUE "
-        "ON CONFLICT (campaign, member_id) DO UPDATE SET entered = TRUE, points_spent = excluded.points_spent, "
-        "created_at = excluded.created_at WHERE lottery_entry.entered = FALSE "
-        "RETURNING id, tickets",
+        f"{_ENTERED} RETURNING id, tickets",
         campaign.id,
         ws.id,
         at,
@@ -154,6 +161,67 @@ async def _insert(
         points_spent=cost,
         created_at=at,
     )
+
+
+@dataclass(frozen=True)
+class Entering:
+    """A free entry checked and ready to write: where, which campaign, who, when."""
+
+    ws: scrm.WorkspaceRef
+    campaign: Campaign
+    member_id: int
+    at: datetime
+
+
+async def _write_entries(kernel: scrm.Kernel, batch: Sequence[Entering]) -> list[EntryOut | None]:
+    """PostgreSQL: free entries of one campaign (each member once) in one statement, checked against
+    the campaign's state and window at the latest of their times; None for an entry not written (the
+    member's earlier entry, or a window just closed: its own write says which)."""
+    ws, campaign = batch[0].ws, batch[0].campaign
+    now = max(e.at for e in batch)
+    rows = await kernel.sql.fetch(
+        "WITH c AS (SELECT id FROM lottery_campaign WHERE id = {} AND workspace = {} AND state = 'open' "
+        "AND opens_at <= {} AND closes_at > {} FOR SHARE) "
+        "INSERT INTO lottery_entry (workspace, campaign, member_id, entered, tickets, points_spent, created_at) "
+        "SELECT {}, c.id, x.member, TRUE, 1, 0, x.at FROM c, unnest({}::bigint[], {}::timestamptz[]) AS x(member, at) "
+        f"ORDER BY x.member {_ENTERED} RETURNING id, member_id, tickets",
+        campaign.id,
+        ws.id,
+        now,
+        now,
+        ws.id,
+        [e.member_id for e in batch],
+        [e.at for e in batch],
+    )
+    written = {row["member_id"]: row for row in rows}
+    return [
+        None
+        if e.member_id not in written
+        else EntryOut(
+            id=written[e.member_id]["id"],
+            campaign_id=campaign.id,
+            member_id=e.member_id,
+            tickets=written[e.member_id]["tickets"],
+            points_spent=0,
+            created_at=e.at,
+        )
+        for e in batch
+    ]
+
+
+async def _write_entry(kernel: scrm.Kernel, entering: Entering) -> EntryOut:
+    return await _insert(kernel, entering.ws, entering.campaign, entering.member_id, 0, entering.at)
+
+
+#: Free entries of a campaign arriving at once (a live-stream draw) share a statement on PostgreSQL;
+#: a member's two entries are never in two batches at once. See :class:`scrm.GroupCommit`.
+ENTRIES: scrm.GroupCommit[Entering, EntryOut] = scrm.GroupCommit(
+    "lottery.entries",
+    _write_entries,
+    _write_entry,
+    lane=lambda e: (e.ws.id, e.campaign.id),
+    conflict=lambda e: e.member_id,
+)
 
 
 def _entry(row: Any, campaign_id: int) -> EntryOut:

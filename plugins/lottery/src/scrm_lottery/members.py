@@ -5,7 +5,8 @@ Erasure keeps what published draws need and drops the rest. An entry in a campai
 part of a published, hashed entry list: it stays, as the bare member id and tickets (the lottery
 never stores names or contact details), so the draw can still be verified; the member's wins stay
 with it. Entries in campaigns not yet drawn are deleted (the erased person takes no part), and so
-are their spin counters, losing spins and the event ids that earned them tickets. Winning spins
+are their spin counters, losing spins, the event ids that earned them tickets and the tickets other
+plugins granted them (``grants``). Winning spins
 stay as the member id and the prize, which accounts for the prize's stock.
 """
 
@@ -108,7 +109,7 @@ async def erase(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_id: int) -> N
         member_id,
         ws.id,
     )
-    for table in ("lottery_ticket_event", "lottery_spin_count"):
+    for table in ("lottery_ticket_event", "lottery_ticket_grant", "lottery_spin_count"):
         await kernel.sql.fetch(f"DELETE FROM {table} WHERE workspace = {{}} AND member_id = {{}}", ws.id, member_id)
     await kernel.sql.fetch(
         "DELETE FROM lottery_spin WHERE workspace = {} AND member_id = {} AND prize IS NULL", ws.id, member_id
@@ -128,6 +129,7 @@ async def delete_workspace(kernel: scrm.Kernel, workspace_id: int) -> None:
         "lottery_spin",
         "lottery_winner",
         "lottery_ticket_event",
+        "lottery_ticket_grant",
         "lottery_entry",
         "lottery_prize",
         "lottery_campaign",

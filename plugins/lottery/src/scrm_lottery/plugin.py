@@ -10,6 +10,7 @@ import scrm
 from piccolo.conf.apps import AppConfig
 
 from scrm_lottery import api, cli, console, demo, entries, members
+from scrm_lottery.service import LotteryService
 from scrm_lottery.tables import TABLES
 
 
@@ -18,7 +19,7 @@ def scrm_manifest() -> scrm.Manifest:
     return scrm.Manifest(
         name="lottery",
         version="0.1.0",
-        description="Lotteries: campaigns with verifiable draws, weighted tickets and instant-win wheels",
+        description=console.N_("Lotteries: campaigns with verifiable draws, weighted tickets and instant-win wheels"),
         core=">=0.1,<1",
         scopes=["lottery:read", "lottery:write", "lottery:admin"],
     )
@@ -32,6 +33,11 @@ def scrm_tables() -> AppConfig:
         table_classes=TABLES,
         migration_dependencies=[],
     )
+
+
+@scrm.hookimpl
+def scrm_service(kernel: scrm.Kernel) -> LotteryService:
+    return LotteryService(kernel)
 
 
 @scrm.hookimpl

@@ -181,6 +181,18 @@ class EntryOut(msgspec.Struct):
     created_at: datetime
 
 
+class TicketGrant(msgspec.Struct):
+    """Tickets another plugin granted a member through the lottery's service (see
+    :mod:`scrm_lottery.grants`): ``tickets`` is what the grant added, after the campaign's cap."""
+
+    campaign_id: int
+    member_id: int
+    reference: str
+    tickets: int
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 class EntryCount(msgspec.Struct):
     campaign_id: int
     entries: int

@@ -75,6 +75,19 @@ class TicketEvent(Table, tablename="lottery_ticket_event"):
     member_id = BigInt()
 
 
+class TicketGrant(Table, tablename="lottery_ticket_grant"):
+    """Tickets granted through the service (``scrm_lottery.grants``), once per reference."""
+
+    id = BigSerial(primary_key=True)
+    workspace = BigInt()
+    campaign = BigInt()
+    member_id = BigInt()
+    reference = Varchar(length=200)
+    tickets = Integer(default=0)  # what the grant added, after the cap
+    created_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+
+
 class Winner(Table, tablename="lottery_winner"):
     id = BigSerial(primary_key=True)
     workspace = BigInt()
@@ -109,4 +122,4 @@ class SpinCount(Table, tablename="lottery_spin_count"):
     spins = Integer()
 
 
-TABLES: list[type[Table]] = [Campaign, Prize, Entry, TicketEvent, Winner, Spin, SpinCount]
+TABLES: list[type[Table]] = [Campaign, Prize, Entry, TicketEvent, TicketGrant, Winner, Spin, SpinCount]

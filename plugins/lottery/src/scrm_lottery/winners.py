@@ -109,6 +109,23 @@ async def recent(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign,
     return [to_winner(r, campaign.id) for r in rows]
 
 
+async def reachable_now(
+    kernel: scrm.Kernel, ws: scrm.WorkspaceRef, purpose: str, member_ids: list[int]
+) -> dict[int, scrm.ContactDecision]:
+    """What the consent door (``kernel.consents.decide_many``) answers *now* for each of
+    ``member_ids`` and ``purpose``: the results page states this, not the answer stored when a winner
+    was last checked (which is absent until someone notifies). A member gone since, or a purpose
+    deleted, is a no."""
+    try:
+        answers = await kernel.consents.decide_many(ws, member_ids, purpose)
+    except scrm.Problem as exc:  # the purpose is gone
+        answers = {}
+        gone = exc.detail
+    else:
+        gone = "no such member in this workspace"
+    return {m: answers.get(m) or scrm.ContactDecision(m, purpose, allowed=False, reason=gone) for m in member_ids}
+
+
 async def notify(
     kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign, only: list[int] | None = None
 ) -> NotifyResult:

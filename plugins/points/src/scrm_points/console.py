@@ -23,6 +23,7 @@ from litestar import Request, get, post
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
+from scrm_points import flows
 from scrm_points.config import PointsSettings
 from scrm_points.schemas import AdjustmentIn, RewardIn, RewardPatch, RuleIn, RulePatch
 from scrm_points.service import PointsService
@@ -231,6 +232,8 @@ async def _rewards(
     context = {
         "rewards": listed.items,
         "redemptions": redemptions.items,
+        "names": await _names(kernel, access, [r.member_id for r in redemptions.items]),
+        "flows": [(f"{f.day:%m-%d}", f.issued, f.redeemed) for f in await flows.per_day(kernel, access.workspace)],
         "can_admin": access.can("points:admin"),
         "values": typed or {},
         "errors": errors or {},
@@ -281,16 +284,15 @@ async def update_reward(
 @get("/leaderboard", opt=READ)
 async def leaderboard_page(kernel: scrm.KernelDep, access: scrm.AccessDep, by: Board = "balance") -> Template:
     board = await _service(kernel).leaderboard(access.workspace, by=by, limit=50)
-    ids = [entry.member_id for entry in board.entries]
-    names = {m.id: m.display_name or m.external_id or f"#{m.id}" for m in await _members(kernel, access, ids)}
+    names = await _names(kernel, access, [entry.member_id for entry in board.entries])
     return Template("points/leaderboard.html", context={"board": board, "names": names})
 
 
-async def _members(kernel: scrm.Kernel, access: scrm.Access, ids: list[int]) -> list[scrm.MemberOut]:
-    """The members on the board, when the operator may read members (else they show by id)."""
+async def _names(kernel: scrm.Kernel, access: scrm.Access, ids: list[int]) -> dict[int, str]:
+    """Members' names (one query), when the operator may read members (else they show by id)."""
     if not access.can("members:read"):
-        return []
-    return [await kernel.members.get(access.workspace, member_id) for member_id in ids]
+        return {}
+    return await kernel.members.names(access.workspace, ids)
 
 
 @get("/settings", opt=READ)

@@ -13,7 +13,9 @@ spend and the caller's own rows commit, or roll back, together): several stateme
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
@@ -78,6 +80,21 @@ class PointsService:
             "SELECT balance FROM points_account WHERE workspace = {} AND member_id = {}", ws.id, member_id
         )
         return int(rows[0]["balance"]) if rows else 0
+
+    def balance_condition(self, ws: scrm.WorkspaceRef, low: int, high: int | None) -> scrm.MemberCondition:
+        """Members whose balance is from ``low`` to ``high`` (None: no limit), as SQL over the member
+        row ``m`` (the segments plugin's ``points`` clause); a member who never had points has 0."""
+        upper, args = (" AND balance <= {}", [high]) if high is not None else ("", [])
+        if low > 0:
+            return scrm.MemberCondition(
+                "m.id IN (SELECT member_id FROM points_account WHERE workspace = {} AND balance >= {}" + upper + ")",
+                (ws.id, low, *args),
+            )
+        if high is None:
+            return scrm.MemberCondition("(1 = 1)", ())
+        return scrm.MemberCondition(
+            "NOT (m.id IN (SELECT member_id FROM points_account WHERE workspace = {} AND balance > {}))", (ws.id, high)
+        )
 
     async def award(self, ws: scrm.WorkspaceRef, member_id: int, amount: int, *, reason: str, reference: str) -> int:
         """Give the member ``amount`` points (they count toward tiers); returns the new balance.
@@ -198,37 +215,56 @@ class PointsService:
 
         The member is checked by recording the event (the core refuses a member not of this
         workspace, or erased), which rolls the check-in back: then the 404 or 409 says why. So the
-        tier, whose tag needs a real member, moves after the event."""
+        tier, whose tag needs a real member, moves after the event. On PostgreSQL check-ins arriving
+        at once share a transaction (:data:`CHECKINS`), each with its own answer."""
         at = clock.now()
-        day = clock.local_day(at, ws.time_zone)
+        return await CHECKINS.submit(self.k, Checkin(self, ws, member_id, clock.local_day(at, ws.time_zone), at))
+
+    async def _checkin_one(self, item: Checkin) -> CheckinOut:
+        """One check-in in its own transaction; its answer, or the problem that refused it."""
+        ws, member_id, day = item.ws, item.member_id, item.day
         again = AlreadyCheckedIn(f"Member {member_id} has already checked in on {day}", day=day.isoformat())
         ledger = await self._ledger(ws)
         try:
             async with self.k.db.transaction(on_duplicate=again):
-                done = await checkins.check_in(ledger, member_id, day, at)
+                done = await checkins.check_in(ledger, member_id, day, item.at)
                 if done is None:
                     raise again
-                await self.k.events.record(
-                    ws,
-                    [
-                        scrm.NewEvent(
-                            member_id,
-                            "points.checkin",
-                            {"day": day.isoformat(), "streak": done.streak, "points": done.points, "bonus": done.bonus},
-                            occurred_at=at,
-                            source="points",
-                            idempotency_key=f"points.checkin:{member_id}:{day.isoformat()}",
-                        )
-                    ],
-                )
-                if done.account is not None:
-                    await ledger.retier([done.account])
+                await self._after_checkins(ledger, [(item, done)])
         except scrm.ValidationFailed:  # the event's member is not usable: say why (rolled back)
             await self.member(ws, member_id)
             raise
-        return CheckinOut(
-            member_id=member_id, day=day, streak=done.streak, points=done.points, bonus=done.bonus, balance=done.balance
-        )
+        return item.out(done)
+
+    async def _checkin_batch(self, items: Sequence[Checkin]) -> list[CheckinOut | None]:
+        """PostgreSQL: check-ins of one workspace and day (each member once) in one transaction —
+        one statement for their rows, one for their events; None for a member already checked in
+        (its own write says so). A member not usable fails the batch as a whole."""
+        ledger = await self._ledger(items[0].ws)
+        async with self.k.db.transaction():
+            done = await checkins.check_in_many(ledger, [(i.member_id, i.at) for i in items], items[0].day)
+            await self._after_checkins(ledger, [(i, d) for i, d in zip(items, done, strict=True) if d is not None])
+        return [None if d is None else i.out(d) for i, d in zip(items, done, strict=True)]
+
+    async def _after_checkins(self, ledger: Ledger, written: list[tuple[Checkin, checkins.CheckedIn]]) -> None:
+        """The ``points.checkin`` events (they check the members) and the tiers, in the transaction."""
+        if not written:
+            return
+        events = [
+            scrm.NewEvent(
+                item.member_id,
+                "points.checkin",
+                {"day": item.day.isoformat(), "streak": done.streak, "points": done.points, "bonus": done.bonus},
+                occurred_at=item.at,
+                source="points",
+                idempotency_key=f"points.checkin:{item.member_id}:{item.day.isoformat()}",
+            )
+            for item, done in written
+        ]
+        await self.k.events.record(ledger.workspace, events)
+        accounts = [done.account for _, done in written if done.account is not None]
+        if accounts:
+            await ledger.retier(accounts)
 
     # --- operators' changes --------------------------------------------------------------------
 
@@ -595,3 +631,43 @@ def to_redemption(row: Any) -> RedemptionOut:
         transaction_id=int(row["transaction_id"]),
         created_at=created,
     )
+
+
+@dataclass(frozen=True)
+class Checkin:
+    """A check-in asked for: by whom (the service), where, who, on which day and when."""
+
+    service: PointsService
+    ws: scrm.WorkspaceRef
+    member_id: int
+    day: date
+    at: datetime
+
+    def out(self, done: checkins.CheckedIn) -> CheckinOut:
+        return CheckinOut(
+            member_id=self.member_id,
+            day=self.day,
+            streak=done.streak,
+            points=done.points,
+            bonus=done.bonus,
+            balance=done.balance,
+        )
+
+
+async def _write_checkins(kernel: scrm.Kernel, items: Sequence[Checkin]) -> list[CheckinOut | None]:
+    return await items[0].service._checkin_batch(items)
+
+
+async def _write_checkin(kernel: scrm.Kernel, item: Checkin) -> CheckinOut:
+    return await item.service._checkin_one(item)
+
+
+#: Check-ins of a workspace arriving at once, on PostgreSQL, share a transaction (batches of one day;
+#: a member's two check-ins never in two batches at once). See :class:`scrm.GroupCommit`.
+CHECKINS: scrm.GroupCommit[Checkin, CheckinOut] = scrm.GroupCommit(
+    "points.checkins",
+    _write_checkins,
+    _write_checkin,
+    lane=lambda item: (item.ws.id, item.day),
+    conflict=lambda item: item.member_id,
+)

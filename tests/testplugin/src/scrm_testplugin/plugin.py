@@ -52,8 +52,9 @@ async def welcomes(workspace_id: int) -> list[dict[str, Any]]:
     )
 
 
-@get("/welcomes", opt={"scope": "testplugin:read"}, operation_id="testpluginListWelcomes")
+@get("/welcomes", opt={"scope": "testplugin:read"}, operation_id="testpluginListWelcomes", summary="List welcome notes")
 async def list_welcomes(ws: scrm.WorkspaceDep) -> list[dict[str, Any]]:
+    """The test plugin's welcome notes of this workspace."""
     return await welcomes(ws.id)
 
 

@@ -5,12 +5,13 @@ welcome with links to what it can read, rather than a 403 on its first page."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 import msgspec
 from litestar import Request, get
 from litestar.response import Template
-from scrm import AccessDep, Forbidden, KernelDep, NavLink, WorkspaceDep
+from scrm import AccessDep, Forbidden, Kernel, KernelDep, NavLink, WorkspaceDep, WorkspaceRef
 
 from scrm_web import charts, i18n
 from scrm_web.auth import console_of
@@ -20,6 +21,7 @@ from scrm_web.i18n import N_
 from scrm_web.respond import page
 
 PERIODS = (7, 30, 90)
+log = logging.getLogger("scrm.web")
 
 
 class Period(msgspec.Struct):
@@ -34,10 +36,11 @@ async def dashboard(
     request: Request[Any, Any, Any], kernel: KernelDep, ws: WorkspaceDep, access: AccessDep
 ) -> Template:
     base = console_of(request).base
+    alerts = await _alerts(kernel, ws)
     if not access.can("reports:read"):
         if is_htmx(request):  # only the period links ask for the charts alone, and they are not shown
             raise Forbidden(i18n.gettext("Your role here does not allow this."))
-        return Template("console/dashboard.html", context={"welcome": True, "base": base})
+        return Template("console/dashboard.html", context={"welcome": True, "base": base, "alerts": alerts})
     days = decode(request.query_params, Period).days
     headline = await kernel.reports.headline(ws)
     growth = await kernel.reports.member_growth(ws, days)
@@ -47,6 +50,7 @@ async def dashboard(
     joined = [(d.day.isoformat(), d.count + (growth.before if i == 0 else 0)) for i, d in enumerate(growth.days)]
     context = {
         "welcome": False,
+        "alerts": alerts,
         "base": base,
         "days": days,
         "periods": PERIODS,
@@ -67,3 +71,14 @@ async def dashboard(
 
 routes = [dashboard]
 nav = [NavLink(N_("Dashboard"), "/", "members:read")]
+
+
+async def _alerts(kernel: Kernel, ws: WorkspaceRef) -> list[str]:
+    """The enabled plugins' alerts (``scrm_dashboard_alerts``), translated; a failing hook costs its
+    alerts, not the page."""
+    try:
+        answers = await kernel.plugins.call("scrm_dashboard_alerts", ws.enabled_plugins, workspace=ws, kernel=kernel)
+    except Exception:
+        log.exception("a scrm_dashboard_alerts implementation failed")
+        return []
+    return [i18n.gettext(str(message)) for answer in answers if answer for message in answer]

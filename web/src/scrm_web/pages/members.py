@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -133,15 +133,19 @@ async def member_list(request: Request[Any, Any, Any], kernel: KernelDep, ws: Wo
     page: Page[MemberOut] = Page(items=[], next_cursor=None)
     errors: dict[str, str] = {}
     cursor = query.get("cursor") or None
+    total = 0
     try:
         search = decode(typed, MemberSearch, lists=("tag",))
         page = await kernel.members.list(ws, search.to_filter(ws), cursor, search.limit)
+        total = await kernel.members.count(ws, search.to_filter(ws))
     except ValidationFailed as exc:
         errors = _by_field(field_errors(exc), _search_rules())
     kept = [(k, v) for k, v in query.multi_items() if k != "cursor"]
     context: dict[str, Any] = {
         "url": url,
         "members": page.items,
+        "total": total,
+        "export_url": _url(f"{url}/export", [(k, v) for k, v in query.multi_items() if k not in ("cursor", "limit")]),
         "values": typed,
         "selected_tags": query.getall("tag", []),
         "errors": errors,
@@ -227,6 +231,10 @@ class MemberView:
     tag_errors: Mapping[str, str]
     consent: list[ConsentRow] | None = None
     consent_history: list[ConsentOut] | None = None
+    can_consent: bool = False  # may record consent here (``consent:write``)
+    consent_values: Mapping[str, str] = field(default_factory=dict)  # the consent form, typed
+    consent_errors: Mapping[str, str] = field(default_factory=dict)
+    can_edit: bool = False  # may edit, block, unblock and erase (``members:write``)
     timeline: Page[EventOut] | None = None
     timeline_values: Mapping[str, str] | None = None
     timeline_errors: Mapping[str, str] | None = None
@@ -244,11 +252,16 @@ class MemberView:
         return HTTP_422_UNPROCESSABLE_ENTITY if self.timeline_errors else 200
 
     @property
+    def purpose_options(self) -> list[tuple[str, str]]:
+        """The consent form's purposes (value, label)."""
+        return [(row.purpose, row.purpose) for row in self.consent or []]
+
+    @property
     def name(self) -> str:
         return self.member.display_name or i18n.gettext("Member %(id)s") % {"id": self.member.id}
 
 
-async def _view(
+async def view_of(
     request: Request[Any, Any, Any],
     kernel: Kernel,
     access: Access,
@@ -268,6 +281,8 @@ async def _view(
         url=f"{console_of(request).base}/members/{member.id}",
         can_tag=can_tag,
         can_export=access.can("members:export"),
+        can_edit=access.can("members:write") and member.status != "erased",
+        can_consent=access.can("consent:write") and member.status != "erased",
         tag_names=await kernel.tags.names(ws) if can_tag else [],
         tag_values=tag_values or {},
         tag_errors=tag_errors or {},
@@ -344,7 +359,7 @@ async def _panels(kernel: Kernel, access: Access, member: MemberOut) -> tuple[li
     return panels, failed
 
 
-def _page(view: MemberView, status: int | None = None) -> Template:
+def render_member(view: MemberView, status: int | None = None) -> Template:
     return Template("console/member.html", context={"view": view}, status_code=status or view.status)
 
 
@@ -352,7 +367,7 @@ def _page(view: MemberView, status: int | None = None) -> Template:
 async def member_page(
     request: Request[Any, Any, Any], kernel: KernelDep, access: AccessDep, member_id: MemberId
 ) -> Template:
-    return _page(await _view(request, kernel, access, member_id))
+    return render_member(await view_of(request, kernel, access, member_id))
 
 
 @get("/members/{member_id:int}/timeline", opt={"scope": "events:read"})
@@ -362,11 +377,11 @@ async def member_timeline(
     """The timeline alone, for htmx (filtering, paging, reloading after a tag change); the whole
     page without it."""
     fragment = wants_fragment(request)
-    view = await _view(request, kernel, access, member_id, full=not fragment)
+    view = await view_of(request, kernel, access, member_id, full=not fragment)
     if view.erased:
         raise NotFound(i18n.gettext("Member %(id)s was erased: no timeline to show") % {"id": member_id})
     if not fragment:
-        return _page(view)
+        return render_member(view)
     await _timeline(request, kernel, access.workspace, view)
     return Template("console/_member_timeline.html", context={"view": view}, status_code=view.status)
 
@@ -398,12 +413,14 @@ async def _change_tags(
     except ValidationFailed as exc:
         typed, errors = values(form), _by_field(field_errors(exc), {"tag": _tag_rule()})
         if wants_fragment(request):
-            view = await _view(request, kernel, access, member_id, tag_values=typed, tag_errors=errors, full=False)
+            view = await view_of(request, kernel, access, member_id, tag_values=typed, tag_errors=errors, full=False)
             return Template("console/_member_tags.html", context={"view": view}, status_code=exc.status)
-        return _page(await _view(request, kernel, access, member_id, tag_values=typed, tag_errors=errors), exc.status)
+        return render_member(
+            await view_of(request, kernel, access, member_id, tag_values=typed, tag_errors=errors), exc.status
+        )
     await kernel.tags.change(access.workspace, member_id, [tag] if add else [], [] if add else [tag])
     if wants_fragment(request):
-        view = await _view(request, kernel, access, member_id, full=False)
+        view = await view_of(request, kernel, access, member_id, full=False)
         return Template("console/_member_tags.html", context={"view": view}, headers={"HX-Trigger": TAGS_CHANGED})
     return Redirect(f"{console_of(request).base}/members/{member_id}", status_code=HTTP_303_SEE_OTHER)
 

@@ -45,3 +45,17 @@ document.addEventListener("htmx:responseError", (event) => {
   const form = event.detail.elt.closest("form[data-reset-on-error]");
   if (form) form.reset();
 });
+
+// <form data-progress="ID">: show the upload's progress in the <progress id="ID"> (a file import)
+document.addEventListener("htmx:xhr:progress", (event) => {
+  const form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form[data-progress]");
+  const bar = form && document.getElementById(form.dataset.progress);
+  if (!bar || !event.detail.lengthComputable) return;
+  bar.hidden = false;
+  bar.value = Math.round((100 * event.detail.loaded) / event.detail.total);
+});
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form[data-progress]");
+  const bar = form && document.getElementById(form.dataset.progress);
+  if (bar) { bar.hidden = false; bar.value = 0; }
+});

@@ -1,0 +1,1 @@
+"""Birthday greetings: an scrm plugin."""

@@ -1,0 +1,259 @@
+"""Attribution: which code brought a new member in, decided once.
+
+The rules, each enforced where it cannot be raced:
+
+* **first valid code wins** — one referral per invitee and workspace (a unique index; a second code,
+  or the same one twice at once, is ``referrals-already-attributed``);
+* **never a self-invite** — the inviter is not the invitee, nor anyone sharing an identity with them
+  (external id, phone, email… compared as keyed digests);
+* **never an existing member** — joining creates the member in the attribution's transaction; a
+  member created elsewhere may claim a code only within :data:`CLAIM_WINDOW` of being created;
+* **never an erased member joining again** — the digests of every invitee's identities stay after
+  an erasure (a keyed hash, not the identity), and an identity seen before is ``referrals-rejoined``
+  (inserted under a unique index: two joins of one identity at once attribute one). Only invitees'
+  identities are kept: the core wipes a member's identities before the erasure hooks run.
+
+The fraud signals are read as the referral is written: many invitees of one inviter from one source
+address in a day (``shared-source``), a device id seen before in the workspace (``shared-device``), many
+joins of one inviter within an hour (``burst``). Joining records ``referral.joined`` on the invitee,
+in the same transaction: its delivery is what converts a campaign without a conversion event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+
+import scrm
+
+from scrm_referrals import campaigns, codes
+from scrm_referrals.campaigns import Campaign
+from scrm_referrals.problems import AlreadyAttributed, CampaignClosed, ExistingMember, Rejoined, SelfInvite
+from scrm_referrals.schemas import AttributeIn, JoinIn, ReferralOut
+
+CLAIM_WINDOW = timedelta(hours=1)
+JOINED = "referral.joined"
+SOURCE_WINDOW = timedelta(days=1)
+BURST_WINDOW = timedelta(hours=1)
+
+
+def digests(
+    kernel: scrm.Kernel, ws: scrm.WorkspaceRef, external_id: str | None, identities: dict[str, str]
+) -> list[str]:
+    """Keyed digests (HMAC-SHA256 with the deployment's secret key) of a person's identities, so
+    that they can be compared after the identities themselves were erased."""
+    pairs = [("external_id", external_id)] if external_id else []
+    pairs += sorted(identities.items())
+    key = kernel.settings.secret_key.encode()
+    return sorted(
+        {
+            hmac.new(key, f"{ws.id}\x00{kind}\x00{value.strip().lower()}".encode(), hashlib.sha256).hexdigest()
+            for kind, value in pairs
+            if value and value.strip()
+        }
+    )
+
+
+#: The referral, written only while its campaign takes joins (checked as it writes: the campaign may
+#: come from :func:`scrm_referrals.codes.find_for_join`'s cache), with the code's holder as it is now
+#: (an erasure may have unlinked them since) and, with two levels, the holder's own inviter (a
+#: referral not voided) for second-level credit.
+_INSERT = (
+    "INSERT INTO referrals_referral (workspace, campaign, code, inviter_id, invitee_id, second_id, state, signals, "
+    "source, device, joined_at, note) SELECT {}, p.id, c.id, c.member_id, {}, CASE WHEN p.levels >= 2 THEN "
+    "(SELECT s.inviter_id FROM referrals_referral s WHERE s.workspace = c.workspace AND s.invitee_id = c.member_id "
+    "AND s.state <> 'void') END, 'pending', {}, {}, {}, {}, '' "
+    "FROM referrals_code c JOIN referrals_campaign p ON p.id = c.campaign WHERE c.id = {} AND p.state = 'active' "
+    "AND (p.starts_at IS NULL OR p.starts_at <= {}) AND (p.ends_at IS NULL OR p.ends_at > {}) "
+    "RETURNING id, inviter_id, second_id"
+)
+_IDENTITIES = "ON CONFLICT (workspace, digest) DO NOTHING RETURNING id"
+
+
+async def _insert(
+    kernel: scrm.Kernel,
+    ws: scrm.WorkspaceRef,
+    campaign: Campaign,
+    code_id: int,
+    invitee: int,
+    signals: list[str],
+    source: str | None,
+    device: str | None,
+    at: datetime,
+    found: list[str],
+) -> tuple[int, int | None, int | None]:
+    """Write the referral and the invitee's identity digests: (its id, the inviter, the second-level
+    inviter). On PostgreSQL one
+    statement (a write CTE), on SQLite two. An identity invited before (even if erased since) is
+    refused, also when two join at once (the unique index on the digests)."""
+    args: list[object] = [ws.id, invitee, json.dumps(signals), source, device, at, code_id, at, at]
+    if kernel.sql.postgres:
+        rows = await kernel.sql.fetch(
+            f"WITH r AS ({_INSERT}), i AS (INSERT INTO referrals_identity (workspace, digest, referral) "
+            f"SELECT {{}}, d, r.id FROM r, unnest({{}}::text[]) AS d {_IDENTITIES}) "
+            "SELECT r.id, r.inviter_id, r.second_id, (SELECT count(*) FROM i) AS kept FROM r",
+            *args,
+            ws.id,
+            found,
+        )
+        kept = int(rows[0]["kept"]) if rows else 0
+    else:
+        rows = await kernel.sql.fetch(_INSERT, *args)
+        kept = 0
+        if rows and found:
+            values: list[object] = []
+            for digest in found:
+                values += [ws.id, digest, rows[0]["id"]]
+            kept = len(
+                await kernel.sql.fetch(
+                    "INSERT INTO referrals_identity (workspace, digest, referral) VALUES "
+                    + ", ".join("({}, {}, {})" for _ in found)
+                    + f" {_IDENTITIES}",
+                    *values,
+                )
+            )
+    if not rows:
+        campaigns.FOUND.clear()  # the cached campaign was out of date
+        raise CampaignClosed(f"Campaign {campaign.id} is not taking invitations now")
+    if kept < len(found):
+        raise Rejoined("This identity was invited before: a member who was erased cannot be invited again")
+    return int(rows[0]["id"]), rows[0]["inviter_id"], rows[0]["second_id"]
+
+
+def _open(campaign: Campaign) -> None:
+    if not campaign.active():
+        raise CampaignClosed(f"Campaign {campaign.id} is not taking invitations now")
+
+
+async def join(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, data: JoinIn) -> ReferralOut:
+    """Create the member and attribute them to the code, in one transaction (all or nothing)."""
+    code_id, inviter, campaign = await codes.find_for_join(kernel, ws, data.code)
+    _open(campaign)
+    found = digests(kernel, ws, data.member.external_id, data.member.identities)
+    async with kernel.db.transaction(on_duplicate=AlreadyAttributed("The member was already invited with a code")):
+        if data.member.identities:  # an external id alone cannot be the holder's: it would be taken
+            await _not_the_inviter(kernel, ws, inviter, found)
+        try:
+            member = await kernel.members.create(ws, data.member)
+        except scrm.Conflict:  # the core's duplicate external id: an existing member
+            raise ExistingMember(f"A member with external_id {data.member.external_id!r} already exists") from None
+        return await _attribute(
+            kernel, ws, campaign, codes.normal(data.code), code_id, inviter, member.id, found, data.source, data.device
+        )
+
+
+async def claim(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, data: AttributeIn) -> ReferralOut:
+    """Attribute a member created a moment ago (by the brand's app, say) to a code."""
+    code_id, inviter, campaign = await codes.find_for_join(kernel, ws, data.code)
+    member = await kernel.members.get(ws, data.member_id)
+    if member.id == inviter:
+        raise SelfInvite("A member cannot use their own invite code")
+    if member.status == "erased":
+        raise scrm.Conflict(f"Member {member.id} was erased")
+    _open(campaign)
+    if datetime.now(UTC) - member.created_at > CLAIM_WINDOW:
+        raise ExistingMember(
+            f"Member {member.id} joined more than {int(CLAIM_WINDOW.total_seconds() // 60)} minutes ago: "
+            "only new members can be invited"
+        )
+    found = digests(kernel, ws, member.external_id, member.identities)
+    async with kernel.db.transaction(
+        on_duplicate=AlreadyAttributed(f"Member {member.id} was already invited with a code")
+    ):
+        if member.identities:  # the holder is not the member (checked above); their external ids differ
+            await _not_the_inviter(kernel, ws, inviter, found)
+        return await _attribute(
+            kernel, ws, campaign, codes.normal(data.code), code_id, inviter, member.id, found, data.source, data.device
+        )
+
+
+async def _not_the_inviter(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, inviter: int | None, found: list[str]) -> None:
+    """Refuse an invitee who shares an identity with the code's holder."""
+    if inviter is None or not found:
+        return
+    holder = await kernel.members.get(ws, inviter)
+    if set(found) & set(digests(kernel, ws, holder.external_id, holder.identities)):
+        raise SelfInvite("A member cannot use their own invite code")
+
+
+async def _signals(
+    kernel: scrm.Kernel, campaign: Campaign, inviter: int | None, source: str | None, device: str | None, at: datetime
+) -> list[str]:
+    """The fraud signals of a join about to be written (see the module's docstring), read in one
+    statement. Each count stops at its threshold: a signal needs to know whether it is passed, and the
+    cost of a join must not grow with an inviter's history."""
+    d = campaign.data
+    counts: list[tuple[str, str, list[object], int]] = []
+    if source is not None and inviter is not None:
+        where = "campaign = {} AND source = {} AND inviter_id = {} AND joined_at > {}"
+        counts.append(("shared-source", where, [campaign.id, source, inviter, at - SOURCE_WINDOW], d.source_limit))
+    if device is not None:
+        counts.append(("shared-device", "workspace = {} AND device = {}", [campaign.workspace, device], 1))
+    if inviter is not None:
+        where = "workspace = {} AND inviter_id = {} AND joined_at > {}"
+        counts.append(("burst", where, [campaign.workspace, inviter, at - BURST_WINDOW], d.burst_limit))
+    if not counts:
+        return []
+    args: list[object] = []
+    for _, _, values, limit in counts:
+        args += [*values, limit]
+    row = (
+        await kernel.sql.fetch(
+            "SELECT "
+            + ", ".join(
+                f"(SELECT COUNT(*) FROM (SELECT 1 FROM referrals_referral WHERE {where} LIMIT {{}}) AS x{n}) AS n{n}"
+                for n, (_, where, _, _) in enumerate(counts)
+            ),
+            *args,
+        )
+    )[0]
+    return [signal for n, (signal, _, _, limit) in enumerate(counts) if int(row[f"n{n}"]) >= limit]
+
+
+async def _attribute(
+    kernel: scrm.Kernel,
+    ws: scrm.WorkspaceRef,
+    campaign: Campaign,
+    code: str,
+    code_id: int,
+    inviter: int | None,
+    invitee: int,
+    found: list[str],
+    source: str | None,
+    device: str | None,
+) -> ReferralOut:
+    """Write the referral, the invitee's digests and ``referral.joined`` (inside the caller's transaction)."""
+    at = datetime.now(UTC)
+    signals = await _signals(kernel, campaign, inviter, source, device, at)
+    referral_id, inviter, second = await _insert(
+        kernel, ws, campaign, code_id, invitee, signals, source, device, at, found
+    )
+    await kernel.events.record(
+        ws,
+        [
+            scrm.NewEvent(
+                invitee,
+                JOINED,
+                {"campaign_id": campaign.id, "referral_id": referral_id, "inviter_id": inviter, "signals": signals},
+                occurred_at=at,
+                source="referrals",
+                idempotency_key=f"referrals:joined:{referral_id}",
+            )
+        ],
+    )
+    return ReferralOut(
+        id=referral_id,
+        campaign_id=campaign.id,
+        code=code,
+        inviter_id=inviter,
+        invitee_id=invitee,
+        second_id=second,
+        state="pending",
+        signals=signals,
+        joined_at=at,
+        converted_at=None,
+        reviewed_at=None,
+        note="",
+    )

@@ -1,0 +1,183 @@
+"""Invite codes: one per member and campaign, short and unguessable, resolved to a landing.
+
+A code is 10 characters drawn by ``secrets`` from 31 letters and digits that cannot be misread
+(no 0/O, 1/I/L): about 49.5 bits, so guessing one among a million issued takes ~800 million tries.
+Codes are unique everywhere (a unique index; a collision, vanishingly rare, draws again), and the
+same member asking twice gets the same code (another unique index, on campaign and member).
+
+Resolving a code counts a landing — an *invitation* opened — on one of a few counter rows per
+campaign and day, so that a viral link does not queue every visitor on one row."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from datetime import UTC, datetime
+
+import scrm
+import segno
+
+from scrm_referrals import campaigns
+from scrm_referrals.campaigns import Campaign
+from scrm_referrals.problems import CampaignClosed, UnknownCode
+from scrm_referrals.schemas import CodeOut, Landing, MemberRef
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+LENGTH = 10
+SLOTS = 32  # landing counter rows per campaign and day
+TRIES = 5
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+
+
+def normal(code: str) -> str:
+    """A code as typed: case and surrounding blanks do not matter."""
+    return code.strip().upper()
+
+
+def link(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign, code: str) -> str:
+    """The campaign's landing URL with the code (set one: it is what the QR code carries), or else
+    the path of the API's resolution of the code."""
+    if campaign.data.landing_url:
+        return campaign.data.landing_url.replace("{code}", code)
+    return f"/api/v1/referrals/codes/{code}"
+
+
+async def member_id(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, who: MemberRef) -> int:
+    """The member named by id or external id: of this workspace (404) and not erased (409)."""
+    if (who.member_id is None) == (who.external_id is None):
+        raise scrm.invalid("member_id", "give exactly one of member_id and external_id")
+    member = (
+        await kernel.members.get(ws, who.member_id)
+        if who.member_id is not None
+        else await kernel.members.get_by_external_id(ws, who.external_id or "")
+    )
+    if member.status == "erased":
+        raise scrm.Conflict(f"Member {member.id} was erased")
+    return member.id
+
+
+async def issue(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, who: MemberRef) -> CodeOut:
+    """The member's code in the campaign, made on first asking (the same code ever after)."""
+    campaign = await campaigns.get(kernel, ws, campaign_id)
+    holder = await member_id(kernel, ws, who)
+    found = await _of(kernel, campaign, holder)
+    if found is not None:
+        return found
+    if not campaign.active():
+        raise CampaignClosed(f"Campaign {campaign.id} is not taking invitations now")
+    for _ in range(TRIES):
+        code = new_code()
+        rows = await kernel.sql.fetch(
+            "INSERT INTO referrals_code (workspace, campaign, member_id, code, created_at) VALUES ({}, {}, {}, {}, {}) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            ws.id,
+            campaign.id,
+            holder,
+            code,
+            datetime.now(UTC),
+        )
+        found = await _of(kernel, campaign, holder)
+        if rows or found is not None:  # ours, or a concurrent request's for the same member
+            assert found is not None
+            return found
+    raise RuntimeError("could not draw an unused invite code")  # pragma: no cover - 31**10 codes
+
+
+async def _of(kernel: scrm.Kernel, campaign: Campaign, holder: int) -> CodeOut | None:
+    rows = await kernel.sql.fetch(
+        "SELECT code, created_at FROM referrals_code WHERE campaign = {} AND member_id = {}", campaign.id, holder
+    )
+    if not rows:
+        return None
+    ws = await kernel.workspace_ref(campaign.workspace)
+    code = rows[0]["code"]
+    return CodeOut(
+        code=code,
+        campaign_id=campaign.id,
+        member_id=holder,
+        link=link(kernel, ws, campaign, code),
+        created_at=scrm.as_datetime(rows[0]["created_at"]),
+    )
+
+
+_FIND = (
+    "SELECT c.id AS code_id, c.member_id AS holder, "
+    + ", ".join(f"p.{name}" for name in campaigns.COLUMNS.split(", "))
+    + " FROM referrals_code c JOIN referrals_campaign p ON p.id = c.campaign WHERE c.code = {} AND c.workspace = {}"
+)
+
+
+async def find(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, code: str) -> tuple[int, int | None, Campaign]:
+    """The code's id, holder and campaign (one query), in this workspace only (404 otherwise, as for
+    any code that does not exist: a code of another workspace is not revealed)."""
+    text = normal(code)
+    rows = await kernel.sql.fetch(_FIND, text, ws.id)
+    if not rows:
+        raise UnknownCode(f"No invite code {text!r} in this workspace")
+    return int(rows[0]["code_id"]), rows[0]["holder"], campaigns.to_campaign(rows[0], ws.id)
+
+
+async def find_for_join(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, code: str) -> tuple[int, int | None, Campaign]:
+    """:func:`find` through this process's short cache (:data:`scrm_referrals.campaigns.FOUND`):
+    for joins and claims, whose insert re-reads what may have changed since."""
+    key = (ws.id, normal(code))
+    found = campaigns.FOUND.get(key)
+    if found is None:
+        found = campaigns.FOUND[key] = await find(kernel, ws, code)
+    return found
+
+
+#: PostgreSQL: the code, its campaign and the landing counted in one statement (a write CTE); the
+#: campaign's activity is checked as it counts, with the same clock as :meth:`Campaign.active`
+_RESOLVE_POSTGRES = (
+    f"WITH c AS ({_FIND}), "
+    "l AS (INSERT INTO referrals_landing (workspace, campaign, day, slot, n) SELECT {}, c.id, {}, {}, 1 FROM c "
+    "WHERE c.state = 'active' AND (c.starts_at IS NULL OR c.starts_at <= {}) AND (c.ends_at IS NULL OR c.ends_at > {}) "
+    "ON CONFLICT (campaign, day, slot) DO UPDATE SET n = referrals_landing.n + 1) "
+    "SELECT * FROM c"
+)
+
+
+async def resolve(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, code: str) -> Landing:
+    """A landing for the code, counted as an invitation opened (while the campaign is active)."""
+    text = normal(code)
+    now = datetime.now(UTC)
+    slot = secrets.randbelow(SLOTS)
+    if kernel.sql.postgres:
+        rows = await kernel.sql.fetch(_RESOLVE_POSTGRES, text, ws.id, ws.id, now.date(), slot, now, now)
+        if not rows:
+            raise UnknownCode(f"No invite code {text!r} in this workspace")
+        holder, campaign = rows[0]["holder"], campaigns.to_campaign(rows[0], ws.id)
+    else:
+        _, holder, campaign = await find(kernel, ws, text)
+        if campaign.active(now):
+            await kernel.sql.fetch(
+                "INSERT INTO referrals_landing (workspace, campaign, day, slot, n) VALUES ({}, {}, {}, {}, 1) "
+                "ON CONFLICT (campaign, day, slot) DO UPDATE SET n = referrals_landing.n + 1",
+                ws.id,
+                campaign.id,
+                now.date(),
+                slot,
+            )
+    names = await kernel.members.names(ws, [holder]) if holder is not None else {}
+    return Landing(
+        code=text,
+        campaign_id=campaign.id,
+        campaign=campaign.data.name,
+        description=campaign.data.description,
+        active=campaign.active(now),
+        inviter_name=names.get(holder, "") if holder is not None else "",
+        invitee_reward=campaign.data.invitee_reward,
+        link=link(kernel, ws, campaign, text),
+    )
+
+
+async def qr_svg(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, code: str) -> bytes:
+    """The code's link as a QR code (SVG, error correction M), drawn by ``segno``."""
+    _, _, campaign = await find(kernel, ws, code)
+    out = io.BytesIO()
+    segno.make(link(kernel, ws, campaign, normal(code)), error="m").save(out, kind="svg", scale=4, border=2)
+    return out.getvalue()

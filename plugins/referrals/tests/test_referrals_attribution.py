@@ -1,0 +1,170 @@
+"""Attribution: codes (unguessable, one per member and campaign, resolved to a landing, a QR code),
+joining with a code, and the rules — first code wins, never a self-invite, never an existing member,
+never an erased member joining again — with each refusal a 4xx problem that writes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from referrals_helpers import BASE, campaign, code, inviter, join
+from scrm import Kernel
+from scrm.testing import problem
+from scrm_referrals.codes import ALPHABET, LENGTH
+
+
+async def test_a_member_gets_one_code_per_campaign(tenant: Any) -> None:
+    c = await campaign(tenant, landing_url="https://brand.example/join?c={code}")
+    member = await tenant.member(display_name="Ann", external_id="ann")
+    replies = await asyncio.gather(
+        *(tenant.post(f"{BASE}/campaigns/{c['id']}/codes", {"member_id": member["id"]}) for _ in range(20))
+    )
+    assert {r.status_code for r in replies} == {200}
+    assert len({r.json()["code"] for r in replies}) == 1
+    first = replies[0].json()
+    assert len(first["code"]) == LENGTH
+    assert set(first["code"]) <= set(ALPHABET)
+    assert first["link"] == f"https://brand.example/join?c={first['code']}"
+    by_external = await tenant.post(f"{BASE}/campaigns/{c['id']}/codes", {"external_id": "ann"})
+    assert by_external.json()["code"] == first["code"]
+    other_member = await tenant.member(display_name="Bob")
+    assert await code(tenant, c["id"], other_member["id"]) != first["code"]
+
+
+async def test_a_code_resolves_to_a_landing_and_a_qr_code(tenant: Any) -> None:
+    c = await campaign(tenant, description="Both get a coffee", landing_url="https://brand.example/j/{code}")
+    _, text = await inviter(tenant, c["id"], "Cara")
+    landing = await tenant.get(f"{BASE}/codes/{text.lower()}")
+    assert landing.status_code == 200, landing.text
+    body = landing.json()
+    assert (body["code"], body["campaign_id"], body["inviter_name"], body["active"]) == (text, c["id"], "Cara", True)
+    qr = await tenant.get(f"{BASE}/codes/{text}/qr")
+    assert qr.status_code == 200
+    assert qr.headers["content-type"].startswith("image/svg+xml")
+    assert b"<svg" in qr.content
+    problem(await tenant.get(f"{BASE}/codes/NOSUCHCODE"), 404, "referrals-unknown-code")
+    problem(await tenant.get(f"{BASE}/codes/bad-code!"), 422, "validation-error")
+
+
+async def test_joining_with_a_code_creates_and_attributes_the_member(tenant: Any, kernel: Kernel) -> None:
+    c = await campaign(tenant)
+    inviter_id, text = await inviter(tenant, c["id"])
+    referral = await join(tenant, text, "dan", source="10.0.0.1", device="dev-1")
+    assert (referral["inviter_id"], referral["state"], referral["code"], referral["signals"]) == (
+        inviter_id,
+        "pending",
+        text,
+        [],
+    )
+    member = (await tenant.get(f"/api/v1/members/{referral['invitee_id']}")).json()
+    assert member["external_id"] == "dan"
+    mine = (await tenant.get(f"{BASE}/referrals", params={"inviter_id": inviter_id})).json()["items"]
+    assert [r["id"] for r in mine] == [referral["id"]]
+
+
+async def test_self_invite_is_refused(tenant: Any, kernel: Kernel) -> None:
+    c = await campaign(tenant)
+    me = await tenant.member(display_name="Eve", external_id="eve", identities={"phone": "+8613800000000"})
+    text = await code(tenant, c["id"], me["id"])
+    problem(
+        await tenant.post(f"{BASE}/attributions", {"code": text, "member_id": me["id"]}), 409, "referrals-self-invite"
+    )
+    again = await tenant.post(
+        f"{BASE}/joins",
+        {"code": text, "member": {"external_id": "eve-2", "identities": {"phone": "+8613800000000"}}},
+    )
+    problem(again, 409, "referrals-self-invite")
+    assert (await tenant.get("/api/v1/members", params={"q": "eve-2"})).json()["items"] == []
+
+
+async def test_an_existing_member_is_refused(tenant: Any) -> None:
+    c = await campaign(tenant)
+    _, text = await inviter(tenant, c["id"])
+    await tenant.member(display_name="Old", external_id="old")
+    body = {"code": text, "member": {"external_id": "old"}}
+    problem(await tenant.post(f"{BASE}/joins", body), 409, "referrals-existing-member")
+    assert (await tenant.get(f"{BASE}/referrals")).json()["items"] == []
+
+
+async def test_a_member_created_long_ago_cannot_claim(tenant: Any, kernel: Kernel) -> None:
+    c = await campaign(tenant)
+    _, text = await inviter(tenant, c["id"])
+    old = await tenant.member(display_name="Veteran")
+    await kernel.sql.fetch(
+        "UPDATE scrm_member SET created_at = {} WHERE id = {}", datetime.now(UTC) - timedelta(hours=2), old["id"]
+    )
+    problem(
+        await tenant.post(f"{BASE}/attributions", {"code": text, "member_id": old["id"]}),
+        409,
+        "referrals-existing-member",
+    )
+
+
+async def test_the_first_code_wins(tenant: Any) -> None:
+    c = await campaign(tenant)
+    first_inviter, first = await inviter(tenant, c["id"], "First")
+    _, second = await inviter(tenant, c["id"], "Second")
+    fresh = await tenant.member(display_name="Fresh")
+    replies = await asyncio.gather(
+        *(tenant.post(f"{BASE}/attributions", {"code": t, "member_id": fresh["id"]}) for t in [first, second] * 10)
+    )
+    assert sorted(r.status_code for r in replies) == [201] + [409] * 19
+    assert all(r.json()["type"].endswith("referrals-already-attributed") for r in replies if r.status_code == 409)
+    won = next(r.json() for r in replies if r.status_code == 201)
+    assert won["invitee_id"] == fresh["id"]
+    assert len((await tenant.get(f"{BASE}/referrals")).json()["items"]) == 1
+    assert won["inviter_id"] in (first_inviter, won["inviter_id"])
+
+
+async def test_an_erased_member_joining_again_is_refused(tenant: Any, kernel: Kernel) -> None:
+    c = await campaign(tenant)
+    _, text = await inviter(tenant, c["id"])
+    referral = await join(tenant, text, "gina")
+    erased = await tenant.delete(f"/api/v1/members/{referral['invitee_id']}")
+    assert erased.status_code in (200, 204), erased.text
+    problem(
+        await tenant.post(f"{BASE}/joins", {"code": text, "member": {"external_id": "gina"}}), 409, "referrals-rejoined"
+    )
+
+
+async def test_an_ended_campaign_takes_no_joins(tenant: Any) -> None:
+    c = await campaign(tenant)
+    _, text = await inviter(tenant, c["id"])
+    ended = await tenant.patch(f"{BASE}/campaigns/{c['id']}", {"state": "ended"})
+    assert ended.json()["active"] is False
+    problem(
+        await tenant.post(f"{BASE}/joins", {"code": text, "member": {"external_id": "late"}}), 409, "referrals-closed"
+    )
+    assert (await tenant.get(f"{BASE}/codes/{text}")).json()["active"] is False
+
+
+async def test_fraud_signals_are_recorded(tenant: Any) -> None:
+    c = await campaign(tenant, source_limit=2, burst_limit=3)
+    _, text = await inviter(tenant, c["id"])
+    found = [await join(tenant, text, f"f{i}", source="1.2.3.4", device=f"d{i % 3}") for i in range(4)]
+    assert [r["signals"] for r in found] == [[], [], ["shared-source"], ["shared-source", "shared-device", "burst"]]
+    flagged = (await tenant.get(f"{BASE}/referrals", params={"flagged": "true"})).json()["items"]
+    assert sorted(r["id"] for r in flagged) == sorted(r["id"] for r in found[2:])
+
+
+async def test_one_identity_joining_many_times_at_once_is_attributed_once(tenant: Any) -> None:
+    c = await campaign(tenant)
+    _, text = await inviter(tenant, c["id"])
+    replies = await asyncio.gather(
+        *(
+            tenant.post(
+                f"{BASE}/joins",
+                {"code": text, "member": {"external_id": f"twin-{i}", "identities": {"phone": "+8613900000001"}}},
+            )
+            for i in range(20)
+        )
+    )
+    assert sorted(r.status_code for r in replies) == [201] + [409] * 19
+    assert {r.json()["type"] for r in replies if r.status_code == 409} <= {
+        "urn:scrm:problem:referrals-rejoined",
+        "urn:scrm:problem:referrals-already-attributed",
+    }
+    assert len((await tenant.get(f"{BASE}/referrals")).json()["items"]) == 1
+    members = (await tenant.get("/api/v1/members", params={"limit": 100})).json()["items"]
+    assert sum(1 for m in members if m["external_id"] and m["external_id"].startswith("twin-")) == 1

@@ -1,0 +1,69 @@
+"""The analytics dashboard and agency table: the figures, the charts, CSV, roles, Chinese, and no
+crossing workspaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from console_client import SignIn, text_of
+from scrm.kernel import Kernel
+
+
+def base(tenant: Any) -> str:
+    return f"/console/w/{tenant.slug}/analytics"
+
+
+@pytest.fixture
+async def analytics(kernel: Kernel, tenant: Any) -> Any:
+    await tenant.enable("analytics")
+    await tenant.enable("segments")
+    ids = [(await tenant.member(display_name=f"M{i}"))["id"] for i in range(4)]
+    body = [{"member_id": m, "type": "checkin"} for m in ids[:3]]
+    body.append({"member_id": ids[0], "type": "order.paid", "properties": {"amount": 80}})
+    assert (await tenant.post("/api/v1/events", body)).status_code in (200, 201)
+    for _ in range(200):
+        await kernel.outbox.drain()
+        rows = await kernel.db.fetch("SELECT COUNT(*) AS n FROM scrm_outbox WHERE workspace = {}", tenant.id)
+        if rows[0]["n"] == 0:
+            break
+    return tenant
+
+
+async def test_the_dashboard(analytics: Any, sign_in: SignIn) -> None:
+    analyst = await sign_in(analytics, "analyst")
+    page = await analyst.get(f"{base(analytics)}/")
+    assert page.status_code == 200, page.text
+    for chart in ("headlines", "funnel", "trends", "cohorts", "heatmap"):
+        assert f'data-testid="{chart}"' in page.text, chart
+    text = text_of(page)
+    assert "Active ratio 75.0%" in text  # 3 of 4 members engaged this month
+    assert "GMV 80.00" in text
+    assert "Not available here:" in text  # K and NPS without referrals and polls
+    csv = await analyst.get(f"{base(analytics)}/summary.csv")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert (await analyst.get(f"{base(analytics)}/retention.csv")).status_code == 200
+    week = await analyst.get(f"{base(analytics)}/", params={"period": "week"})
+    assert week.status_code == 200
+    assert (await analyst.get(f"{base(analytics)}/", params={"period": "year"})).status_code == 400
+
+
+async def test_the_agency_table_and_isolation(analytics: Any, other: Any, sign_in: SignIn) -> None:
+    await other.enable("analytics")
+    admin = await sign_in(None, admin=True)
+    table = await admin.get(f"{base(analytics)}/agency")
+    assert f'data-workspace="{analytics.slug}"' in table.text
+    assert f'data-workspace="{other.slug}"' in table.text
+    owner = await sign_in(analytics, "owner")
+    mine = await owner.get(f"{base(analytics)}/agency")
+    assert f'data-workspace="{analytics.slug}"' in mine.text
+    assert f'data-workspace="{other.slug}"' not in mine.text
+    assert (await owner.get(f"{base(other)}/")).status_code in (403, 404)
+
+
+async def test_the_dashboard_in_chinese(kernel: Kernel, analytics: Any, sign_in: SignIn) -> None:
+    owner = await sign_in(analytics, "owner")
+    await kernel.operators.set_locale(owner.operator_id, "zh_CN")
+    text = text_of(await owner.get(f"{base(analytics)}/"))
+    for words in ("数据看板", "活跃率", "按加入月份的留存", "最佳发送时间"):
+        assert words in text, words
