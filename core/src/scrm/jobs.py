@@ -181,12 +181,19 @@ class Jobs:
 
     async def _cron_loop(self, job: Cron) -> None:
         if job.run_at_startup:
-            await self._call(job, JobContext(self.kernel), {})
+            await self._cron_run(job)
         while True:
             at = datetime.now(UTC)
             due = next_cron(at.replace(tzinfo=None), **job.schedule())  # type: ignore[arg-type]
             await asyncio.sleep(max(0.0, (due - at.replace(tzinfo=None)).total_seconds()))
-            await self._call(job, JobContext(self.kernel), {})
+            await self._cron_run(job)
+
+    async def _cron_run(self, job: Cron) -> None:
+        """One run of a cron job, as a task of its own: :meth:`idle` waits for it like for any job
+        (a sweeper that claimed rows is work in progress), not for the loop sleeping between runs."""
+        run = asyncio.create_task(self._call(job, JobContext(self.kernel), {}), name=f"scrm job {job.name}")
+        self._track(run)
+        await asyncio.shield(run)
 
     async def _call(self, job: Job | Cron, ctx: JobContext, kwargs: dict[str, Any]) -> None:
         try:
