@@ -171,7 +171,9 @@ async def test_time_alone_moves_members_in_and_out_through_the_cron(
     assert await crossings(tenant) == [("segment.exited", member, "Joined this week")]
 
     later.days = 31
-    assert await lifecycle.tick(kernel, ws) == (1, 1)  # new → silent, and into "Dormant"
+    moved, _ = await lifecycle.tick(kernel, ws)
+    assert moved == 1  # new → silent; the entry into "Dormant" is recorded by this run or, when it
+    # comes first, by the delivery of the stage change (its events re-evaluate the member): once
     assert await lifecycle.tick(kernel, ws) == (0, 0)  # the next hour's run finds nothing new
     await settle(kernel, tenant.id)
     assert await crossings(tenant) == [
