@@ -7,7 +7,7 @@ member's join cohort), the members' order counts (first and second orders make b
 buyers), then one upsert of every daily number. The day of an event is its local day in the
 workspace's time zone.
 
-*Engagement* is any event but the core's own (``member.*``, ``tags.*``, ``consent.*``) and the
+*Engagement* is any event of a member (a workspace event, with no member, is no one's) but the core's own (``member.*``, ``tags.*``, ``consent.*``) and the
 segments plugin's (``segments.*``, and its ``segment.entered`` / ``segment.exited``). ``order.paid`` is an order of ``properties.amount``; it is a
 *community* order when ``properties.community`` is true (for the GMV share). A positive numeric
 ``properties.points`` on an engagement event counts as points issued; ``points.redeemed`` events'
@@ -50,7 +50,7 @@ class Batch:
             self.daily[day, "joined", ""] += 1
         elif e.type == "member.erased":
             self.daily[day, "erased", ""] += 1
-        if e.type.startswith(NOT_ENGAGEMENT):
+        if e.member_id is None or e.type.startswith(NOT_ENGAGEMENT):
             return
         self.daily[day, "events", e.type] += 1
         self.daily[day, "hour", f"{at.weekday()}:{at.hour}"] += 1
