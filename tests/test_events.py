@@ -458,3 +458,100 @@ async def test_record_refuses_members_it_cannot_use(tenant: Tenant, other: Tenan
             await kernel.events.record(ws, [NewEvent(gone["id"], "visit"), NewEvent(member_id, "visit")])
         assert "[1].member_id" in [e["field"] for e in raised.value.errors or []]
     assert await count_events(kernel, tenant) == before
+
+
+# --- workspace events: facts about the workspace itself, recorded by the server ------------------------
+
+
+async def test_a_workspace_event_is_recorded_by_the_server_listed_and_kept_apart(
+    tenant: Tenant, other: Tenant, kernel: Kernel
+) -> None:
+    member = await tenant.member()
+    ws = await kernel.workspaces.ref(tenant.id)
+    alert = NewEvent(None, "ops.alert", {"level": "high"}, source="ops", idempotency_key="alert-1")
+    # alone (on PostgreSQL, outside a transaction: the grouped single write) and in a batch with members'
+    [alone] = await kernel.events.record(ws, [alert])
+    assert alone.status == "created"
+    visit, second, again = await kernel.events.record(
+        ws, [NewEvent(member["id"], "visit"), NewEvent(None, "ops.alert", source="ops"), alert]
+    )
+    assert (visit.status, second.status, again.status) == ("created", "created", "duplicate")
+    assert again.id == alone.id
+    event = (await tenant.get(f"{API}/events/{alone.id}")).json()
+    assert (event["member_id"], event["type"], event["properties"], event["source"]) == (
+        None,
+        "ops.alert",
+        {"level": "high"},
+        "ops",
+    )
+
+    async def listed(**params: Any) -> list[tuple[int | None, str]]:
+        response = await tenant.get(f"{API}/events", params=params)
+        assert response.status_code == 200, response.text
+        return [(e["member_id"], e["type"]) for e in response.json()["items"]]
+
+    assert await listed(has_member="false") == [(None, "ops.alert"), (None, "ops.alert")]
+    assert (None, "ops.alert") not in await listed(has_member="true")
+    assert set(await listed()) == {(None, "ops.alert"), (member["id"], "visit"), (member["id"], "member.created")}
+    assert await listed(has_member="false", type="visit") == []
+    problem(await tenant.get(f"{API}/events", params={"has_member": "maybe"}), 422, "validation-error")
+    # never part of a member's timeline or export
+    timeline = (await tenant.get(f"{API}/members/{member['id']}/events")).json()["items"]
+    assert {e["type"] for e in timeline} == {"visit", "member.created"}
+    export = (await tenant.get(f"{API}/members/{member['id']}/export")).json()
+    assert "ops.alert" not in [e["type"] for e in export["events"]]
+    # another workspace sees none of them
+    problem(await other.get(f"{API}/events/{alone.id}"), 404, "not-found")
+    assert (await other.get(f"{API}/events", params={"has_member": "false"})).json()["items"] == []
+
+
+async def test_api_clients_always_name_a_member(tenant: Tenant, kernel: Kernel) -> None:
+    """A member-less event comes from the deployment itself: a client cannot post one, alone or in a batch."""
+    member = await tenant.member()
+    before = await count_events(kernel, tenant)
+    body = problem(await post(tenant, {"type": "ops.alert"}), 422, "validation-error")
+    assert [e["field"] for e in body["errors"]] == ["member_id"]
+    batch = [{"member_id": member["id"], "type": "visit"}, {"type": "ops.alert"}]
+    body = problem(await post(tenant, batch), 422, "validation-error")
+    assert [e["field"] for e in body["errors"]] == ["[1].member_id"]
+    problem(await post(tenant, {"member_id": None, "type": "ops.alert"}), 422, "validation-error")
+    assert await count_events(kernel, tenant) == before
+
+
+async def test_a_workspace_event_next_to_an_unusable_member_is_not_stored(
+    tenant: Tenant, other: Tenant, kernel: Kernel
+) -> None:
+    stranger = await other.member()
+    ws = await kernel.workspaces.ref(tenant.id)
+    before = await count_events(kernel, tenant)
+    with pytest.raises(ValidationFailed) as raised:
+        await kernel.events.record(ws, [NewEvent(None, "ops.alert"), NewEvent(stranger["id"], "visit")])
+    assert [e["field"] for e in raised.value.errors or []] == ["[0].member_id"]  # among events naming a member
+    assert await count_events(kernel, tenant) == before
+
+
+async def test_a_workspace_event_is_delivered_and_moves_no_member(tenant: Tenant, kernel: Kernel, plugin: Any) -> None:
+    singles: list[EventOut] = []
+    batches: list[list[EventOut]] = []
+
+    async def one(event: EventOut) -> None:
+        singles.append(event)
+
+    async def many(events: list[EventOut]) -> None:
+        batches.append(events)
+
+    for name in (plugin(scrm_event_recorded=one), plugin(scrm_event_batch_recorded=many), "testplugin"):
+        await tenant.enable(name)
+    member = await tenant.member()
+    await kernel.jobs.idle()
+    ws = await kernel.workspaces.ref(tenant.id)
+    [alert] = await kernel.events.record(ws, [NewEvent(None, "ops.alert", {"n": 1})])
+    await kernel.jobs.idle()
+    await kernel.outbox.drain()
+    [delivered] = [e for e in singles if e.id == alert.id]
+    assert (delivered.member_id, delivered.type, delivered.properties) == (None, "ops.alert", {"n": 1})
+    assert alert.id in [e.id for batch in batches for e in batch]
+    assert await kernel.db.fetch("SELECT id FROM scrm_outbox WHERE workspace = {}", tenant.id) == []
+    assert await Seen.count().where(Seen.event_id == alert.id) == 1
+    # an engagement type, but no one's: no member became active
+    assert (await tenant.get(f"{API}/members/{member['id']}")).json()["last_active_at"] is None
