@@ -1,20 +1,32 @@
 """The event log: recording (one or a batch), idempotency keys under races, listings and the member
 timeline, the core's own events, bad input, and delivery to plugins from the outbox in the
-embedded default (jobs inside the process)."""
+embedded default (jobs inside the process); workspace events (no member), and the migration that
+made them possible on a database holding events."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import io
 import json
+import secrets
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from conftest import Tenant, problem
+from piccolo.apps.migrations.commands.forwards import run_forwards
 from scrm import EventOut
 from scrm.kernel import Kernel
 from scrm.problems import ValidationFailed
 from scrm.services.events import NewEvent
+from scrm.services.values import json_value
+from scrm.settings import DatabaseURL, Settings
+from scrm.testing import BACKEND, PG_URL
 from scrm_testplugin import plugin as testplugin
 from scrm_testplugin.tables import Seen, Tally
 
@@ -555,3 +567,88 @@ async def test_a_workspace_event_is_delivered_and_moves_no_member(tenant: Tenant
     assert await Seen.count().where(Seen.event_id == alert.id) == 1
     # an engagement type, but no one's: no member became active
     assert (await tenant.get(f"{API}/members/{member['id']}")).json()["last_active_at"] is None
+
+
+# --- the migration to workspace events -------------------------------------------------------------------
+
+#: the core's last migration before ``scrm_event.member`` became nullable
+BEFORE_WORKSPACE_EVENTS = "2026-12-10T09:00:01:000000"
+
+
+@pytest.fixture
+async def fresh_settings(settings: Settings, tmp_path: Path, kernel: Kernel) -> AsyncIterator[Settings]:
+    """Settings naming a new, empty database on this run's engine (the session kernel gets its tables back after)."""
+    name = None
+    if BACKEND == "postgres":
+        name = f"scrm_upgrade_{secrets.token_hex(4)}"
+        await _admin(f'CREATE DATABASE "{name}"')
+        base = DatabaseURL.parse(PG_URL)
+        url = f"postgresql://{base.user}@{base.host}:{base.port}/{name}"
+    else:
+        url = f"sqlite://{tmp_path / 'upgrade.sqlite3'}"
+    try:
+        yield dataclasses.replace(settings, database=DatabaseURL.parse(url))
+    finally:
+        kernel.bind_tables()
+        if name:
+            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def test_the_migration_to_workspace_events_keeps_every_stored_event(fresh_settings: Settings) -> None:
+    """A database migrated before workspace events, with events in it: migrating keeps every event
+    (id, member, properties) and the table's indexes, and the column then takes a workspace event."""
+    old = Kernel(fresh_settings)
+    await old.db.start()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert (await run_forwards(app_name="scrm", migration_id=BEFORE_WORKSPACE_EVENTS)).success
+        db = old.db
+        [ws] = await db.fetch("INSERT INTO scrm_workspace (slug, name) VALUES ('up', 'Up') RETURNING id")
+        [member] = await db.fetch("INSERT INTO scrm_member (workspace) VALUES ({}) RETURNING id", ws["id"])
+        stored = []
+        for n in range(3):
+            stored += await db.fetch(
+                "INSERT INTO scrm_event (workspace, member, type, properties, idempotency_key) "
+                "VALUES ({}, {}, 'visit', {}, {}) RETURNING id",
+                ws["id"],
+                member["id"],
+                json.dumps({"n": n}),
+                f"k{n}",
+            )
+        with pytest.raises(Exception, match=r"(?i)not null|null value"):
+            await db.fetch("INSERT INTO scrm_event (workspace, type) VALUES ({}, 'ops.alert')", ws["id"])
+        await old.migrate()
+        rows = await db.fetch("SELECT id, member, properties FROM scrm_event ORDER BY id")
+        assert [(r["id"], r["member"], json_value(r["properties"])) for r in rows] == [
+            (s["id"], member["id"], {"n": n}) for n, s in enumerate(stored)
+        ]
+        [alert] = await db.fetch(
+            "INSERT INTO scrm_event (workspace, type) VALUES ({}, 'ops.alert') RETURNING id", ws["id"]
+        )
+        assert alert["id"] > stored[-1]["id"]
+        if BACKEND == "postgres":
+            indexes = await db.fetch("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'scrm_event'")
+        else:
+            indexes = await db.fetch("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scrm_event'")
+        assert {
+            "scrm_event_idempotency",
+            "scrm_event_workspace_time",
+            "scrm_event_workspace_type_time",
+            "scrm_event_member_time",
+        } <= {i["name"] for i in indexes}
+        with pytest.raises(Exception, match=r"(?i)unique"):  # the unique index holds as before
+            await db.fetch(
+                "INSERT INTO scrm_event (workspace, member, type, idempotency_key) VALUES ({}, {}, 'visit', 'k1')",
+                ws["id"],
+                member["id"],
+            )
+    finally:
+        await old.db.stop()
