@@ -539,6 +539,9 @@ async def test_a_workspace_event_next_to_an_unusable_member_is_not_stored(
     with pytest.raises(ValidationFailed) as raised:
         await kernel.events.record(ws, [NewEvent(None, "ops.alert"), NewEvent(stranger["id"], "visit")])
     assert [e["field"] for e in raised.value.errors or []] == ["[0].member_id"]  # among events naming a member
+    with pytest.raises(ValidationFailed) as raised:  # the core's types are about a member
+        await kernel.events.record(ws, [NewEvent(None, "ops.alert"), NewEvent(None, "member.updated")])
+    assert [e["field"] for e in raised.value.errors or []] == ["[1].type"]
     assert await count_events(kernel, tenant) == before
 
 

@@ -128,10 +128,18 @@ class Events:
         event stored earlier with the same idempotency key. A member id not of this workspace (or of
         an erased member, unless ``allow_erased``: the core's ``member.erased``) is a 422 naming it
         (by its position among the events that name a member), and nothing is stored. An event
-        whose ``member_id`` is None is a workspace event.
+        whose ``member_id`` is None is a workspace event; the core's own types (``member.``…) are
+        about a member, so a workspace event of one is a 422 too.
         """
         if not events:
             return []
+        errors = [
+            _error(index, "type", "a workspace event (no member) cannot be of the core's member types")
+            for index, e in enumerate(events)
+            if e.member_id is None and e.type.startswith(CORE_TYPE_PREFIXES)
+        ]
+        if errors:
+            raise ValidationFailed(f"{len(errors)} event(s) are not valid", errors=errors[:100])
         if len(events) == 1 and not allow_erased and SINGLE_EVENTS.batching(self.k):
             return [await SINGLE_EVENTS.submit(self.k, (ws, events[0]))]
         at = now()
