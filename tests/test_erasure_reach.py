@@ -13,6 +13,7 @@ from conftest import PLUGINS_WITH_OWN_SUITES, Tenant
 from scrm.db import all_tables
 from scrm.kernel import Kernel
 from scrm.piccolo_app import APP_CONFIG
+from scrm.services.events import NewEvent
 
 EMAIL = "erase-me.7Q2@example.org"
 PHONE = "+8613912345678"
@@ -100,6 +101,10 @@ async def test_erasure_leaves_nothing_the_member_gave_in_any_table(kernel: Kerne
         )
         assert noted.status_code == 201, noted.text
 
+    # a workspace event names no member: erasure is not about it, and leaves it as it was
+    ws = await kernel.workspaces.ref(tenant.slug)
+    [alert] = await kernel.events.record(ws, [NewEvent(None, "ops.alert", {"chain": "trail"}, source="ops")])
+
     before = await dump(kernel)
     for needle in NEEDLES:  # the test would prove nothing if the data never got in
         assert any(needle in text for text in before.values()), needle
@@ -118,6 +123,7 @@ async def test_erasure_leaves_nothing_the_member_gave_in_any_table(kernel: Kerne
     )
     assert len(events) == 1
     assert events[0]["properties"] in ("{}", {})
+    assert (await tenant.get(f"/api/v1/events/{alert.id}")).json()["properties"] == {"chain": "trail"}
     verified = await tenant.get("/api/v1/consents/verify")
     assert verified.status_code == 200, verified.text
     assert verified.json()["ok"] is True, verified.text

@@ -1,20 +1,32 @@
 """The event log: recording (one or a batch), idempotency keys under races, listings and the member
 timeline, the core's own events, bad input, and delivery to plugins from the outbox in the
-embedded default (jobs inside the process)."""
+embedded default (jobs inside the process); workspace events (no member), and the migration that
+made them possible on a database holding events."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import io
 import json
+import secrets
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from conftest import Tenant, problem
+from piccolo.apps.migrations.commands.forwards import run_forwards
 from scrm import EventOut
 from scrm.kernel import Kernel
 from scrm.problems import ValidationFailed
 from scrm.services.events import NewEvent
+from scrm.services.values import json_value
+from scrm.settings import DatabaseURL, Settings
+from scrm.testing import BACKEND, PG_URL
 from scrm_testplugin import plugin as testplugin
 from scrm_testplugin.tables import Seen, Tally
 
@@ -458,3 +470,188 @@ async def test_record_refuses_members_it_cannot_use(tenant: Tenant, other: Tenan
             await kernel.events.record(ws, [NewEvent(gone["id"], "visit"), NewEvent(member_id, "visit")])
         assert "[1].member_id" in [e["field"] for e in raised.value.errors or []]
     assert await count_events(kernel, tenant) == before
+
+
+# --- workspace events: facts about the workspace itself, recorded by the server ------------------------
+
+
+async def test_a_workspace_event_is_recorded_by_the_server_listed_and_kept_apart(
+    tenant: Tenant, other: Tenant, kernel: Kernel
+) -> None:
+    member = await tenant.member()
+    ws = await kernel.workspaces.ref(tenant.id)
+    alert = NewEvent(None, "ops.alert", {"level": "high"}, source="ops", idempotency_key="alert-1")
+    # alone (on PostgreSQL, outside a transaction: the grouped single write) and in a batch with members'
+    [alone] = await kernel.events.record(ws, [alert])
+    assert alone.status == "created"
+    visit, second, again = await kernel.events.record(
+        ws, [NewEvent(member["id"], "visit"), NewEvent(None, "ops.alert", source="ops"), alert]
+    )
+    assert (visit.status, second.status, again.status) == ("created", "created", "duplicate")
+    assert again.id == alone.id
+    event = (await tenant.get(f"{API}/events/{alone.id}")).json()
+    assert (event["member_id"], event["type"], event["properties"], event["source"]) == (
+        None,
+        "ops.alert",
+        {"level": "high"},
+        "ops",
+    )
+
+    async def listed(**params: Any) -> list[tuple[int | None, str]]:
+        response = await tenant.get(f"{API}/events", params=params)
+        assert response.status_code == 200, response.text
+        return [(e["member_id"], e["type"]) for e in response.json()["items"]]
+
+    assert await listed(has_member="false") == [(None, "ops.alert"), (None, "ops.alert")]
+    assert (None, "ops.alert") not in await listed(has_member="true")
+    assert set(await listed()) == {(None, "ops.alert"), (member["id"], "visit"), (member["id"], "member.created")}
+    assert await listed(has_member="false", type="visit") == []
+    problem(await tenant.get(f"{API}/events", params={"has_member": "maybe"}), 422, "validation-error")
+    # never part of a member's timeline or export
+    timeline = (await tenant.get(f"{API}/members/{member['id']}/events")).json()["items"]
+    assert {e["type"] for e in timeline} == {"visit", "member.created"}
+    export = (await tenant.get(f"{API}/members/{member['id']}/export")).json()
+    assert "ops.alert" not in [e["type"] for e in export["events"]]
+    # another workspace sees none of them
+    problem(await other.get(f"{API}/events/{alone.id}"), 404, "not-found")
+    assert (await other.get(f"{API}/events", params={"has_member": "false"})).json()["items"] == []
+
+
+async def test_api_clients_always_name_a_member(tenant: Tenant, kernel: Kernel) -> None:
+    """A member-less event comes from the deployment itself: a client cannot post one, alone or in a batch."""
+    member = await tenant.member()
+    before = await count_events(kernel, tenant)
+    body = problem(await post(tenant, {"type": "ops.alert"}), 422, "validation-error")
+    assert [e["field"] for e in body["errors"]] == ["member_id"]
+    batch = [{"member_id": member["id"], "type": "visit"}, {"type": "ops.alert"}]
+    body = problem(await post(tenant, batch), 422, "validation-error")
+    assert [e["field"] for e in body["errors"]] == ["[1].member_id"]
+    problem(await post(tenant, {"member_id": None, "type": "ops.alert"}), 422, "validation-error")
+    assert await count_events(kernel, tenant) == before
+
+
+async def test_a_workspace_event_next_to_an_unusable_member_is_not_stored(
+    tenant: Tenant, other: Tenant, kernel: Kernel
+) -> None:
+    stranger = await other.member()
+    ws = await kernel.workspaces.ref(tenant.id)
+    before = await count_events(kernel, tenant)
+    with pytest.raises(ValidationFailed) as raised:
+        await kernel.events.record(ws, [NewEvent(None, "ops.alert"), NewEvent(stranger["id"], "visit")])
+    assert [e["field"] for e in raised.value.errors or []] == ["[0].member_id"]  # among events naming a member
+    with pytest.raises(ValidationFailed) as raised:  # the core's types are about a member
+        await kernel.events.record(ws, [NewEvent(None, "ops.alert"), NewEvent(None, "member.updated")])
+    assert [e["field"] for e in raised.value.errors or []] == ["[1].type"]
+    assert await count_events(kernel, tenant) == before
+
+
+async def test_a_workspace_event_is_delivered_and_moves_no_member(tenant: Tenant, kernel: Kernel, plugin: Any) -> None:
+    singles: list[EventOut] = []
+    batches: list[list[EventOut]] = []
+
+    async def one(event: EventOut) -> None:
+        singles.append(event)
+
+    async def many(events: list[EventOut]) -> None:
+        batches.append(events)
+
+    for name in (plugin(scrm_event_recorded=one), plugin(scrm_event_batch_recorded=many), "testplugin"):
+        await tenant.enable(name)
+    member = await tenant.member()
+    await kernel.jobs.idle()
+    ws = await kernel.workspaces.ref(tenant.id)
+    [alert] = await kernel.events.record(ws, [NewEvent(None, "ops.alert", {"n": 1})])
+    await kernel.jobs.idle()
+    await kernel.outbox.drain()
+    [delivered] = [e for e in singles if e.id == alert.id]
+    assert (delivered.member_id, delivered.type, delivered.properties) == (None, "ops.alert", {"n": 1})
+    assert alert.id in [e.id for batch in batches for e in batch]
+    assert await kernel.db.fetch("SELECT id FROM scrm_outbox WHERE workspace = {}", tenant.id) == []
+    assert await Seen.count().where(Seen.event_id == alert.id) == 1
+    # an engagement type, but no one's: no member became active
+    assert (await tenant.get(f"{API}/members/{member['id']}")).json()["last_active_at"] is None
+
+
+# --- the migration to workspace events -------------------------------------------------------------------
+
+#: the core's last migration before ``scrm_event.member`` became nullable
+BEFORE_WORKSPACE_EVENTS = "2026-12-10T09:00:01:000000"
+
+
+@pytest.fixture
+async def fresh_settings(settings: Settings, tmp_path: Path, kernel: Kernel) -> AsyncIterator[Settings]:
+    """Settings naming a new, empty database on this run's engine (the session kernel gets its tables back after)."""
+    name = None
+    if BACKEND == "postgres":
+        name = f"scrm_upgrade_{secrets.token_hex(4)}"
+        await _admin(f'CREATE DATABASE "{name}"')
+        base = DatabaseURL.parse(PG_URL)
+        url = f"postgresql://{base.user}@{base.host}:{base.port}/{name}"
+    else:
+        url = f"sqlite://{tmp_path / 'upgrade.sqlite3'}"
+    try:
+        yield dataclasses.replace(settings, database=DatabaseURL.parse(url))
+    finally:
+        kernel.bind_tables()
+        if name:
+            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def test_the_migration_to_workspace_events_keeps_every_stored_event(fresh_settings: Settings) -> None:
+    """A database migrated before workspace events, with events in it: migrating keeps every event
+    (id, member, properties) and the table's indexes, and the column then takes a workspace event."""
+    old = Kernel(fresh_settings)
+    await old.db.start()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert (await run_forwards(app_name="scrm", migration_id=BEFORE_WORKSPACE_EVENTS)).success
+        db = old.db
+        [ws] = await db.fetch("INSERT INTO scrm_workspace (slug, name) VALUES ('up', 'Up') RETURNING id")
+        [member] = await db.fetch("INSERT INTO scrm_member (workspace) VALUES ({}) RETURNING id", ws["id"])
+        stored = []
+        for n in range(3):
+            stored += await db.fetch(
+                "INSERT INTO scrm_event (workspace, member, type, properties, idempotency_key) "
+                "VALUES ({}, {}, 'visit', {}, {}) RETURNING id",
+                ws["id"],
+                member["id"],
+                json.dumps({"n": n}),
+                f"k{n}",
+            )
+        with pytest.raises(Exception, match=r"(?i)not null|null value"):
+            await db.fetch("INSERT INTO scrm_event (workspace, type) VALUES ({}, 'ops.alert')", ws["id"])
+        await old.migrate()
+        rows = await db.fetch("SELECT id, member, properties FROM scrm_event ORDER BY id")
+        assert [(r["id"], r["member"], json_value(r["properties"])) for r in rows] == [
+            (s["id"], member["id"], {"n": n}) for n, s in enumerate(stored)
+        ]
+        [alert] = await db.fetch(
+            "INSERT INTO scrm_event (workspace, type) VALUES ({}, 'ops.alert') RETURNING id", ws["id"]
+        )
+        assert alert["id"] > stored[-1]["id"]
+        if BACKEND == "postgres":
+            indexes = await db.fetch("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'scrm_event'")
+        else:
+            indexes = await db.fetch("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scrm_event'")
+        assert {
+            "scrm_event_idempotency",
+            "scrm_event_workspace_time",
+            "scrm_event_workspace_type_time",
+            "scrm_event_member_time",
+        } <= {i["name"] for i in indexes}
+        with pytest.raises(Exception, match=r"(?i)unique"):  # the unique index holds as before
+            await db.fetch(
+                "INSERT INTO scrm_event (workspace, member, type, idempotency_key) VALUES ({}, {}, 'visit', 'k1')",
+                ws["id"],
+                member["id"],
+            )
+    finally:
+        await old.db.stop()

@@ -22,6 +22,7 @@ import pytest
 from conftest import Tenant, core_route, problem
 from litestar import Litestar
 from scrm.kernel import Kernel
+from scrm.services.events import NewEvent
 
 API = "/api/v1"
 
@@ -550,6 +551,24 @@ async def test_events_naming_b_are_refused_or_stay_in_a(world: World) -> None:
     assert mine.status_code == 201, mine.text
     assert mine.json()["id"] != w.b_event
     assert await state(w.b, w.b_member["id"]) == before[1]
+
+
+async def test_workspace_events_stay_in_their_workspace(world: World, kernel: Kernel) -> None:
+    """B's workspace event (no member: nothing else ties it to B) is B's alone: A's stream, its
+    workspace-events filter and a read by id never show it; the same idempotency key in A is A's own."""
+    w = world
+    b_ref = await kernel.workspaces.ref(w.b.slug)
+    [b_alert] = await kernel.events.record(b_ref, [NewEvent(None, "b.alert", {"secret": "b"}, idempotency_key="k")])
+    problem(await w.a.get(f"{API}/events/{b_alert.id}"), 404, "not-found")
+    for params in ({}, {"has_member": "false"}, {"type": "b.alert"}):
+        listed = (await w.a.get(f"{API}/events", params=params)).json()["items"]
+        assert b_alert.id not in [e["id"] for e in listed], params
+    [a_alert] = await kernel.events.record(
+        await kernel.workspaces.ref(w.a.slug), [NewEvent(None, "b.alert", {}, idempotency_key="k")]
+    )
+    assert (a_alert.status, a_alert.id != b_alert.id) == ("created", True)
+    theirs = (await w.b.get(f"{API}/events", params={"has_member": "false"})).json()["items"]
+    assert [(e["id"], e["properties"]) for e in theirs] == [(b_alert.id, {"secret": "b"})]
 
 
 async def test_consents_naming_b_are_refused_or_stay_in_a(world: World) -> None:

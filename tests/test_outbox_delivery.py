@@ -13,9 +13,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from conftest import Tenant
+from conftest import FIRST_PARTY, Tenant
 from scrm.kernel import Kernel
 from scrm.services import outbox as outbox_service
+from scrm.services.events import NewEvent
 from scrm.testing import BACKEND
 from scrm_testplugin.tables import Seen
 
@@ -111,3 +112,55 @@ async def test_rows_held_by_a_deliverer_wait_for_it_and_come_back_when_it_dies(
         await other.close()
     assert await kernel.outbox.drain() == 1
     assert deliveries == [(tenant.id, 3)]
+
+
+async def test_a_workspace_event_passes_every_plugin_enabled_at_once(tenant: Tenant, kernel: Kernel) -> None:
+    """Every plugin's delivery handler copes with an event that names no member: with all of them on,
+    seeded, and set to react to the event's types (points rules, a live journey whose trigger and goal
+    is one), a batch mixing workspace events with a member's is delivered in one go — no failing row
+    — the member's events act as ever, and the workspace's act on no one."""
+    for name in FIRST_PARTY:
+        await tenant.enable(name)
+    members = [(await tenant.member(display_name=f"Everyone {i}"))["id"] for i in range(3)]
+    ws = await kernel.workspaces.ref(tenant.slug)
+    await kernel.plugins.call("scrm_demo", only=ws.enabled_plugins, workspace=ws, member_ids=members, kernel=kernel)
+    journey = await tenant.post(
+        f"{API}/journeys",
+        {
+            "name": "On an alert",
+            "definition": {
+                "trigger": {"kind": "event", "event_type": "ops.alert"},
+                "steps": [{"type": "wait", "seconds": 3600}],
+                "goal": {"event_type": "ops.alert"},
+            },
+        },
+    )
+    assert journey.status_code == 201, journey.text
+    journey_id = journey.json()["id"]
+    assert (await tenant.post(f"{API}/journeys/{journey_id}/publish")).status_code == 200
+    entering = await tenant.post(f"{API}/events", {"member_id": members[0], "type": "ops.alert"})
+    assert entering.status_code == 201, entering.text
+    await kernel.jobs.idle()
+    await kernel.outbox.drain()
+    seen = {
+        r["type"] for r in await kernel.db.fetch("SELECT DISTINCT type FROM scrm_event WHERE workspace = {}", ws.id)
+    }
+    reacted_to = {"ops.alert", "checkin", "order.paid", "lottery.notify", "contests.notify", "referral.rewarded"}
+    types = sorted(t for t in seen | reacted_to if not t.startswith(("member.", "tags.", "consent.")))
+    properties = {"amount": 500, "points": 10, "purpose": "marketing.email"}
+    recorded = await kernel.events.record(
+        ws,
+        [NewEvent(members[1], "checkin"), *(NewEvent(None, t, properties, source="ops") for t in types)],
+    )
+    workspace_ids = [r.id for r in recorded[1:]]
+    await kernel.jobs.idle()
+    await kernel.outbox.drain()
+    assert await kernel.db.fetch("SELECT id, last_error FROM scrm_outbox WHERE workspace = {}", ws.id) == []
+    assert await Seen.count().where(Seen.event_id.is_in(workspace_ids)) == len(types)  # delivered, once
+    # the member's check-in earned its points; the workspace's events earned no one anything
+    awarded = await kernel.db.fetch("SELECT event_id FROM points_transaction WHERE workspace = {}", ws.id)
+    assert recorded[0].id in {r["event_id"] for r in awarded}
+    assert not {r["event_id"] for r in awarded} & set(workspace_ids)
+    # the alert entered no one into the journey and converted no one's run
+    runs = (await tenant.get(f"{API}/journeys/{journey_id}/runs")).json()["items"]
+    assert [(r["member_id"], r["status"]) for r in runs] == [(members[0], "waiting")]

@@ -12,6 +12,7 @@ import pytest
 from console_client import SignIn, text_of
 from scrm import WorkspaceUpdate
 from scrm.kernel import Kernel
+from scrm.services.events import NewEvent
 from scrm_web.pages.events import PAGE_SIZE
 
 T = datetime(2026, 6, 1, 17, 0, tzinfo=UTC)
@@ -49,6 +50,32 @@ async def test_the_stream_newest_first_with_its_columns(sign_in: SignIn, tenant:
     assert "<dt>text</dt><dd><details><summary>" + "长" * 60 + "…</summary>" in page.text  # cut short…
     assert '<span class="long">' + long_text + "</span>" in page.text  # …and whole when opened
     assert "secret.thing" not in text
+
+
+async def test_a_workspace_event_shows_the_workspace_in_both_languages(
+    sign_in: SignIn, tenant: Any, kernel: Kernel
+) -> None:
+    """An event about the workspace itself (the audit plugin's alert) names no member: its row says
+    so, links to no member page, and shows the alert's properties."""
+    ann = await tenant.member(display_name="Ann")
+    await record(tenant, {"member_id": ann["id"], "type": "checkin", "occurred_at": T.isoformat()})
+    ws = await kernel.workspaces.ref(tenant.slug)
+    alert = NewEvent(None, "audit.chain_broken", {"chain": "trail", "seq": 41}, source="audit")
+    [recorded] = await kernel.events.record(ws, [alert])
+    viewer = await sign_in(tenant, "viewer")
+    page = await viewer.get(f"/console/w/{tenant.slug}/events")
+    assert page.status_code == 200
+    row = page.text[page.text.index(f'<tr data-event="{recorded.id}">') :]
+    row = row[: row.index("</tr>")]
+    assert 'data-testid="event-workspace"' in row
+    assert "/members/" not in row
+    assert ">Workspace</em>" in row
+    assert "<dt>chain</dt><dd>trail</dd>" in row
+    assert 'data-testid="event-member">Ann<' in page.text  # the member's event as ever
+    await kernel.operators.set_locale(viewer.operator_id, "zh_CN")
+    zh = await viewer.get(f"/console/w/{tenant.slug}/events")
+    assert ">工作区</em>" in zh.text
+    assert 'title="关于工作区本身、而非某位会员的事件"' in zh.text
 
 
 async def test_filters(sign_in: SignIn, tenant: Any, kernel: Kernel) -> None:

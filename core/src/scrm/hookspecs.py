@@ -284,7 +284,9 @@ def scrm_event_recorded(workspace: WorkspaceRef, event: EventOut, kernel: Kernel
     """An event was stored (posted through the API, recorded by a plugin, or a core change such as
     ``member.created``). ``event`` is a :class:`scrm.EventOut` (typed: ``event.occurred_at`` is an aware
     ``datetime``, ``event.properties`` a dict); ``event.id`` is unique and stable. Treat it as read-only:
-    every listening plugin receives the same object.
+    every listening plugin receives the same object. ``event.member_id`` is None for a *workspace
+    event* (a fact about the workspace, such as the audit plugin's ``audit.chain_broken`` alert,
+    recorded by the server only): a handler acting on members skips it.
 
     Called from the durable outbox, by a worker, after the event was committed, for plugins enabled in
     the workspace at delivery time. One delivery (the events of one or more writes of the workspace,

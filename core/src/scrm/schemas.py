@@ -137,8 +137,11 @@ EventBatch = list[EventIn]  # 1 to MAX_BATCH, checked by the service (a union dr
 
 
 class EventOut(msgspec.Struct):
+    """A stored event. ``member_id`` is null for a *workspace event*: a fact about the workspace
+    itself (an alert such as ``audit.chain_broken``), recorded by the server, never about a person."""
+
     id: int
-    member_id: int
+    member_id: int | None
     type: str
     properties: dict[str, Any]
     occurred_at: datetime

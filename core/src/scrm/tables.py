@@ -103,12 +103,13 @@ class WorkspacePlugin(Table, tablename="scrm_workspace_plugin"):
 
 
 class Event(Table, tablename="scrm_event"):
-    """A fact about a member: append-only. ``idempotency_key`` is unique per workspace, so a client
+    """A fact about a member, or about the workspace itself (no member: a workspace event, which
+    only the server records): append-only. ``idempotency_key`` is unique per workspace, so a client
     retrying a request stores the event once."""
 
     id = BigSerial(primary_key=True)
     workspace = ForeignKey(Workspace, on_delete=OnDelete.cascade, null=False)
-    member = ForeignKey(Member, on_delete=OnDelete.cascade, null=False)
+    member = ForeignKey(Member, on_delete=OnDelete.cascade, null=True)  # null: a workspace event
     type = Varchar(length=100)
     properties = JSONB(default="{}")
     occurred_at = Timestamptz()

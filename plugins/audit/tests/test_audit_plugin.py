@@ -217,6 +217,11 @@ async def test_a_tampered_trail_row_raises_one_chain_broken_alert_per_break(kern
         found = (await ws.get("/api/v1/audit", params={"action": checks.ALERT})).json()["items"]
         return list(found)
 
+    async def alert_events() -> list[dict[str, Any]]:
+        found = await ws.get("/api/v1/events", params={"has_member": "false"})
+        assert found.status_code == 200, found.text
+        return list(found.json()["items"])
+
     # checks racing each other (the cron and "Verify now"): one alert for the break
     await asyncio.gather(*(checks.verify(kernel, ref) for _ in range(6)))
     [alert] = await alerts_recorded()
@@ -226,15 +231,25 @@ async def test_a_tampered_trail_row_raises_one_chain_broken_alert_per_break(kern
     assert alert["summary"]["record_id"] == victim["id"]
     assert alert["summary"]["seq"] == victim["seq"]
     assert await checks.alerts(kernel, ref) == [checks.BROKEN_ALERT]
+    # and, with it, one workspace event: no member, the chain and its first bad record
+    [event] = await alert_events()
+    assert (event["type"], event["member_id"], event["source"]) == (checks.ALERT, None, "audit")
+    assert event["properties"] == {"chain": "trail", **alert["summary"]}
     # the next run finds the same break: no second alert, the banner stays
     await checks.verify_everywhere(JobContext(kernel=kernel))
     assert len(await alerts_recorded()) == 1
+    assert len(await alert_events()) == 1
     assert await checks.alerts(kernel, ref) == [checks.BROKEN_ALERT]
     # a break in the other chain is a new alert
     await ws.post("/api/v1/consents", [{"member_id": mid, "purpose": "marketing.email", "status": "granted"}])
     await kernel.db.fetch("UPDATE scrm_consent SET source = 'forged' WHERE workspace = {}", ws.id)
     await checks.verify_everywhere(JobContext(kernel=kernel))
     assert sorted(a["target_id"] for a in await alerts_recorded()) == ["consent", "trail"]
+    assert sorted(e["properties"]["chain"] for e in await alert_events()) == ["consent", "trail"]
+    # the members' own events are not workspace events
+    assert all(
+        e["member_id"] == mid for e in (await ws.get("/api/v1/events", params={"has_member": "true"})).json()["items"]
+    )
     # the alerts joined the trail, which is still broken at the same place
     report = (await ws.get("/api/v1/audit/verify")).json()
     assert report["broken"]["record_id"] == victim["id"]

@@ -61,6 +61,26 @@ async def test_an_event_is_delivered_signed_and_the_reference_library_verifies_i
     assert "secret" not in listed[0]
 
 
+async def test_a_workspace_event_is_delivered_with_no_member(kernel: Kernel, tenant: Any) -> None:
+    """The audit plugin's alert (and any event about the workspace itself) reaches the operator's own
+    systems: ``member_id`` is null in the payload."""
+    with receiver() as hook:
+        sub = await subscribe(tenant, hook.url, ["audit.*"])
+        ws = await kernel.workspaces.ref(tenant.id)
+        alert = scrm.NewEvent(None, "audit.chain_broken", {"chain": "trail", "seq": 4}, source="audit")
+        [recorded] = await kernel.events.record(ws, [alert])
+        await settle(kernel, tenant.id)
+    [got] = hook.received
+    payload = Webhook(sub["secret"]).verify(got.body, got.headers)
+    assert payload["type"] == "audit.chain_broken"
+    assert payload["data"]["id"] == recorded.id
+    assert payload["data"]["member_id"] is None
+    assert payload["data"]["properties"] == {"chain": "trail", "seq": 4}
+    assert payload["data"]["workspace"] == tenant.slug
+    [logged] = await delivery_log(tenant, sub["id"])
+    assert logged["state"] == "succeeded"
+
+
 async def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(kernel: Kernel, tenant: Any) -> None:
     member = await tenant.member(display_name="Bo")
     with receiver([500, 503, 200]) as hook:

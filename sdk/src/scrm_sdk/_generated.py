@@ -672,7 +672,7 @@ class EventOut(msgspec.Struct, kw_only=True):
     """``EventOut``, as the API takes or gives it."""
 
     id: int
-    member_id: int
+    member_id: int | None
     type: str
     properties: dict[str, Any]
     occurred_at: datetime.datetime
@@ -4084,12 +4084,13 @@ class Events(SyncNamespace):
         *,
         type: str | None = None,
         member_id: int | None = None,
+        has_member: bool | None = None,
         after: datetime.datetime | None = None,
         before: datetime.datetime | None = None,
         cursor: str | None = None,
         limit: int | None = None,
     ) -> EventOutPage:
-        """List events. Events newest first (by occurred_at)."""
+        """List events. Events newest first (by occurred_at): members' events and workspace events (member_id null)."""
         return cast(
             "EventOutPage",
             self._call(
@@ -4098,6 +4099,7 @@ class Events(SyncNamespace):
                 query={
                     "type": type,
                     "member_id": member_id,
+                    "has_member": has_member,
                     "after": after,
                     "before": before,
                     "cursor": cursor,
@@ -4111,6 +4113,7 @@ class Events(SyncNamespace):
         *,
         type: str | None = None,
         member_id: int | None = None,
+        has_member: bool | None = None,
         after: datetime.datetime | None = None,
         before: datetime.datetime | None = None,
         limit: int | None = None,
@@ -4119,7 +4122,14 @@ class Events(SyncNamespace):
         return self._pages(
             "listEvents",
             EventOutPage,
-            query={"type": type, "member_id": member_id, "after": after, "before": before, "limit": limit},
+            query={
+                "type": type,
+                "member_id": member_id,
+                "has_member": has_member,
+                "after": after,
+                "before": before,
+                "limit": limit,
+            },
         )
 
     def list_member_events(
@@ -4163,7 +4173,7 @@ class Events(SyncNamespace):
     def record_events(
         self, body: EventIn | list[EventIn] | dict[str, Any] | list[dict[str, Any]]
     ) -> EventResult | EventBatchResult:
-        """Record events. Record one event (a JSON object: 201 when stored, 200 when its idempotency key was seen before) or a batch (a JSON array of up to 1,000: stored all or none; each item's result says created or duplicate)."""
+        """Record events. Record one event (a JSON object: 201 when stored, 200 when its idempotency key was seen before) or a batch (a JSON array of up to 1,000: stored all or none; each item's result says created or duplicate). Each names a member: workspace events (no member) are recorded by the server only."""
         return cast(
             "EventResult | EventBatchResult", self._call("recordEvents", (EventResult, EventBatchResult), body=body)
         )
@@ -4181,12 +4191,13 @@ class AsyncEvents(AsyncNamespace):
         *,
         type: str | None = None,
         member_id: int | None = None,
+        has_member: bool | None = None,
         after: datetime.datetime | None = None,
         before: datetime.datetime | None = None,
         cursor: str | None = None,
         limit: int | None = None,
     ) -> EventOutPage:
-        """List events. Events newest first (by occurred_at)."""
+        """List events. Events newest first (by occurred_at): members' events and workspace events (member_id null)."""
         return cast(
             "EventOutPage",
             await self._call(
@@ -4195,6 +4206,7 @@ class AsyncEvents(AsyncNamespace):
                 query={
                     "type": type,
                     "member_id": member_id,
+                    "has_member": has_member,
                     "after": after,
                     "before": before,
                     "cursor": cursor,
@@ -4208,6 +4220,7 @@ class AsyncEvents(AsyncNamespace):
         *,
         type: str | None = None,
         member_id: int | None = None,
+        has_member: bool | None = None,
         after: datetime.datetime | None = None,
         before: datetime.datetime | None = None,
         limit: int | None = None,
@@ -4216,7 +4229,14 @@ class AsyncEvents(AsyncNamespace):
         return self._pages(
             "listEvents",
             EventOutPage,
-            query={"type": type, "member_id": member_id, "after": after, "before": before, "limit": limit},
+            query={
+                "type": type,
+                "member_id": member_id,
+                "has_member": has_member,
+                "after": after,
+                "before": before,
+                "limit": limit,
+            },
         )
 
     async def list_member_events(
@@ -4260,7 +4280,7 @@ class AsyncEvents(AsyncNamespace):
     async def record_events(
         self, body: EventIn | list[EventIn] | dict[str, Any] | list[dict[str, Any]]
     ) -> EventResult | EventBatchResult:
-        """Record events. Record one event (a JSON object: 201 when stored, 200 when its idempotency key was seen before) or a batch (a JSON array of up to 1,000: stored all or none; each item's result says created or duplicate)."""
+        """Record events. Record one event (a JSON object: 201 when stored, 200 when its idempotency key was seen before) or a batch (a JSON array of up to 1,000: stored all or none; each item's result says created or duplicate). Each names a member: workspace events (no member) are recorded by the server only."""
         return cast(
             "EventResult | EventBatchResult",
             await self._call("recordEvents", (EventResult, EventBatchResult), body=body),

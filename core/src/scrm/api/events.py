@@ -56,7 +56,7 @@ class EventController(Controller):
         description=(
             "Record one event (a JSON object: 201 when stored, 200 when its idempotency key was seen before) or "
             "a batch (a JSON array of up to 1,000: stored all or none; each item's result says created or "
-            "duplicate)."
+            "duplicate). Each names a member: workspace events (no member) are recorded by the server only."
         ),
     )
     async def record_events(
@@ -77,13 +77,22 @@ class EventController(Controller):
         ws: WorkspaceDep,
         type: Type = None,
         member_id: Annotated[int | None, QueryParameter(gt=0, le=MAX_ID, description="Only this member's")] = None,
+        has_member: Annotated[
+            bool | None,
+            QueryParameter(
+                description="false: only workspace events (no member, recorded by the server, such as the "
+                "audit plugin's audit.chain_broken alert); true: only members' events"
+            ),
+        ] = None,
         after: After = None,
         before: Before = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[EventOut]:
-        """Events newest first (by occurred_at)."""
-        filters = EventFilter(type=type, member_id=member_id, after=_utc(after), before=_utc(before))
+        """Events newest first (by occurred_at): members' events and workspace events (member_id null)."""
+        filters = EventFilter(
+            type=type, member_id=member_id, has_member=has_member, after=_utc(after), before=_utc(before)
+        )
         return await kernel.events.list(ws, filters, cursor, limit)
 
     @get("/events/{event_id:int}", opt=READ, operation_id="getEvent", summary="Get an event")

@@ -1,4 +1,13 @@
-"""The event log: append-only facts about members (``checkin``, ``order.paid``, ``member.created``…).
+"""The event log: append-only facts about members (``checkin``, ``order.paid``, ``member.created``…),
+and about the workspace itself.
+
+A *workspace event* has no member (``member_id`` is None): a fact about the workspace, such as the
+audit plugin's ``audit.chain_broken`` alert. Only the server records one (the core or a plugin,
+through :meth:`Events.record` with ``NewEvent(member_id=None, …)``); an API client always names a
+member, so a receiver can trust that a member-less event came from the deployment itself. It is
+delivered like any other event (``scrm_event_recorded``: handlers that act on a member skip it),
+listed in the workspace's stream, and never part of a member's timeline, export or erasure — so
+its properties must hold no personal data.
 
 An event is stored once per idempotency key and workspace, also when two requests race: the unique
 index ``(workspace, idempotency_key)`` decides, and the loser learns the id of the stored event.
@@ -37,7 +46,7 @@ _encode = msgspec.json.Encoder()
 class NewEvent:
     """An event for :meth:`Events.record`: what the core and plugins store."""
 
-    member_id: int
+    member_id: int | None  # None: a workspace event (see the module's docstring)
     type: str
     properties: dict[str, Any] = field(default_factory=dict)
     occurred_at: datetime | None = None  # now, when omitted
@@ -51,6 +60,7 @@ class EventFilter:
 
     type: str | None = None
     member_id: int | None = None
+    has_member: bool | None = None  # False: workspace events only; True: members' events only
     after: datetime | None = None  # occurred_at >= after
     before: datetime | None = None  # occurred_at < before
 
@@ -116,25 +126,35 @@ class Events:
 
         Returns, in order, each event's id and whether it was ``created`` or a ``duplicate`` of an
         event stored earlier with the same idempotency key. A member id not of this workspace (or of
-        an erased member, unless ``allow_erased``: the core's ``member.erased``) is a 422 naming it,
-        and nothing is stored.
+        an erased member, unless ``allow_erased``: the core's ``member.erased``) is a 422 naming it
+        (by its position among the events that name a member), and nothing is stored. An event
+        whose ``member_id`` is None is a workspace event; the core's own types (``member.``…) are
+        about a member, so a workspace event of one is a 422 too.
         """
         if not events:
             return []
+        errors = [
+            _error(index, "type", "a workspace event (no member) cannot be of the core's member types")
+            for index, e in enumerate(events)
+            if e.member_id is None and e.type.startswith(CORE_TYPE_PREFIXES)
+        ]
+        if errors:
+            raise ValidationFailed(f"{len(errors)} event(s) are not valid", errors=errors[:100])
         if len(events) == 1 and not allow_erased and SINGLE_EVENTS.batching(self.k):
             return [await SINGLE_EVENTS.submit(self.k, (ws, events[0]))]
         at = now()
         if self.k.db.dialect.name == "postgres":
             return await self._insert_postgres(ws, events, at, allow_erased)
+        member_ids = [e.member_id for e in events if e.member_id is not None]
         async with self.k.db.transaction():
             rows = await self.k.db.fetch(
                 "SELECT count(*) AS found FROM json_each({}) AS j JOIN scrm_member m "
                 "ON m.id = j.value AND m.workspace = {} AND (m.status <> 'erased' OR {})",
-                _encode.encode([e.member_id for e in events]).decode(),
+                _encode.encode(member_ids).decode(),
                 ws.id,
                 allow_erased,
             )
-            if rows[0]["found"] < len(events):
+            if rows[0]["found"] < len(member_ids):
                 await self._refuse(ws, events)
             results = await self._insert_sqlite(ws, events, at)
             created = [r.id for r in results if r.status == "created"]
@@ -144,16 +164,17 @@ class Events:
 
     async def _refuse(self, ws: WorkspaceRef, events: Sequence[NewEvent]) -> None:
         """Raise the 422 naming the events whose member is not usable here."""
-        await self.k.members.resolve(ws, [MemberRef(member_id=e.member_id) for e in events])
+        await self.k.members.resolve(ws, [MemberRef(member_id=e.member_id) for e in events if e.member_id is not None])
         raise NotFound("A member of these events is no longer in this workspace")  # vanished meanwhile
 
     async def _insert_postgres(
         self, ws: WorkspaceRef, events: Sequence[NewEvent], at: datetime, allow_erased: bool
     ) -> builtins.list[EventResult]:
         # One statement, whatever the batch size, atomic without a transaction of its own. It checks
-        # the members (and inserts nothing unless all are usable); ids are drawn first, so each input
+        # the members named (and inserts nothing unless all are usable); ids are drawn first, so each input
         # row knows its id whether or not it was inserted; it writes the outbox row naming the
         # inserted ones.
+        named = sum(1 for e in events if e.member_id is not None)
         rows = await self.k.db.fetch(
             "WITH input AS (SELECT nextval('scrm_event_id_seq') AS id, x.* FROM unnest("
             "{}::bigint[], {}::text[], {}::text[], {}::timestamptz[], {}::text[], {}::text[]) "
@@ -180,12 +201,12 @@ class Events:
             allow_erased,
             ws.id,
             at,
-            len(events),
+            named,
             ws.id,
             at,
             at,
         )
-        if rows[0]["members_found"] < len(events):
+        if rows[0]["members_found"] < named:
             await self._refuse(ws, events)
         if rows[0]["outbox_id"] is not None:
             await self.k.outbox.queue(rows[0]["outbox_id"])
@@ -316,6 +337,8 @@ class Events:
             if value is not None:
                 clauses.append(clause)
                 args.append(value)
+        if filters.has_member is not None:
+            clauses.append(f"e.member IS {'NOT ' if filters.has_member else ''}NULL")
         if position is not None:
             clauses.append("(e.occurred_at, e.id) < ({}, {})")
             args += list(position)

@@ -301,11 +301,11 @@ class Members:
     async def mark_active(self, ws: WorkspaceRef, events: Sequence[EventOut]) -> None:
         """The core's own handler of delivered events: move each member's ``last_active_at`` to their
         latest engagement event (``kernel.events.is_engagement``: any type but the core's and those
-        plugins declare passive). Idempotent, and order does not matter:
-        it only ever moves forward."""
+        plugins declare passive; a workspace event moves no one). Idempotent, and order does not
+        matter: it only ever moves forward."""
         latest: dict[int, datetime] = {}
         for event in events:
-            if self.k.events.is_engagement(event.type):
+            if event.member_id is not None and self.k.events.is_engagement(event.type):
                 at = latest.get(event.member_id)
                 latest[event.member_id] = event.occurred_at if at is None else max(at, event.occurred_at)
         if not latest:

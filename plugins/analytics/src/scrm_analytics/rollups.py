@@ -7,9 +7,10 @@ member's join cohort), the members' order counts (first and second orders make b
 buyers), then one upsert of every daily number. The day of an event is its local day in the
 workspace's time zone.
 
-*Engagement* is any event but the core's own (``member.*``, ``tags.*``, ``consent.*``) and the
-segments plugin's (``segments.*``, and its ``segment.entered`` / ``segment.exited``). ``order.paid`` is an order of ``properties.amount``; it is a
-*community* order when ``properties.community`` is true (for the GMV share). A positive numeric
+A workspace event (no member) counts for nothing. *Engagement* is any event but the core's own
+(``member.*``, ``tags.*``, ``consent.*``) and the segments plugin's (``segments.*``, and its
+``segment.entered`` / ``segment.exited``). ``order.paid`` is an order of ``properties.amount``; it
+is a *community* order when ``properties.community`` is true (for the GMV share). A positive numeric
 ``properties.points`` on an engagement event counts as points issued; ``points.redeemed`` events'
 ``points`` as redeemed. Entries are ``lottery.entered`` and ``contests.submitted`` events; ballots are
 ``poll.voted`` and ``contests.voted``."""
@@ -44,6 +45,8 @@ class Batch:
         self.orders: dict[int, list[date]] = defaultdict(list)  # member: the days of their orders
 
     def add(self, e: scrm.EventOut, zone: str) -> None:
+        if e.member_id is None:  # a workspace event: no one joined, engaged or ordered
+            return
         at = periods.local(e.occurred_at, zone)
         day = at.date()
         if e.type == "member.created":

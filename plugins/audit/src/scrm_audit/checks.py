@@ -9,12 +9,14 @@ consent ledger's chain and the audit trail's, and stores the outcome. A broken c
   audit.chain_broken`` and the trail's export show. Recorded once per break: while the previous
   check reported the same first bad record of that chain, a check adds none (checks of a workspace
   take turns, so two at once do not both see it as new);
+- with it, in the same transaction, an ``audit.chain_broken`` **workspace event** (no member, source
+  ``audit``, properties ``chain`` and the first bad record's ``seq``, ``record_id`` and ``reason``):
+  delivered like every event, so a webhook subscription to ``audit.*`` carries the alert into the
+  operator's own systems, and the console's event stream shows it;
 - a log record at ERROR (logger ``scrm.audit``, message ``audit.chain_broken`` with the workspace and
   the first broken link: what a log shipper pages on), at every check that finds it;
 - a banner on the console's dashboard (``scrm_dashboard_alerts``) until a later check finds both
   chains sound.
-
-The alert is a trail record, not a member event: the core's event log holds facts about members.
 """
 
 from __future__ import annotations
@@ -74,7 +76,16 @@ async def verify(kernel: scrm.Kernel, ws: scrm.WorkspaceRef) -> CheckOut:
         for chain, label in CHAINS:
             broken = reports[chain].broken
             if broken is not None and f"{label}: {_link(reports[chain])}" not in reported:
-                await kernel.audit.record(ws.id, ALERT, "chain", chain, msgspec.structs.asdict(broken), actor=ACTOR)
+                link = msgspec.structs.asdict(broken)
+                await kernel.audit.record(ws.id, ALERT, "chain", chain, link, actor=ACTOR)
+                alert = scrm.NewEvent(
+                    member_id=None,  # a workspace event: the fact is about the workspace, not a person
+                    type=ALERT,
+                    properties={"chain": chain, **link},
+                    source="audit",
+                    idempotency_key=f"{ALERT}:{chain}:check:{rows[0]['id']}",
+                )
+                await kernel.events.record(ws, [alert])
     check = to_check(rows[0])
     if detail:
         log.error("audit.chain_broken workspace=%s %s", ws.slug, detail)

@@ -40,7 +40,7 @@ async def on_events(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: list[scr
     present = {r["name"] for r in rows}
     for event in wanted:
         template = TEMPLATES[event.type]
-        if template not in present:
+        if template not in present or event.member_id is None:  # a workspace event has no one to tell
             continue
         purpose = str(event.properties.get("purpose") or DEFAULT_PURPOSE)
         try:

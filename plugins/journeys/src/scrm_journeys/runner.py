@@ -98,7 +98,7 @@ def matches(trigger: Trigger, event: scrm.EventOut) -> bool:
 
 async def on_events(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: list[scrm.EventOut]) -> None:
     """Enter members into live journeys their events trigger, and convert runs whose goal they met
-    (inside the delivery's transaction)."""
+    (inside the delivery's transaction). A workspace event (no member) enters and converts no one."""
     live = await kernel.sql.fetch(
         "SELECT j.id, j.reentry, v.version, v.trigger_key, v.goal_event, v.definition FROM journeys_journey j "
         "JOIN journeys_version v ON v.journey = j.id AND v.version = j.version "
@@ -117,6 +117,8 @@ async def on_events(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: list[scr
     triggers = {j["id"]: definitions.decode(j["definition"]).trigger for j in live}
     entered = False
     for event in events:
+        if event.member_id is None:
+            continue
         for goal in goals:
             if goal["goal_event"] == event.type:
                 await _convert(kernel, ws, goal["journey"], goal["version"], event)

@@ -301,7 +301,10 @@ async def earn_tickets(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: list[
     for row in rows:
         rules = {r.event_type: r.tickets for r in json_columns.ticket_rules(row["ticket_rules"])}
         opens, closes = scrm.as_datetime(row["opens_at"]), scrm.as_datetime(row["closes_at"])
-        matching = [e for e in events if e.type in rules and opens <= e.occurred_at < closes]
+        # a workspace event (no member) earns no one tickets
+        matching = [
+            e for e in events if e.member_id is not None and e.type in rules and opens <= e.occurred_at < closes
+        ]
         if matching:
             await _credit(kernel, ws, row["id"], int(row["max_tickets"]), rules, matching)
 
@@ -329,7 +332,7 @@ async def _credit(
         fresh |= {r["event_id"] for r in inserted}
     earned: dict[int, int] = defaultdict(int)
     for e in events:
-        if e.id in fresh:
+        if e.id in fresh and e.member_id is not None:
             earned[e.member_id] += rules[e.type]
     at = datetime.now(UTC)
     capped = kernel.sql.least("lottery_entry.tickets + {}", "{}")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -182,10 +182,10 @@ class Rules:
         by_type: dict[str, list[RuleOut]] = {}
         for rule in rules:
             by_type.setdefault(rule.event_type, []).append(rule)
-        matches: list[tuple[scrm.EventOut, datetime, RuleOut]] = []
+        matches: list[tuple[scrm.EventOut, int, RuleOut]] = []  # (event, its member, rule)
         for event in events:
             candidates = by_type.get(event.type)
-            if not candidates:
+            if not candidates or event.member_id is None:  # a workspace event credits no one
                 continue
             at = event.occurred_at
             for rule in candidates:
@@ -194,19 +194,19 @@ class Rules:
                 if rule.ends_at is not None and at >= rule.ends_at:
                     continue
                 if holds(rule.conditions, event.properties):
-                    matches.append((event, at, rule))
+                    matches.append((event, event.member_id, rule))
         if not matches:
             return 0
         ledger = Ledger(kernel, ws, settings)
-        members = {event.member_id for event, _, _ in matches}
+        members = {member_id for _, member_id, _ in matches}
         await ledger.lock(members)  # serialises deliveries touching the same members (caps, balances)
         done = await self._awarded(ws.id, [event.id for event, _, _ in matches])
         capped = {rule.id: rule for _, _, rule in matches if rule.daily_cap is not None or rule.total_cap is not None}
         usage = await self._usage(ws.id, capped, members) if capped else Usage({}, {})
         credits: list[Credit] = []
         used_today: dict[tuple[int, int, date], int] = {}
-        for event, at, rule in matches:
-            event_id, member_id = event.id, event.member_id
+        for event, member_id, rule in matches:
+            event_id, at = event.id, event.occurred_at
             if (rule.id, event_id) in done:
                 continue
             amount = rule.points

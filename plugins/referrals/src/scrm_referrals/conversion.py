@@ -31,8 +31,9 @@ PASSIVE_PREFIXES = ("member.", "tags.", "consent.", "referral.", "segments.", "s
 
 
 async def on_events(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: list[scrm.EventOut]) -> None:
-    """Convert the pending referrals these events complete, and note invitees' first own acts."""
-    member_ids = sorted({e.member_id for e in events})
+    """Convert the pending referrals these events complete, and note invitees' first own acts (a
+    workspace event, with no member, is no one's act)."""
+    member_ids = sorted({e.member_id for e in events if e.member_id is not None})
     if not member_ids:
         return
     condition, ids = kernel.sql.any_of("invitee_id", member_ids)
@@ -47,7 +48,8 @@ async def on_events(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: list[scr
         return
     by_member: dict[int, list[scrm.EventOut]] = {}
     for e in sorted(events, key=lambda e: e.id):
-        by_member.setdefault(e.member_id, []).append(e)
+        if e.member_id is not None:
+            by_member.setdefault(e.member_id, []).append(e)
     found = await campaigns.many(kernel, ws, {r["campaign"] for r in rows})
     due: list[tuple[Campaign, Any]] = []
     for row in rows:

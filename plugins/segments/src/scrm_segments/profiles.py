@@ -51,8 +51,11 @@ def _later(a: datetime | None, b: datetime) -> datetime:
 
 
 def touches(events: Sequence[scrm.EventOut], zone: str) -> dict[int, Touch]:
+    """What the batch does to each member it names (a workspace event names none)."""
     found: dict[int, Touch] = {}
     for e in events:
+        if e.member_id is None:
+            continue
         t = found.setdefault(e.member_id, Touch())
         if e.type == "member.created":
             t.joined_at = e.occurred_at if t.joined_at is None else min(t.joined_at, e.occurred_at)

@@ -155,8 +155,9 @@ async def unwatch(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, watcher: str, segm
 
 async def on_events(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: Sequence[scrm.EventOut]) -> None:
     """Re-evaluate the watched segments for the members a delivered batch names (in its transaction).
-    Entry and exit events are left out: they change nothing a definition reads."""
-    members = sorted({e.member_id for e in events if e.type not in (ENTERED, EXITED)})
+    Entry and exit events are left out: they change nothing a definition reads; so are workspace
+    events, which name no member."""
+    members = sorted({e.member_id for e in events if e.member_id is not None and e.type not in (ENTERED, EXITED)})
     if not members:
         return
     segments = await watched(kernel, ws)

@@ -2,7 +2,8 @@
 at a time (keyset cursors, as in the API). Dates are days in the workspace's time zone. The first
 page can refresh itself every few seconds, to watch events arrive during a campaign.
 
-Made to be read: members by name (one look-up per page), properties as key/value pairs with long
+Made to be read: members by name (one look-up per page; a workspace event, such as the audit
+plugin's ``audit.chain_broken`` alert, shows the workspace instead), properties as key/value pairs with long
 values folded, the types of the last 90 days offered with their counts, a member found by name,
 external id or id, and a run of the same event (a bulk tier change, an import) folded into one row
 that opens, so it does not push everything else off the page."""
@@ -140,7 +141,8 @@ async def events(request: Request[Any, Any, Any], kernel: KernelDep, ws: Workspa
         fold = query.type is None  # filtered by type, every row is of one type: nothing to fold
         items, next_cursor = await _fill(kernel, ws, filters, query.cursor, fold)
         context["runs"] = runs([_row(e) for e in items], fold)
-        context["names"] = await kernel.members.names(ws, [e.member_id for e in items] + [member_id or 0])
+        named = [e.member_id for e in items if e.member_id is not None]  # a workspace event names no one
+        context["names"] = await kernel.members.names(ws, [*named, member_id or 0])
         context["member_name"] = context["names"].get(member_id, "") if member_id else ""
         if next_cursor:
             context["next_url"] = f"{url}?{urlencode({**kept, 'cursor': next_cursor})}"
