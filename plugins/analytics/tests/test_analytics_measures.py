@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 import random
+import sys
 from datetime import UTC, date
 from typing import Any
 
+import pytest
 import scrm
 from analytics_helpers import BASE, event, in_zone, local, rebuilt, settle
 from pypdf import PdfReader
@@ -221,3 +223,11 @@ async def test_a_chosen_comparison_period_and_the_pdf_report(kernel: scrm.Kernel
     assert ws.name not in theirs
     nobody = await tenant.new_key("members:read")
     problem(await tenant.get(f"{BASE}/report/pdf", key=nobody), 403, "missing-scope")
+
+
+async def test_no_pdf_without_its_library_is_a_503(
+    kernel: scrm.Kernel, tenant: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await tenant.enable("analytics")
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if it could not be loaded
+    problem(await tenant.get(f"{BASE}/report/pdf"), 503, "analytics-report-unavailable")

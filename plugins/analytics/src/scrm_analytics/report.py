@@ -14,6 +14,7 @@ import scrm
 from litestar import Request, Response
 
 from scrm_analytics import measures, periods
+from scrm_analytics.problems import ReportUnavailable
 
 
 def N_(message: str) -> str:
@@ -65,16 +66,16 @@ async def context(
 def html(request: Request[Any, Any, Any], found: dict[str, Any]) -> str:
     engine = request.app.template_engine
     if engine is None:
-        raise scrm.ServiceUnavailable("The report needs the console (scrm-web) installed: it renders the page")
+        raise ReportUnavailable("The report needs the console (scrm-web) installed: it renders the page")
     return str(engine.get_template("analytics/report.html").render(**found))
 
 
 def pdf(page: str) -> bytes:
     """The report page as a PDF."""
     try:
-        from weasyprint import HTML
-    except OSError as exc:  # WeasyPrint is installed, the Pango library it loads is not
-        raise scrm.ServiceUnavailable(
+        from weasyprint import HTML  # type: ignore[import-untyped]
+    except (ImportError, OSError) as exc:  # OSError: WeasyPrint is there, the Pango library it loads is not
+        raise ReportUnavailable(
             f"PDF export needs the Pango library on the server (apt-get install libpango-1.0-0): {exc}"
         ) from exc
     return bytes(HTML(string=page).write_pdf())
