@@ -255,7 +255,11 @@ class Compiler:
       clauses as plain predicates on ``p`` — no scan of ``scrm_member``, no per-row subplan.
 
     Each predicate is two-valued (a NULL column is tested with ``IS NOT NULL AND …``), so ``not``
-    means "every other member" on both rows."""
+    means "every other member" on both rows. A clause on another table is a correlated ``EXISTS``
+    over members (a page of the member list stops at its limit, and PostgreSQL never falls back to
+    re-reading a subquery per row, as it does for ``NOT (id IN (…))`` once the subquery outgrows
+    ``work_mem`` — quadratic at a million members) and a hashed ``IN`` over profiles (a count reads
+    every profile anyway: one hash per statement; ``store.count`` gives it the memory)."""
 
     def __init__(
         self, kernel: scrm.Kernel, ws: scrm.WorkspaceRef, settings: SegmentsSettings, at: datetime, row: str = "m"
@@ -278,10 +282,15 @@ class Compiler:
         """A predicate on the profile row ``p``: inline over profiles, a semi-join over members."""
         if self.row == "p":
             return f"({where})", list(args)
-        return (
-            f"m.id IN (SELECT p.member_id FROM segments_profile p WHERE p.workspace = {{}} AND {where})",
-            [self.ws.id, *args],
+        return self._among(
+            "p.member_id", f"segments_profile p WHERE p.workspace = {{}} AND {where}", [self.ws.id, *args]
         )
+
+    def _among(self, column: str, source: str, args: list[Any]) -> tuple[str, list[Any]]:
+        """The member is one of ``column`` in ``source`` (``table … WHERE …``)."""
+        if self.row == "p":
+            return f"p.member_id IN (SELECT {column} FROM {source})", args
+        return f"EXISTS (SELECT 1 FROM {source} AND {column} = m.id)", args
 
     def _member(self, sql: str, args: list[Any]) -> tuple[str, list[Any]]:
         """A condition on the member row ``m``: as it is over members, a semi-join over profiles."""
@@ -302,16 +311,17 @@ class Compiler:
             sql, args = self._node(v[0])
             return f"NOT ({sql})", args
         if kind == "tag":
-            return (
-                f"{self.id} IN (SELECT mt.member FROM scrm_member_tag mt JOIN scrm_tag t ON t.id = mt.tag "
-                "WHERE t.workspace = {} AND t.name = {})",
+            return self._among(
+                "mt.member",
+                "scrm_member_tag mt JOIN scrm_tag t ON t.id = mt.tag WHERE t.workspace = {} AND t.name = {}",
                 [self.ws.id, v],
             )
         if kind == "consent":
-            return (
-                f"{self.id} IN (SELECT c.member FROM scrm_consent c WHERE c.workspace = {{}} AND c.purpose = {{}} "
-                "AND c.status = 'granted' AND c.seq = (SELECT MAX(c2.seq) FROM scrm_consent c2 "
-                "WHERE c2.workspace = c.workspace AND c2.member = c.member AND c2.purpose = c.purpose))",
+            return self._among(
+                "c.member",
+                "scrm_consent c WHERE c.workspace = {} AND c.purpose = {} AND c.status = 'granted' AND c.seq = "
+                "(SELECT MAX(c2.seq) FROM scrm_consent c2 WHERE c2.workspace = c.workspace AND c2.member = c.member "
+                "AND c2.purpose = c.purpose)",
                 [self.ws.id, v],
             )
         if kind == "attribute":

@@ -15,6 +15,8 @@ from scrm_segments import clock, config, definition, lifecycle, watch
 from scrm_segments.problems import DuplicateName
 from scrm_segments.schemas import CountOut, ProfileOut, SegmentIn, SegmentOut, SegmentPatch, StageCount
 
+#: PostgreSQL's memory for one count's hashes: a million member ids need about 40 MB
+COUNT_WORK_MEM = "128MB"
 COLUMNS = "id, name, description, definition, created_at, updated_at"
 _encode = msgspec.json.Encoder()
 
@@ -153,7 +155,10 @@ async def count(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, tree: dict[str, Any]
     stage counts). A member counts from the delivery of their ``member.created`` on (their profile
     is made then); an erased member no longer counts."""
     statement = await count_statement(kernel, ws, tree)
-    rows = await kernel.sql.fetch(statement.sql, *statement.args)
+    async with kernel.db.transaction():
+        if kernel.sql.postgres:  # room for the hashed semi-joins over millions of members (see Compiler)
+            await kernel.sql.fetch(f"SET LOCAL work_mem = '{COUNT_WORK_MEM}'")
+        rows = await kernel.sql.fetch(statement.sql, *statement.args)
     total = sum(s.members for s in await stages(kernel, ws))
     return CountOut(count=int(rows[0]["n"]), members=total, counted_at=clock.now())
 
