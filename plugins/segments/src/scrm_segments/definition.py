@@ -269,7 +269,6 @@ class Compiler:
         self.s = settings
         self.at = at
         self.row = row
-        self.id = "m.id" if row == "m" else "p.member_id"
 
     def condition(self, node: Node) -> scrm.MemberCondition:
         sql, args = self._node(node)
@@ -373,18 +372,35 @@ class Compiler:
         return (sql, args) if "within_days" in v else (f"NOT ({sql})", args)
 
     def _events(self, v: dict[str, Any]) -> tuple[str, list[Any]]:
+        """From ``min`` to ``max`` events of a type in the window: over members the member's own
+        counters summed (an index range of ``(workspace, member_id, type, day)``), over profiles
+        the members whose sum is in range, hashed once."""
         first_day = clock.local_day(self.at, self.ws.time_zone) - timedelta(days=v["within_days"] - 1)
+        args = [self.ws.id, v["type"], first_day]
+        low, high = v["min"], v["max"]
+        if low == 0 and high is None:  # everyone
+            return "(1 = 1)", []
+        if self.row == "m":
+            total = (
+                "(SELECT COALESCE(SUM(d.n), 0) FROM segments_daily d WHERE d.workspace = {} AND d.type = {} "
+                "AND d.day >= {} AND d.member_id = m.id)"
+            )
+            parts: list[str] = []
+            values: list[Any] = []
+            if low > 0:
+                parts.append(f"{total} >= {{}}")
+                values += [*args, low]
+            if high is not None:
+                parts.append(f"{total} <= {{}}")
+                values += [*args, high]
+            return "(" + " AND ".join(parts) + ")", values
         counted = (
             "SELECT member_id FROM segments_daily WHERE workspace = {} AND type = {} AND day >= {} GROUP BY member_id"
         )
-        args = [self.ws.id, v["type"], first_day]
-        low, high = v["min"], v["max"]
         if low >= 1:
             having = " HAVING SUM(n) >= {}" + (" AND SUM(n) <= {}" if high is not None else "")
-            return f"{self.id} IN ({counted}{having})", [*args, low, *([high] if high is not None else [])]
-        if high is None:  # min 0 and no max: everyone
-            return "(1 = 1)", []
-        return f"NOT ({self.id} IN ({counted} HAVING SUM(n) > {{}}))", [*args, high]
+            return f"p.member_id IN ({counted}{having})", [*args, low, *([high] if high is not None else [])]
+        return f"NOT (p.member_id IN ({counted} HAVING SUM(n) > {{}}))", [*args, high]
 
     def _rfm(self, v: dict[str, Any]) -> tuple[str, list[Any]]:
         """A score's range as ranges of the profile's own columns (what its indexes can answer),
