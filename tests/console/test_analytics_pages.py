@@ -3,10 +3,13 @@ crossing workspaces."""
 
 from __future__ import annotations
 
+import io
+from datetime import date
 from typing import Any
 
 import pytest
 from console_client import SignIn, text_of
+from pypdf import PdfReader
 from scrm.kernel import Kernel
 
 
@@ -67,3 +70,38 @@ async def test_the_dashboard_in_chinese(kernel: Kernel, analytics: Any, sign_in:
     text = text_of(await owner.get(f"{base(analytics)}/"))
     for words in ("数据看板", "活跃率", "按加入月份的留存", "最佳发送时间"):
         assert words in text, words
+
+
+async def test_a_chosen_comparison_and_the_report(kernel: Kernel, analytics: Any, other: Any, sign_in: SignIn) -> None:
+    analyst = await sign_in(analytics, "analyst")
+    ws = await kernel.workspaces.ref(analytics.slug)
+    today = date.today()
+    year_ago = today.replace(year=today.year - 1, day=1)
+    page = await analyst.get(f"{base(analytics)}/", params={"compare": year_ago.isoformat()})
+    assert page.status_code == 200, page.text
+    headlines = text_of(page)
+    assert f"{year_ago.isoformat()} to " in headlines  # the chosen period heads the second column
+    assert f'name="compare" value="{year_ago.isoformat()}"' in page.text
+    assert f"report.pdf?period=month&amp;date={today.isoformat()}&amp;compare={year_ago.isoformat()}" in page.text
+
+    report = await analyst.get(f"{base(analytics)}/report", params={"compare": year_ago.isoformat()})
+    assert report.status_code == 200
+    text = text_of(report)
+    assert ws.name in text
+    assert "Active ratio 75.0% —" in text  # 3 of 4 this month; nobody a year ago (no members then)
+    pdf = await analyst.get(f"{base(analytics)}/report.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    body = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert ws.name in body
+    assert "75.0%" in body
+    assert (await analyst.get(f"{base(other)}/report.pdf")).status_code in (403, 404)
+
+
+async def test_the_report_in_chinese(kernel: Kernel, analytics: Any, sign_in: SignIn) -> None:
+    owner = await sign_in(analytics, "owner")
+    await kernel.operators.set_locale(owner.operator_id, "zh_CN")
+    text = text_of(await owner.get(f"{base(analytics)}/report"))
+    for words in ("核心指标", "活跃率", "每日趋势"):
+        assert words in text, words
+    body = (await owner.get(f"{base(analytics)}/report.pdf")).content
+    assert "核心指标" in "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)

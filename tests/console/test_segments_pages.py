@@ -16,11 +16,14 @@ def base(tenant: Any) -> str:
 
 
 @pytest.fixture
-async def segments(tenant: Any) -> Any:
+async def segments(kernel: Kernel, tenant: Any) -> Any:
     await tenant.enable("segments")
     for i in range(3):
         await tenant.member(display_name=f"V{i}", tags=["vip"])
     await tenant.member(display_name="N")
+    await kernel.jobs.idle()  # counts read the members' profiles, made when their events are delivered
+    while await kernel.outbox.drain():
+        pass
     return tenant
 
 

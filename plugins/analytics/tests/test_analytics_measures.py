@@ -1,16 +1,21 @@
 """The measures against a hand-computed fixture in Asia/Shanghai: the retention triangle (with a
 member who joined on 1 November in Shanghai but 31 October in UTC), AR, orders, AOV, repurchase,
 GMV share, cost per member, private-domain value, the heatmap and trends; K and NPS "not
-available" without referrals and polls; CSV; bad input; scopes and isolation."""
+available" without referrals and polls; a chosen comparison period; CSV and the PDF report; bad
+input; scopes and isolation."""
 
 from __future__ import annotations
 
+import io
 import random
+import sys
 from datetime import UTC, date
 from typing import Any
 
+import pytest
 import scrm
 from analytics_helpers import BASE, event, in_zone, local, rebuilt, settle
+from pypdf import PdfReader
 from scrm.testing import problem
 from scrm_analytics import rollups
 
@@ -182,3 +187,47 @@ async def test_nps_comes_from_polls_when_enabled(kernel: scrm.Kernel, tenant: An
     current = (await tenant.get(f"{BASE}/summary")).json()["current"]
     assert current["nps"] == 40.0
     assert "nps" not in current["not_available"]
+
+
+def pdf_text(body: bytes) -> str:
+    assert body.startswith(b"%PDF-"), body[:20]
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+
+
+async def test_a_chosen_comparison_period_and_the_pdf_report(kernel: scrm.Kernel, tenant: Any, other: Any) -> None:
+    await fixture(kernel, tenant)
+    params = {"period": "month", "date": "2026-11-15", "compare": "2026-09-20"}
+    got = (await tenant.get(f"{BASE}/summary", params=params)).json()
+    sep = got["previous"]
+    assert (sep["start"], sep["end"], sep["members"], sep["active"], sep["active_ratio"]) == (
+        "2026-09-01",
+        "2026-09-30",
+        2,
+        2,
+        1.0,
+    )
+    assert got["current"]["start"] == "2026-11-01"
+    csv = await tenant.get(f"{BASE}/summary/csv", params=params)
+    assert csv.text.splitlines()[2].startswith("2026-09-01,2026-09-30,2,2,2,1.0,")
+    assert (await tenant.get(f"{BASE}/summary", params={**params, "compare": "soon"})).status_code in (400, 422)
+
+    report = await tenant.get(f"{BASE}/report/pdf", params=params)
+    assert report.status_code == 200, report.text[:500]
+    assert report.headers["content-type"] == "application/pdf"
+    text = pdf_text(report.content)
+    ws = await kernel.workspaces.ref(tenant.slug)
+    for words in (ws.name, "2026-11-01", "2026-09-01", "Active ratio", "50.0%", "100.0%", "Asia/Shanghai"):
+        assert words in text, words
+    await other.enable("analytics")
+    theirs = pdf_text((await other.get(f"{BASE}/report/pdf")).content)
+    assert ws.name not in theirs
+    nobody = await tenant.new_key("members:read")
+    problem(await tenant.get(f"{BASE}/report/pdf", key=nobody), 403, "missing-scope")
+
+
+async def test_no_pdf_without_its_library_is_a_503(
+    kernel: scrm.Kernel, tenant: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await tenant.enable("analytics")
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if it could not be loaded
+    problem(await tenant.get(f"{BASE}/report/pdf"), 503, "analytics-report-unavailable")

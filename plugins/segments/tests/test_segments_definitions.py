@@ -113,6 +113,7 @@ async def test_saved_segments_list_and_export_through_the_core(kernel: scrm.Kern
     assert created.status_code == 201, created.text
     segment = created.json()
     assert await members_of(tenant, segment["id"]) == sorted(vip)
+    await settle(kernel, tenant.id)  # a count reads the profiles, made by delivery
     assert (await tenant.get(f"{BASE}/{segment['id']}/count")).json()["count"] == 3
     exported = await tenant.get("/api/v1/members/export", params={"segment": segment["id"], "format": "csv"})
     assert exported.status_code == 200

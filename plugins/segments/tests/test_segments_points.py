@@ -39,6 +39,7 @@ async def test_the_points_clause_needs_points(kernel: scrm.Kernel, tenant: Any) 
     rich, poor, _ = [(await tenant.member(display_name=n))["id"] for n in ("Rich", "Poor", "None")]
     await adjust(tenant, rich, 500, "r")
     await adjust(tenant, poor, 20, "p")
+    await settle(kernel, tenant.id)  # a count reads the profiles, made by delivery
     assert await count(tenant, {"points": {"min": 100}}) == 1
     assert await count(tenant, {"points": {"min": 10, "max": 100}}) == 1
     assert await count(tenant, {"points": {"max": 20}}) == 2  # a member who never had points has 0

@@ -2558,6 +2558,7 @@ OPERATIONS: dict[str, Operation] = {
     "analyticsHeatmap": Operation("GET", "/api/v1/analytics/heatmap", "analytics", "heatmap"),
     "analyticsPutCost": Operation("PUT", "/api/v1/analytics/costs/{month}", "analytics", "put_cost"),
     "analyticsPutSettings": Operation("PUT", "/api/v1/analytics/settings", "analytics", "put_settings"),
+    "analyticsReportPdf": Operation("GET", "/api/v1/analytics/report/pdf", "analytics", "report_pdf"),
     "analyticsRetention": Operation("GET", "/api/v1/analytics/retention", "analytics", "retention"),
     "analyticsRetentionCsv": Operation("GET", "/api/v1/analytics/retention/csv", "analytics", "retention_csv"),
     "analyticsSummary": Operation("GET", "/api/v1/analytics/summary", "analytics", "summary"),
@@ -2861,6 +2862,19 @@ class Analytics(SyncNamespace):
         """Change the analytics settings. Replace the settings (fields left out take their defaults)."""
         return cast("AnalyticsSettings", self._call("analyticsPutSettings", AnalyticsSettings, body=body))
 
+    def report_pdf(
+        self,
+        *,
+        period: Literal["day", "week", "month"] | None = None,
+        date: datetime.date | None = None,
+        compare: datetime.date | None = None,
+    ) -> bytes:
+        """The workspace's report as PDF. The per-workspace report for a client: the period's headline measures beside the period compared with, the lifecycle, the daily trend and retention (503 when the server cannot render PDF)."""
+        return cast(
+            "bytes",
+            self._call("analyticsReportPdf", "bytes", query={"period": period, "date": date, "compare": compare}),
+        )
+
     def retention(self, *, grain: Literal["week", "month"] | None = None, cohorts: int | None = None) -> Retention:
         """Retention by join cohort. The retention triangle: each join cohort's share active in each later week or month."""
         return cast(
@@ -2872,16 +2886,30 @@ class Analytics(SyncNamespace):
         return cast("bytes", self._call("analyticsRetentionCsv", "bytes", query={"grain": grain, "cohorts": cohorts}))
 
     def summary(
-        self, *, period: Literal["day", "week", "month"] | None = None, date: datetime.date | None = None
+        self,
+        *,
+        period: Literal["day", "week", "month"] | None = None,
+        date: datetime.date | None = None,
+        compare: datetime.date | None = None,
     ) -> Summary:
-        """The period's measures. Every measure of PRODUCT §7 for the day, week or month holding `date`, beside the previous one."""
-        return cast("Summary", self._call("analyticsSummary", Summary, query={"period": period, "date": date}))
+        """The period's measures. Every measure of PRODUCT §7 for the day, week or month holding `date`, beside the one holding `compare` (default: the previous one)."""
+        return cast(
+            "Summary",
+            self._call("analyticsSummary", Summary, query={"period": period, "date": date, "compare": compare}),
+        )
 
     def summary_csv(
-        self, *, period: Literal["day", "week", "month"] | None = None, date: datetime.date | None = None
+        self,
+        *,
+        period: Literal["day", "week", "month"] | None = None,
+        date: datetime.date | None = None,
+        compare: datetime.date | None = None,
     ) -> bytes:
-        """The period's measures as CSV. The current and previous period's figures, one row each."""
-        return cast("bytes", self._call("analyticsSummaryCsv", "bytes", query={"period": period, "date": date}))
+        """The period's measures as CSV. The period's figures and those of the period compared with, one row each."""
+        return cast(
+            "bytes",
+            self._call("analyticsSummaryCsv", "bytes", query={"period": period, "date": date, "compare": compare}),
+        )
 
     def trends(self, *, start: datetime.date | None = None, end: datetime.date | None = None) -> list[TrendPoint]:
         """Daily trends. Members joined, active members, engagement events, orders and GMV per local day."""
@@ -2913,6 +2941,19 @@ class AsyncAnalytics(AsyncNamespace):
         """Change the analytics settings. Replace the settings (fields left out take their defaults)."""
         return cast("AnalyticsSettings", await self._call("analyticsPutSettings", AnalyticsSettings, body=body))
 
+    async def report_pdf(
+        self,
+        *,
+        period: Literal["day", "week", "month"] | None = None,
+        date: datetime.date | None = None,
+        compare: datetime.date | None = None,
+    ) -> bytes:
+        """The workspace's report as PDF. The per-workspace report for a client: the period's headline measures beside the period compared with, the lifecycle, the daily trend and retention (503 when the server cannot render PDF)."""
+        return cast(
+            "bytes",
+            await self._call("analyticsReportPdf", "bytes", query={"period": period, "date": date, "compare": compare}),
+        )
+
     async def retention(
         self, *, grain: Literal["week", "month"] | None = None, cohorts: int | None = None
     ) -> Retention:
@@ -2930,16 +2971,32 @@ class AsyncAnalytics(AsyncNamespace):
         )
 
     async def summary(
-        self, *, period: Literal["day", "week", "month"] | None = None, date: datetime.date | None = None
+        self,
+        *,
+        period: Literal["day", "week", "month"] | None = None,
+        date: datetime.date | None = None,
+        compare: datetime.date | None = None,
     ) -> Summary:
-        """The period's measures. Every measure of PRODUCT §7 for the day, week or month holding `date`, beside the previous one."""
-        return cast("Summary", await self._call("analyticsSummary", Summary, query={"period": period, "date": date}))
+        """The period's measures. Every measure of PRODUCT §7 for the day, week or month holding `date`, beside the one holding `compare` (default: the previous one)."""
+        return cast(
+            "Summary",
+            await self._call("analyticsSummary", Summary, query={"period": period, "date": date, "compare": compare}),
+        )
 
     async def summary_csv(
-        self, *, period: Literal["day", "week", "month"] | None = None, date: datetime.date | None = None
+        self,
+        *,
+        period: Literal["day", "week", "month"] | None = None,
+        date: datetime.date | None = None,
+        compare: datetime.date | None = None,
     ) -> bytes:
-        """The period's measures as CSV. The current and previous period's figures, one row each."""
-        return cast("bytes", await self._call("analyticsSummaryCsv", "bytes", query={"period": period, "date": date}))
+        """The period's measures as CSV. The period's figures and those of the period compared with, one row each."""
+        return cast(
+            "bytes",
+            await self._call(
+                "analyticsSummaryCsv", "bytes", query={"period": period, "date": date, "compare": compare}
+            ),
+        )
 
     async def trends(self, *, start: datetime.date | None = None, end: datetime.date | None = None) -> list[TrendPoint]:
         """Daily trends. Members joined, active members, engagement events, orders and GMV per local day."""

@@ -4,13 +4,13 @@ to read, ``analytics:write`` to enter monthly costs and change the settings."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import scrm
-from litestar import Controller, Response, get, put
+from litestar import Controller, Request, Response, get, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from scrm_analytics import config, measures, periods
+from scrm_analytics import config, measures, periods, report
 from scrm_analytics.config import AnalyticsSettings
 from scrm_analytics.schemas import CostIn, CostOut, Heatmap, Retention, Summary, TrendPoint
 
@@ -19,6 +19,10 @@ WRITE = {"scope": "analytics:write"}
 MAX_DAYS = 400
 Grain = Annotated[Literal["day", "week", "month"], QueryParameter(description="The period's length")]
 Anchor = Annotated[date | None, QueryParameter(name="date", description="A day in the period (default: today)")]
+Compare = Annotated[
+    date | None,
+    QueryParameter(description="A day in the period to compare with (default: the period just before)"),
+]
 Start = Annotated[date | None, QueryParameter(description="First local day (default: 29 days before end)")]
 End = Annotated[date | None, QueryParameter(description="Last local day (default: today)")]
 Month = Annotated[str, PathParameter(max_length=10, description="The month's first day, 2026-11-01")]
@@ -60,10 +64,16 @@ class AnalyticsController(Controller):
 
     @get("/summary", opt=READ, operation_id="analyticsSummary", summary="The period's measures")
     async def summary(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, period: Grain = "month", anchor: Anchor = None
+        self,
+        kernel: scrm.KernelDep,
+        ws: scrm.WorkspaceDep,
+        period: Grain = "month",
+        anchor: Anchor = None,
+        compare: Compare = None,
     ) -> Summary:
-        """Every measure of PRODUCT §7 for the day, week or month holding `date`, beside the previous one."""
-        return await measures.summary(kernel, ws, period, anchor)
+        """Every measure of PRODUCT §7 for the day, week or month holding `date`, beside the one
+        holding `compare` (default: the previous one)."""
+        return await measures.summary(kernel, ws, period, anchor, compare)
 
     @get(
         "/summary/csv",
@@ -73,11 +83,37 @@ class AnalyticsController(Controller):
         summary="The period's measures as CSV",
     )
     async def summary_csv(
-        self, kernel: scrm.KernelDep, ws: scrm.WorkspaceDep, period: Grain = "month", anchor: Anchor = None
+        self,
+        kernel: scrm.KernelDep,
+        ws: scrm.WorkspaceDep,
+        period: Grain = "month",
+        anchor: Anchor = None,
+        compare: Compare = None,
     ) -> Response[str]:
-        """The current and previous period's figures, one row each."""
-        found = await measures.summary(kernel, ws, period, anchor)
+        """The period's figures and those of the period compared with, one row each."""
+        found = await measures.summary(kernel, ws, period, anchor, compare)
         return _csv(measures.as_csv([found.current, found.previous]), "summary")
+
+    @get(
+        "/report/pdf",
+        opt=READ,
+        media_type="application/pdf",
+        operation_id="analyticsReportPdf",
+        summary="The workspace's report as PDF",
+    )
+    async def report_pdf(
+        self,
+        request: Request[Any, Any, Any],
+        kernel: scrm.KernelDep,
+        ws: scrm.WorkspaceDep,
+        period: Grain = "month",
+        anchor: Anchor = None,
+        compare: Compare = None,
+    ) -> Response[bytes]:
+        """The per-workspace report for a client: the period's headline measures beside the period
+        compared with, the lifecycle, the daily trend and retention (503 when the server cannot
+        render PDF)."""
+        return report.pdf_response(request, await report.context(kernel, ws, period, anchor, compare))
 
     @get("/trends", opt=READ, operation_id="analyticsTrends", summary="Daily trends")
     async def trends(

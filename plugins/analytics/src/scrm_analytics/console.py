@@ -1,9 +1,10 @@
 """The analytics console (``/console/w/{workspace}/analytics/…``): the dashboard and the agency table.
 
-The dashboard shows a day, week or month (and the previous one beside it): the headline measures,
+The dashboard shows a day, week or month (beside the previous one, or one the operator chooses): the headline measures,
 the lifecycle funnel (with segments), daily trends, the retention triangle and the weekday × hour
 heatmap — all server-rendered SVG, every figure read from the rollups, so a page costs a few small
-queries at any size. The agency table puts the headline measures of every workspace the operator
+queries at any size. The report (``/report``, ``/report.pdf``) is the same figures as a page of
+its own for a client, and its PDF. The agency table puts the headline measures of every workspace the operator
 may read (with analytics enabled) side by side."""
 
 from __future__ import annotations
@@ -13,42 +14,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import scrm
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.params import QueryParameter
 from litestar.response import Template
 
-from scrm_analytics import measures, periods
+from scrm_analytics import measures, periods, report
+from scrm_analytics.report import HEADLINES, N_, STAGES, WEEKDAYS
 
 READ = {"scope": "analytics:read"}
 Grain = Annotated[Literal["day", "week", "month"], QueryParameter()]
 Anchor = Annotated[date | None, QueryParameter(name="date")]
+Compare = Annotated[date | None, QueryParameter()]
 
 
-def N_(message: str) -> str:
-    """Marks English text translated where it is shown."""
-    return message
-
-
-WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 PERIODS = {"day": N_("Day"), "week": N_("Week"), "month": N_("Month")}
-STAGES = {"new": N_("new"), "active": N_("active"), "silent": N_("silent"), "churned": N_("churned")}
-#: the headline rows: (field, label, format)
-HEADLINES = (
-    ("members", N_("Members"), "int"),
-    ("joined", N_("Joined"), "int"),
-    ("active", N_("Active members"), "int"),
-    ("active_ratio", N_("Active ratio"), "pct"),
-    ("orders", N_("Orders"), "int"),
-    ("gmv", N_("GMV"), "num"),
-    ("average_order_value", N_("Average order value"), "num"),
-    ("repurchase_rate", N_("Repurchase rate"), "pct"),
-    ("gmv_share", N_("Community GMV share"), "pct"),
-    ("cost_per_member", N_("Cost per member"), "num"),
-    ("private_domain_value", N_("Private-domain value"), "num"),
-    ("k", N_("Viral coefficient K"), "num"),
-    ("nps", N_("NPS"), "num"),
-    ("index", N_("Composite index"), "num"),
-)
 
 
 def _trend_points(trend: list[Any], field: str, width: int = 600, height: int = 120) -> str:
@@ -60,10 +39,14 @@ def _trend_points(trend: list[Any], field: str, width: int = 600, height: int = 
 
 @get("/", opt=READ)
 async def dashboard(
-    kernel: scrm.KernelDep, access: scrm.AccessDep, period: Grain = "month", anchor: Anchor = None
+    kernel: scrm.KernelDep,
+    access: scrm.AccessDep,
+    period: Grain = "month",
+    anchor: Anchor = None,
+    compare: Compare = None,
 ) -> Template:
     ws = access.workspace
-    summary = await measures.summary(kernel, ws, period, anchor)
+    summary = await measures.summary(kernel, ws, period, anchor, compare)
     today = periods.local(periods.now(), ws.time_zone).date()
     last = min(summary.current.end, today)  # no empty days ahead in the trend
     trend = await measures.trends(kernel, ws, last - timedelta(days=29), last)
@@ -74,6 +57,7 @@ async def dashboard(
         "periods": PERIODS,
         "period": period,
         "anchor": (anchor or periods.local(periods.now(), ws.time_zone).date()).isoformat(),
+        "compare": compare.isoformat() if compare else "",
         "stages": STAGES,
         "trend": trend,
         "lines": {f: _trend_points(trend, f) for f in ("active", "events", "joined")},
@@ -91,10 +75,40 @@ def _csv(text: str, name: str) -> Response[str]:
 
 @get("/summary.csv", opt=READ)
 async def summary_csv(
-    kernel: scrm.KernelDep, access: scrm.AccessDep, period: Grain = "month", anchor: Anchor = None
+    kernel: scrm.KernelDep,
+    access: scrm.AccessDep,
+    period: Grain = "month",
+    anchor: Anchor = None,
+    compare: Compare = None,
 ) -> Response[str]:
-    found = await measures.summary(kernel, access.workspace, period, anchor)
+    found = await measures.summary(kernel, access.workspace, period, anchor, compare)
     return _csv(measures.as_csv([found.current, found.previous]), "summary")
+
+
+@get("/report", opt=READ)
+async def report_page(
+    kernel: scrm.KernelDep,
+    access: scrm.AccessDep,
+    period: Grain = "month",
+    anchor: Anchor = None,
+    compare: Compare = None,
+) -> Template:
+    """The per-workspace report as a print-ready page of its own (no console around it)."""
+    found = await report.context(kernel, access.workspace, period, anchor, compare)
+    return Template("analytics/report.html", context=found)
+
+
+@get("/report.pdf", opt=READ)
+async def report_pdf(
+    request: Request[Any, Any, Any],
+    kernel: scrm.KernelDep,
+    access: scrm.AccessDep,
+    period: Grain = "month",
+    anchor: Anchor = None,
+    compare: Compare = None,
+) -> Response[bytes]:
+    found = await report.context(kernel, access.workspace, period, anchor, compare)
+    return report.pdf_response(request, found)
 
 
 @get("/retention.csv", opt=READ)
@@ -119,7 +133,7 @@ async def agency(kernel: scrm.KernelDep, access: scrm.AccessDep) -> Template:
 def console_pages() -> scrm.ConsolePages:
     here = Path(__file__).parent
     return scrm.ConsolePages(
-        routes=[dashboard, summary_csv, retention_csv, agency],
+        routes=[dashboard, summary_csv, report_page, report_pdf, retention_csv, agency],
         nav=[scrm.NavLink(N_("Analytics"), "/", "analytics:read")],
         templates=here / "templates",
         translations=here / "translations",

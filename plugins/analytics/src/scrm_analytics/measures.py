@@ -207,10 +207,14 @@ async def lifecycle(kernel: scrm.Kernel, ws: scrm.WorkspaceRef) -> dict[str, int
     return {s.stage: s.members for s in await segments.stages(ws)}
 
 
-async def summary(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, grain: str, anchor: date | None = None) -> Summary:
+async def summary(
+    kernel: scrm.Kernel, ws: scrm.WorkspaceRef, grain: str, anchor: date | None = None, compare: date | None = None
+) -> Summary:
+    """The ``grain`` period holding ``anchor`` (default: today) beside the one holding ``compare``
+    (default: the period just before) — the same length, so the figures compare like for like."""
     anchor = anchor or periods.local(periods.now(), ws.time_zone).date()
     first, last = bounds(anchor, grain)
-    before = bounds(first - timedelta(days=1), grain)
+    before = bounds(compare if compare is not None else first - timedelta(days=1), grain)
     return Summary(
         period=grain,
         current=await figures(kernel, ws, first, last, grain),

@@ -36,6 +36,11 @@ def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
+def counted(event_type: str) -> bool:
+    """Whether an event of this type adds to any rollup."""
+    return event_type in ("member.created", "member.erased") or not event_type.startswith(NOT_ENGAGEMENT)
+
+
 class Batch:
     """The increments one batch of events makes."""
 
@@ -95,8 +100,9 @@ async def unseen(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: Sequence[sc
 
 
 async def apply(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: Sequence[scrm.EventOut]) -> None:
-    """Apply a delivered batch to the rollups (inside the caller's transaction)."""
-    fresh = await unseen(kernel, ws, events)
+    """Apply a delivered batch to the rollups (inside the caller's transaction); events that count
+    nothing (tags, consent, stage changes…) are not even marked."""
+    fresh = await unseen(kernel, ws, [e for e in events if counted(e.type)])
     if not fresh:
         return
     batch = Batch()
@@ -145,9 +151,27 @@ async def _join_days(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, members: set[in
 
 
 async def _mark_active(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, batch: Batch, joined: dict[int, date]) -> None:
-    marks = sorted((m, g, p) for m, g, p in batch.active if m in joined)
+    """Mark members active per day, then — only for the days first marked now — per week and month:
+    a day's mark is written with its week's and month's, so a member already marked on that day is
+    marked in its week and month too. A member active again the same day (the common case) costs
+    one conflicting row, not three."""
+    days = sorted((m, g, p) for m, g, p in batch.active if m in joined and g == "day")
+    fresh = await _insert_marks(kernel, ws, days, batch, joined)
+    wider = {(m, g, periods.start(day, g)) for m, _, day in fresh for g in periods.GRAINS if g != "day"}
+    await _insert_marks(kernel, ws, sorted(wider), batch, joined)
+
+
+async def _insert_marks(
+    kernel: scrm.Kernel,
+    ws: scrm.WorkspaceRef,
+    marks: list[tuple[int, str, date]],
+    batch: Batch,
+    joined: dict[int, date],
+) -> list[tuple[int, str, date]]:
+    """Insert "active in this period" marks; each one new counts an active member of its period
+    (and of its join cohort); returns the new ones."""
     if not marks:
-        return
+        return []
     sql = kernel.sql
     columns = [("member_id", "bigint"), ("grain", "text"), ("period", "date")]
     rows = await sql.fetch(
@@ -157,12 +181,12 @@ async def _mark_active(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, batch: Batch,
         ws.id,
         sql.encode({"member_id": m, "grain": g, "period": p} for m, g, p in marks),
     )
+    fresh = [(int(r["member_id"]), r["grain"], scrm.as_date(r["period"])) for r in rows]
     cohorts: dict[tuple[str, date, date], int] = defaultdict(int)
-    for r in rows:
-        grain, period = r["grain"], scrm.as_date(r["period"])
+    for member, grain, period in fresh:
         batch.daily[period, f"active_{grain}", ""] += 1
         if grain in COHORT_GRAINS:
-            cohorts[grain, periods.start(joined[int(r["member_id"])], grain), period] += 1
+            cohorts[grain, periods.start(joined[member], grain), period] += 1
     if cohorts:
         columns = [("grain", "text"), ("cohort", "date"), ("period", "date"), ("n", "bigint")]
         await sql.fetch(
@@ -173,6 +197,7 @@ async def _mark_active(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, batch: Batch,
             ws.id,
             sql.encode({"grain": g, "cohort": c, "period": p, "n": n} for (g, c, p), n in sorted(cohorts.items())),
         )
+    return fresh
 
 
 async def _count_orders(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, batch: Batch) -> None:

@@ -51,7 +51,8 @@ class Figures(msgspec.Struct):
 
 
 class Summary(msgspec.Struct):
-    """A period's figures beside the previous period's (same length, just before)."""
+    """A period's figures beside those of the period compared with: ``previous`` is the period just
+    before unless the request chose another (``compare``); either way of the same length."""
 
     period: str
     current: Figures

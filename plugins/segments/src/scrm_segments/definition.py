@@ -245,13 +245,30 @@ def _points(body: Any, at: str, errors: _Errors) -> Node | None:
 
 
 class Compiler:
-    """Turns a checked definition into SQL over ``m`` for one workspace at one instant."""
+    """Turns a checked definition into SQL for one workspace at one instant, over one of two rows:
 
-    def __init__(self, kernel: scrm.Kernel, ws: scrm.WorkspaceRef, settings: SegmentsSettings, at: datetime) -> None:
+    * ``"m"``, the member row (``scrm_member m``): the condition the core's member list and export
+      AND into their WHERE (``scrm_member_segment``); the profile's clauses are semi-joins;
+    * ``"p"``, the member's profile row (``segments_profile p``): what a count reads. Every member
+      has a profile from the delivery of their ``member.created`` on (an erased member's is
+      deleted), so the count is one pass over the profiles (or their indexes) with the profile's
+      clauses as plain predicates on ``p`` — no scan of ``scrm_member``, no per-row subplan.
+
+    Each predicate is two-valued (a NULL column is tested with ``IS NOT NULL AND …``), so ``not``
+    means "every other member" on both rows. A clause on another table is a correlated ``EXISTS``
+    over members (a page of the member list stops at its limit, and PostgreSQL never falls back to
+    re-reading a subquery per row, as it does for ``NOT (id IN (…))`` once the subquery outgrows
+    ``work_mem`` — quadratic at a million members) and a hashed ``IN`` over profiles (a count reads
+    every profile anyway: one hash per statement; ``store.count`` gives it the memory)."""
+
+    def __init__(
+        self, kernel: scrm.Kernel, ws: scrm.WorkspaceRef, settings: SegmentsSettings, at: datetime, row: str = "m"
+    ) -> None:
         self.k = kernel
         self.ws = ws
         self.s = settings
         self.at = at
+        self.row = row
 
     def condition(self, node: Node) -> scrm.MemberCondition:
         sql, args = self._node(node)
@@ -261,10 +278,27 @@ class Compiler:
         return clock.since_boundary(days, self.at, self.ws.time_zone)
 
     def _profile(self, where: str, *args: Any) -> tuple[str, list[Any]]:
-        return (
-            f"m.id IN (SELECT member_id FROM segments_profile WHERE workspace = {{}} AND {where})",
-            [self.ws.id, *args],
+        """A predicate on the profile row ``p``: inline over profiles, a semi-join over members."""
+        if self.row == "p":
+            return f"({where})", list(args)
+        return self._among(
+            "p.member_id", f"segments_profile p WHERE p.workspace = {{}} AND {where}", [self.ws.id, *args]
         )
+
+    def _among(self, column: str, source: str, args: list[Any]) -> tuple[str, list[Any]]:
+        """The member is one of ``column`` in ``source`` (``table … WHERE …``)."""
+        if self.row == "p":
+            return f"p.member_id IN (SELECT {column} FROM {source})", args
+        return f"EXISTS (SELECT 1 FROM {source} AND {column} = m.id)", args
+
+    def _member(self, sql: str, args: list[Any]) -> tuple[str, list[Any]]:
+        """A condition on the member row ``m``: as it is over members, a semi-join over profiles."""
+        if self.row == "m":
+            return sql, args
+        return f"p.member_id IN (SELECT m.id FROM scrm_member m WHERE m.workspace = {{}} AND {sql})", [
+            self.ws.id,
+            *args,
+        ]
 
     def _node(self, node: Node) -> tuple[str, list[Any]]:
         kind, v = node.kind, node.value
@@ -276,35 +310,36 @@ class Compiler:
             sql, args = self._node(v[0])
             return f"NOT ({sql})", args
         if kind == "tag":
-            return (
-                "m.id IN (SELECT mt.member FROM scrm_member_tag mt JOIN scrm_tag t ON t.id = mt.tag "
-                "WHERE t.workspace = {} AND t.name = {})",
+            return self._among(
+                "mt.member",
+                "scrm_member_tag mt JOIN scrm_tag t ON t.id = mt.tag WHERE t.workspace = {} AND t.name = {}",
                 [self.ws.id, v],
             )
         if kind == "consent":
-            return (
-                "m.id IN (SELECT c.member FROM scrm_consent c WHERE c.workspace = {} AND c.purpose = {} "
-                "AND c.status = 'granted' AND c.seq = (SELECT MAX(c2.seq) FROM scrm_consent c2 "
-                "WHERE c2.workspace = c.workspace AND c2.member = c.member AND c2.purpose = c.purpose))",
+            return self._among(
+                "c.member",
+                "scrm_consent c WHERE c.workspace = {} AND c.purpose = {} AND c.status = 'granted' AND c.seq = "
+                "(SELECT MAX(c2.seq) FROM scrm_consent c2 WHERE c2.workspace = c.workspace AND c2.member = c.member "
+                "AND c2.purpose = c.purpose)",
                 [self.ws.id, v],
             )
         if kind == "attribute":
-            return self._attribute(v)
+            return self._member(*self._attribute(v))
         if kind == "joined":
-            return self._window("joined_at", v)
+            return self._window("p.joined_at", v)
         if kind == "active":
-            return self._window("seen_at", v)
+            return self._window("p.seen_at", v)
         if kind == "events":
             return self._events(v)
         if kind == "stage":
-            condition, arg = self.k.sql.any_of("stage", v, "text")
+            condition, arg = self.k.sql.any_of("p.stage", v, "text")
             return self._profile(condition, arg)
         if kind == "rfm":
             return self._rfm(v)
         if kind == "cluster":
-            return self._profile("cluster = {}", v)
+            return self._profile("p.cluster IS NOT NULL AND p.cluster = {}", v)
         if kind == "points":
-            return self._points(v)
+            return self._member(*self._points(v))
         raise AssertionError(kind)
 
     def _points(self, v: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -331,29 +366,70 @@ class Compiler:
         return f"({sql})", list(args)
 
     def _window(self, column: str, v: dict[str, int]) -> tuple[str, list[Any]]:
-        if "within_days" in v:
-            return self._profile(f"{column} >= {{}}", self._boundary(v["within_days"]))
-        # before_days: nothing within the last N days (never counts as before, for "active")
-        sql, args = self._profile(f"{column} >= {{}}", self._boundary(v["before_days"]))
-        return f"NOT ({sql})", args
+        """Within the last N days; ``before_days``: not within them (never counts as before)."""
+        days = v.get("within_days") or v["before_days"]
+        sql, args = self._profile(f"{column} IS NOT NULL AND {column} >= {{}}", self._boundary(days))
+        return (sql, args) if "within_days" in v else (f"NOT ({sql})", args)
 
     def _events(self, v: dict[str, Any]) -> tuple[str, list[Any]]:
+        """From ``min`` to ``max`` events of a type in the window: over members the member's own
+        counters summed (an index range of ``(workspace, member_id, type, day)``), over profiles
+        the members whose sum is in range, hashed once."""
         first_day = clock.local_day(self.at, self.ws.time_zone) - timedelta(days=v["within_days"] - 1)
+        args = [self.ws.id, v["type"], first_day]
+        low, high = v["min"], v["max"]
+        if low == 0 and high is None:  # everyone
+            return "(1 = 1)", []
+        if self.row == "m":
+            total = (
+                "(SELECT COALESCE(SUM(d.n), 0) FROM segments_daily d WHERE d.workspace = {} AND d.type = {} "
+                "AND d.day >= {} AND d.member_id = m.id)"
+            )
+            parts: list[str] = []
+            values: list[Any] = []
+            if low > 0:
+                parts.append(f"{total} >= {{}}")
+                values += [*args, low]
+            if high is not None:
+                parts.append(f"{total} <= {{}}")
+                values += [*args, high]
+            return "(" + " AND ".join(parts) + ")", values
         counted = (
             "SELECT member_id FROM segments_daily WHERE workspace = {} AND type = {} AND day >= {} GROUP BY member_id"
         )
-        args = [self.ws.id, v["type"], first_day]
-        low, high = v["min"], v["max"]
         if low >= 1:
             having = " HAVING SUM(n) >= {}" + (" AND SUM(n) <= {}" if high is not None else "")
-            return f"m.id IN ({counted}{having})", [*args, low, *([high] if high is not None else [])]
-        if high is None:  # min 0 and no max: everyone
-            return "(1 = 1)", []
-        return f"NOT (m.id IN ({counted} HAVING SUM(n) > {{}}))", [*args, high]
+            return f"p.member_id IN ({counted}{having})", [*args, low, *([high] if high is not None else [])]
+        return f"NOT (p.member_id IN ({counted} HAVING SUM(n) > {{}}))", [*args, high]
 
     def _rfm(self, v: dict[str, Any]) -> tuple[str, list[Any]]:
-        expression, args = self.score(v["score"])
-        return self._profile(f"{expression} BETWEEN {{}} AND {{}}", *args, v["min"], v["max"])
+        """A score's range as ranges of the profile's own columns (what its indexes can answer),
+        equivalent to ``score(which) BETWEEN min AND max``."""
+        which, low, high = v["score"], v["min"], v["max"]
+        s = self.s
+        if which == "r":  # score 5 - i from the i-th recency boundary on
+            column = "p.last_order_at"
+            bounds: list[Any] = [self._boundary(int(d) + 1) for d in s.recency_days]
+            at_least = {k: bounds[5 - k] for k in range(2, 6)}
+            below = {k: bounds[4 - k] for k in range(1, 5)}
+        else:
+            column = "p.orders" if which == "f" else "p.monetary"
+            limits = s.frequency if which == "f" else s.monetary
+            at_least = {k: limits[k - 2] for k in range(2, 6)}
+            below = {k: limits[k - 1] for k in range(1, 5)}
+        parts: list[str] = []
+        args: list[Any] = []
+        if low >= 1:
+            parts.append("p.orders >= 1")
+        if low >= 2:
+            parts.append(f"{column} >= {{}}")
+            args.append(at_least[low])
+        if high == 0:
+            parts.append("p.orders = 0")
+        elif high <= 4:
+            parts.append(f"(p.orders = 0 OR {column} IS NULL OR {column} < {{}})")
+            args.append(below[high])
+        return self._profile(" AND ".join(parts) or "1 = 1", *args)
 
     def score(self, which: str) -> tuple[str, list[Any]]:
         """The SQL of one RFM score of a profile row (0 without an order, else 1–5), and its args."""

@@ -65,6 +65,12 @@ async def apply_moves(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, moves: Sequenc
             ws.id,
             arg,
         )
+    changes: dict[str, int] = {}
+    for m in moves:
+        changes[m.after] = changes.get(m.after, 0) + 1
+        if m.before:
+            changes[m.before] = changes.get(m.before, 0) - 1
+    await count_stages(kernel, ws, changes)
     await _tags(kernel, ws, moves)
     day = clock.local_day(at, ws.time_zone).isoformat()
     await kernel.events.record(
@@ -80,6 +86,32 @@ async def apply_moves(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, moves: Sequenc
             )
             for m in moves
         ],
+    )
+
+
+async def count_stages(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, changes: dict[str, int]) -> None:
+    """Add to the members counted per stage (``segments_stage_count``, the lifecycle funnel and a
+    count's total): one upsert, rows in stage order so concurrent deliveries lock them alike."""
+    rows = [{"stage": stage, "n": n} for stage, n in sorted(changes.items()) if n]
+    if not rows:
+        return
+    sql = kernel.sql
+    await sql.fetch(
+        "INSERT INTO segments_stage_count (workspace, stage, n) "
+        f"SELECT {{}}, x.stage, x.n FROM {sql.rows([('stage', 'text'), ('n', 'bigint')])} WHERE true ORDER BY x.stage "
+        "ON CONFLICT (workspace, stage) DO UPDATE SET n = segments_stage_count.n + excluded.n",
+        ws.id,
+        sql.encode(rows),
+    )
+
+
+async def recount(kernel: scrm.Kernel, ws: scrm.WorkspaceRef) -> None:
+    """Count the members per stage again from the profiles (after profiles were loaded in bulk)."""
+    await kernel.sql.fetch("DELETE FROM segments_stage_count WHERE workspace = {}", ws.id)
+    await kernel.sql.fetch(
+        "INSERT INTO segments_stage_count (workspace, stage, n) SELECT workspace, stage, COUNT(*) "
+        "FROM segments_profile WHERE workspace = {} AND stage <> '' GROUP BY workspace, stage",
+        ws.id,
     )
 
 
@@ -114,7 +146,7 @@ async def advance(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, at: datetime | Non
         rows = await kernel.sql.fetch(
             "SELECT member_id, joined_at, ref_at, stage FROM segments_profile WHERE workspace = {} AND ("
             "(stage = 'new' AND joined_at < {}) OR (stage = 'active' AND ref_at < {}) "
-            "OR (stage = 'silent' AND ref_at < {}))",
+            f"OR (stage = 'silent' AND ref_at < {{}})) ORDER BY member_id{kernel.sql.for_update}",
             ws.id,
             n_boundary,
             n_boundary,

@@ -2,7 +2,9 @@
 plain ``BigInt``.
 
 ``segments_profile`` is one row per member, kept by event delivery: when they joined, their last
-engagement, counts and order totals (RFM), their lifecycle stage and behavioural cluster.
+engagement, counts and order totals (RFM), their lifecycle stage and behavioural cluster; segment
+counts read it, not ``scrm_member``. ``segments_stage_count`` counts the profiles per stage, kept
+with each stage move.
 ``segments_daily`` counts each member's events of each type per local day, for "N events of a type
 in the last D days" without reading the event log. ``segments_applied`` remembers which events were
 applied (for a few days), so a redelivered event adds nothing. ``segments_watch`` names who watches a
@@ -49,6 +51,13 @@ class Profile(Table, tablename="segments_profile"):
     cluster = Integer(null=True, default=None)
 
 
+class StageCount(Table, tablename="segments_stage_count"):
+    id = BigSerial(primary_key=True)
+    workspace = BigInt()
+    stage = Varchar(length=16)
+    n = BigInt(default=0)  # the workspace's profiles in this stage
+
+
 class Daily(Table, tablename="segments_daily"):
     id = BigSerial(primary_key=True)
     workspace = BigInt()
@@ -92,4 +101,4 @@ class Member(Table, tablename="segments_member"):
     since = Timestamptz()
 
 
-TABLES: list[type[Table]] = [Segment, Config, Profile, Daily, Applied, Cluster, Watch, Member]
+TABLES: list[type[Table]] = [Segment, Config, Profile, StageCount, Daily, Applied, Cluster, Watch, Member]
