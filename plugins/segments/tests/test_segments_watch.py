@@ -75,7 +75,9 @@ async def test_entries_and_exits_are_recorded_once_per_transition(kernel: scrm.K
     await settle(kernel, tenant.id)
     await tag(tenant, later, "vip")
     await settle(kernel, tenant.id)
-    assert await crossings(tenant) == [
+    found = await crossings(tenant)
+    # the two exits come from two deliveries that may run side by side: either may be recorded first
+    assert found[:1] + sorted(found[1:3]) + found[3:] == [
         ("segment.entered", later, "VIPs"),
         ("segment.exited", already, "VIPs"),
         ("segment.exited", later, "VIPs"),
