@@ -34,7 +34,6 @@ from typing import Any
 import asyncpg
 import httpx
 from asyncpg.connection import Connection
-
 from scrm import create_app
 from scrm.kernel import Kernel
 from scrm.schemas import WorkspaceCreate
@@ -94,7 +93,9 @@ async def measure(
 
     await asyncio.gather(*(client() for _ in range(concurrency)))
     per = (_count[0] - statements) / requests
-    print(f"{name:<28} {per:6.2f} statements/request  {1000 * (time.process_time() - cpu) / requests:6.3f} ms CPU/request")
+    print(
+        f"{name:<28} {per:6.2f} statements/request  {1000 * (time.process_time() - cpu) / requests:6.3f} ms CPU/request"
+    )
 
 
 async def run(requests: int, concurrency: int, redis_db: int, show: bool, only: list[str]) -> None:
