@@ -243,3 +243,39 @@ async def test_a_batch_appends_one_audit_record_per_request_to_one_sound_chain(
     assert report["ok"] is True, report
     if BACKEND == "postgres":
         assert max(batches) > 1, batches
+
+
+async def test_a_task_started_during_a_batch_records_none_of_its_requests(
+    tenant: Tenant, kernel: Kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task started while a batch is written (the outbox's delivery job, run in-process after the
+    batch's commit when there is no Redis) inherits the batch's context variables; its own
+    transactions must not record the batch's requests again."""
+    started: list[asyncio.Task[None]] = []
+    write = events_service.SINGLE_EVENTS.write_batch
+
+    async def job() -> None:
+        async with kernel.db.transaction():
+            await kernel.db.fetch("SELECT 1 AS one")
+
+    async def spawn() -> None:
+        started.append(asyncio.create_task(job()))
+
+    async def spawning(kernel: Kernel, items: Sequence[Any]) -> Sequence[Any]:
+        kernel.db.after_commit(spawn)
+        return await write(kernel, items)
+
+    monkeypatch.setattr(events_service.SINGLE_EVENTS, "write_batch", spawning)
+    member = (await tenant.member())["id"]
+    replies = await asyncio.gather(
+        *(
+            tenant.post(f"{API}/events", {"member_id": member, "type": "visit", "idempotency_key": f"t-{n}"})
+            for n in range(8)
+        )
+    )
+    assert all(r.status_code == 201 for r in replies)
+    await asyncio.gather(*started)
+    trail = (await tenant.get(f"{API}/audit", params={"limit": "200"})).json()["items"]
+    assert sum(1 for r in trail if r["action"] == "recordEvents") == 8
+    if BACKEND == "postgres":
+        assert started, "no batch was written"

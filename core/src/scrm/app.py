@@ -27,10 +27,10 @@ from scrm.api.members import MemberController
 from scrm.api.moderation import ModerationController
 from scrm.api.plugins import PluginController
 from scrm.api.security import (
+    PLUGIN_OPT,
     SCOPE_OPT,
     authorize,
     is_preflight,
-    plugin_enabled,
     provide_kernel,
     provide_principal,
     provide_ws,
@@ -179,10 +179,10 @@ def _frontends(kernel: Kernel) -> list[PluginProtocol]:
 
 def _plugin_routers(kernel: Kernel) -> list[Router]:
     """Each plugin's routes (``scrm_routes``) under ``/api/v1/<name>``, answering only where it is
-    enabled."""
+    enabled (the API's guard checks it: :data:`~scrm.api.security.PLUGIN_OPT`)."""
     declared = kernel.plugins.answers("scrm_routes", "a list of route handlers, controllers or routers", _are_routes)
     return [
-        Router(f"/{name}", route_handlers=handlers, guards=[plugin_enabled(name)], tags=[name])
+        Router(f"/{name}", route_handlers=handlers, opt={PLUGIN_OPT: name}, tags=[name])
         for name, handlers in declared.items()
         if handlers
     ]

@@ -1,8 +1,12 @@
 """Authentication, scopes and workspace resolution for everything under ``/api/v1``.
 
-One guard on the API router authenticates the bearer key and checks the scope the route declares
-(``opt={"scope": ...}``); the ``ws`` dependency resolves the workspace the call acts in: the key's
-own, or — for an operator key — the one named by the ``X-Scrm-Workspace`` header.
+One guard on the API router authenticates the bearer key, checks the scope the route declares
+(``opt={"scope": ...}``) and, on a plugin's route (``opt={PLUGIN_OPT: name}``, set by its router),
+that the plugin is enabled in the workspace; the ``ws`` dependency resolves the workspace the call
+acts in: the key's own, or — for an operator key — the one named by the ``X-Scrm-Workspace`` header.
+
+One guard rather than one per layer because every guard costs each request a copy of the route
+handler (Litestar hands each guard its own), and this is every request's path.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from scrm.signing import SIGNED_URL_OPT
 
 WORKSPACE_HEADER = "x-scrm-workspace"
 SCOPE_OPT = "scope"
+#: the ``opt`` key a plugin's router sets on its routes: the plugin that must be enabled
+PLUGIN_OPT = "scrm_plugin"
 
 
 def kernel_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Kernel:
@@ -42,8 +48,9 @@ def is_preflight(handler: BaseRouteHandler) -> bool:
 
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Guard: a valid key (or app access token) holding the route's scope (a ``signed_url`` route verifies a signed token
-    in its handler instead: :mod:`scrm.signing`)."""
+    """Guard: a valid key (or app access token) holding the route's scope, and on a plugin's route
+    the plugin enabled in the workspace (a ``signed_url`` route verifies a signed token in its
+    handler instead, and that the plugin is enabled in the link's workspace: :mod:`scrm.signing`)."""
     if is_preflight(handler) or handler.opt.get(SIGNED_URL_OPT) is True:
         return
     scope = handler.opt.get(SCOPE_OPT)
@@ -58,6 +65,11 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     set_actor(principal.actor, principal.workspace_id)
     if scope is None or not principal.allows(scope):
         raise MissingScope(f"This route needs the scope {scope!r}", required_scope=scope)
+    plugin = handler.opt.get(PLUGIN_OPT)
+    if plugin is not None:
+        ws = await resolve_workspace(connection)
+        if plugin not in ws.enabled_plugins:
+            raise PluginNotEnabled(f"The plugin {plugin!r} is not enabled in workspace {ws.slug!r}")
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -84,19 +96,6 @@ async def resolve_workspace(connection: ASGIConnection[Any, Any, Any, Any]) -> W
     connection.scope["scrm_workspace"] = ws  # type: ignore[typeddict-unknown-key]
     set_workspace(ws.id)
     return ws
-
-
-def plugin_enabled(name: str) -> Any:
-    """Guard for a plugin's router: the plugin must be enabled in the caller's workspace."""
-
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-        if is_preflight(handler) or handler.opt.get(SIGNED_URL_OPT) is True:
-            return  # a signed link's handler checks the plugin is enabled in the link's workspace
-        ws = await resolve_workspace(connection)
-        if name not in ws.enabled_plugins:
-            raise PluginNotEnabled(f"The plugin {name!r} is not enabled in workspace {ws.slug!r}")
-
-    return guard
 
 
 def provide_kernel(request: Request[Any, Any, Any]) -> Kernel:

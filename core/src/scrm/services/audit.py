@@ -14,7 +14,7 @@ record right after, in a transaction of its own.
 The chain: a record's ``hash`` is SHA-256 of ``"<seq>:<prev_hash>:<body>"``, where ``body`` is the
 canonical JSON of its own fields (:func:`record_body`); ``scrm_audit_chain`` holds each workspace's
 head and is locked by every append, which serialises appends per workspace (PostgreSQL does it in one
-statement, hashing in SQL; a group commit's records of one workspace in two, hashed here). Workspace 0 is the deployment's own chain (operator-level writes).
+statement, hashing in SQL — a group commit's records of one workspace too). Workspace 0 is the deployment's own chain (operator-level writes).
 
 What a record never holds: secrets (a summary's keys that name one are masked) and personal values
 (a value that reads like personal data is masked; services note which personal fields changed, not
@@ -108,9 +108,20 @@ class AuditContext:
 
 
 _current: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar("scrm_audit", default=None)
-_batch: contextvars.ContextVar[builtins.list[AuditContext | None] | None] = contextvars.ContextVar(
-    "scrm_audit_batch", default=None
-)
+
+
+@dataclass
+class _Batch:
+    """The requests a group commit's batch holds (one context per item, None for one not recorded
+    by the batch), and the task writing it: only its transactions record them, not those of a task
+    started meanwhile (which inherits the context variables: a job run in-process after the
+    batch's commit would record the batch's requests again)."""
+
+    contexts: builtins.list[AuditContext | None]
+    task: asyncio.Task[Any] | None = field(default_factory=asyncio.current_task)
+
+
+_batch: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("scrm_audit_batch", default=None)
 
 
 def current() -> AuditContext | None:
@@ -137,13 +148,11 @@ def set_actor(actor: Actor, workspace_id: int | None = None) -> None:
             context.workspace_id = workspace_id
 
 
-def begin_batch(
-    contexts: Sequence[AuditContext | None],
-) -> contextvars.Token[builtins.list[AuditContext | None] | None]:
+def begin_batch(contexts: Sequence[AuditContext | None]) -> contextvars.Token[_Batch | None]:
     """A group commit's batch (:mod:`scrm.groupcommit`) writes for several requests at once, in a
     task of its own: the requests' contexts it holds (one per item, in order), each recorded by the
     batch's transaction unless :func:`not_written` took it out."""
-    return _batch.set([context if context is not None and context.writes else None for context in contexts])
+    return _batch.set(_Batch([context if context is not None and context.writes else None for context in contexts]))
 
 
 def not_written(positions: Iterable[int]) -> None:
@@ -153,10 +162,10 @@ def not_written(positions: Iterable[int]) -> None:
     batch = _batch.get()
     if batch is not None:
         for position in positions:
-            batch[position] = None
+            batch.contexts[position] = None
 
 
-def end_batch(token: contextvars.Token[builtins.list[AuditContext | None] | None]) -> None:
+def end_batch(token: contextvars.Token[_Batch | None]) -> None:
     _batch.reset(token)
 
 
@@ -326,9 +335,9 @@ class Audit:
         """The database's hook: record the current transaction's write(s) in the same transaction —
         the running request's, or, in a group commit's batch, each request whose write it holds."""
         batch = _batch.get()
-        if batch is not None:
+        if batch is not None and batch.task is asyncio.current_task():
             await self._append_all(
-                [row for held in batch if held is not None for row in self._rows(held, [_default_note(held)])]
+                [row for held in batch.contexts if held is not None for row in self._rows(held, [_default_note(held)])]
             )
             return
         context = _current.get()
@@ -370,7 +379,7 @@ class Audit:
     async def _append_all(self, rows: builtins.list[dict[str, Any]]) -> None:
         """Append records in order. On PostgreSQL several records of one workspace (a group commit's
         batch holds one per request) are appended together — the head locked once, the links hashed
-        here, all rows and the new head written by one statement — instead of one statement each,
+        in order, all rows and the new head written by one statement — instead of one statement each,
         which would hold the workspace's head for a round trip per record. Workspaces in id order:
         two transactions never wait on each other's heads."""
         by_workspace: dict[int, builtins.list[dict[str, Any]]] = {}
@@ -425,35 +434,32 @@ class Audit:
         )
 
     async def _append_many(self, workspace: int, rows: builtins.list[dict[str, Any]]) -> None:
-        """PostgreSQL: ``rows`` (of one workspace) after its head, in two round trips."""
-        head = "SELECT seq, hash FROM scrm_audit_chain WHERE workspace = {} FOR UPDATE"
-        heads = await self.k.db.fetch(head, workspace)
-        if not heads:
-            await self._create_head(workspace)
-            heads = await self.k.db.fetch(head, workspace)
-        seq, prev_hash = int(heads[0]["seq"]), heads[0]["hash"]
-        columns: dict[str, builtins.list[Any]] = {name: [] for name in EXPORT_FIELDS[2:]}
-        for row in rows:
-            seq += 1
-            digest = chain_hash(seq, prev_hash, record_body(row))
-            for name in EXPORT_FIELDS[3:-2]:
-                columns[name].append(row[name])
-            columns["seq"].append(seq)
-            columns["prev_hash"].append(prev_hash)
-            columns["hash"].append(digest)
-            prev_hash = digest
-        names = ", ".join(EXPORT_FIELDS[2:])
-        kinds = {"seq": "bigint", "at": "timestamptz"}
-        arrays = ", ".join(f"{{}}::{kinds.get(name, 'text')}[]" for name in EXPORT_FIELDS[2:])
-        await self.k.db.fetch(
-            f"WITH ins AS (INSERT INTO scrm_audit (workspace, {names}) SELECT {{}}, * FROM unnest({arrays}) "
-            "RETURNING seq) UPDATE scrm_audit_chain SET seq = {}, hash = {} WHERE workspace = {}",
-            workspace,
-            *columns.values(),
-            seq,
-            prev_hash,
-            workspace,
+        """PostgreSQL: ``rows`` (of one workspace) after its head, in one round trip: the head locked,
+        each link hashed in SQL from the one before it (a recursive query, in the rows' order, the
+        same hash as :func:`chain_hash`), the rows inserted and the head moved by one statement — a
+        round trip less than reading the head first, for every batch a group commit writes."""
+        names = EXPORT_FIELDS[3:-2]  # at … user_agent
+        arrays = ", ".join(f"{{}}::{'timestamptz' if name == 'at' else 'text'}[]" for name in ["body", *names])
+        link = "encode(sha256(convert_to((l.seq + 1)::text || ':' || l.hash || ':' || i.body, 'UTF8')), 'hex')"
+        # the head's hash is a varchar(64); a recursive query's columns must keep one type: text
+        statement = (
+            "WITH RECURSIVE head AS MATERIALIZED ("
+            "SELECT seq, hash FROM scrm_audit_chain WHERE workspace = {} FOR UPDATE), "
+            f"input AS (SELECT * FROM unnest({arrays}) WITH ORDINALITY AS x(body, {', '.join(names)}, ord)), "
+            f"link AS (SELECT i.ord, l.seq + 1 AS seq, l.hash::text AS prev_hash, {link} AS hash "
+            "FROM head l JOIN input i ON i.ord = 1 "
+            f"UNION ALL SELECT i.ord, l.seq + 1, l.hash, {link} FROM link l JOIN input i ON i.ord = l.ord + 1), "
+            f"ins AS (INSERT INTO scrm_audit (workspace, seq, {', '.join(names)}, prev_hash, hash) "
+            f"SELECT {{}}, l.seq, {', '.join(f'i.{name}' for name in names)}, l.prev_hash, l.hash "
+            "FROM link l JOIN input i USING (ord) RETURNING seq, hash) "
+            "UPDATE scrm_audit_chain c SET seq = last.seq, hash = last.hash "
+            "FROM (SELECT seq, hash FROM ins ORDER BY seq DESC LIMIT 1) AS last WHERE c.workspace = {} RETURNING c.seq"
         )
+        args = [workspace, [record_body(row) for row in rows], *([row[name] for row in rows] for name in names)]
+        args += [workspace, workspace]
+        if not await self.k.db.fetch(statement, *args):
+            await self._create_head(workspace)
+            await self.k.db.fetch(statement, *args)
 
     async def _create_head(self, workspace: int) -> None:
         await self.k.db.fetch(
