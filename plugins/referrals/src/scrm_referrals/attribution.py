@@ -24,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import scrm
@@ -127,21 +129,83 @@ def _open(campaign: Campaign) -> None:
         raise CampaignClosed(f"Campaign {campaign.id} is not taking invitations now")
 
 
+@dataclass(frozen=True)
+class Joining:
+    """One join, checked and waiting to be written (:data:`JOINS`): everything its write needs."""
+
+    ws: scrm.WorkspaceRef
+    data: JoinIn
+    code_id: int
+    inviter: int | None
+    campaign: Campaign
+    found: list[str]  # the digests of the invitee's identities
+
+
 async def join(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, data: JoinIn) -> ReferralOut:
-    """Create the member and attribute them to the code, in one transaction (all or nothing)."""
+    """Create the member and attribute them to the code, in one transaction (all or nothing); on
+    PostgreSQL joins arriving at once share it (:data:`JOINS`)."""
     code_id, inviter, campaign = await codes.find_for_join(kernel, ws, data.code)
     _open(campaign)
     found = digests(kernel, ws, data.member.external_id, data.member.identities)
-    async with kernel.db.transaction(on_duplicate=AlreadyAttributed("The member was already invited with a code")):
-        if data.member.identities:  # an external id alone cannot be the holder's: it would be taken
-            await _not_the_inviter(kernel, ws, inviter, found)
-        try:
-            member = await kernel.members.create(ws, data.member)
-        except scrm.Conflict:  # the core's duplicate external id: an existing member
-            raise ExistingMember(f"A member with external_id {data.member.external_id!r} already exists") from None
-        return await _attribute(
-            kernel, ws, campaign, codes.normal(data.code), code_id, inviter, member.id, found, data.source, data.device
+    if data.member.identities:  # an external id alone cannot be the holder's: it would be taken
+        await _not_the_inviter(kernel, ws, inviter, found)
+    referral, member = await JOINS.submit(kernel, Joining(ws, data, code_id, inviter, campaign, found))
+    await kernel.members.announce(ws, member)
+    return referral
+
+
+async def _write_joins(
+    kernel: scrm.Kernel, joins: Sequence[Joining]
+) -> list[tuple[ReferralOut, scrm.MemberOut] | None]:
+    """Joins of one workspace in the batch's transaction: the members in one statement (the core's
+    :meth:`~scrm.services.members.Members.create_many`), each referral, then every ``referral.joined``
+    event in one statement. A join whose external id is taken is left out (None: its own write
+    answers it); a referral refused (campaign closed, identity invited before) fails the batch, and
+    each join is then written on its own."""
+    ws = joins[0].ws
+    members = await kernel.members.create_many(ws, [j.data.member for j in joins])
+    written: list[tuple[ReferralOut, scrm.MemberOut] | None] = []
+    events: list[scrm.NewEvent] = []
+    for j, member in zip(joins, members, strict=True):
+        if member is None:
+            written.append(None)
+            continue
+        referral, event = await _attribute(
+            kernel, ws, j.campaign, j.data.code, j.code_id, j.inviter, member.id, j.found, j.data.source, j.data.device
         )
+        written.append((referral, member))
+        events.append(event)
+    if events:
+        await kernel.events.record(ws, events)
+    return written
+
+
+async def _write_join(kernel: scrm.Kernel, j: Joining) -> tuple[ReferralOut, scrm.MemberOut]:
+    async with kernel.db.transaction(on_duplicate=AlreadyAttributed("The member was already invited with a code")):
+        [member] = await kernel.members.create_many(j.ws, [j.data.member])
+        if member is None:
+            raise ExistingMember(f"A member with external_id {j.data.member.external_id!r} already exists")
+        referral, event = await _attribute(
+            kernel,
+            j.ws,
+            j.campaign,
+            j.data.code,
+            j.code_id,
+            j.inviter,
+            member.id,
+            j.found,
+            j.data.source,
+            j.data.device,
+        )
+        await kernel.events.record(j.ws, [event])
+    return referral, member
+
+
+#: Joins of a workspace arriving at once, on PostgreSQL, share one transaction (up to 100, 4 batches
+#: in flight; two joins of one external id never in two batches at once). See :class:`scrm.GroupCommit`.
+JOINS: scrm.GroupCommit[Joining, tuple[ReferralOut, scrm.MemberOut]] = scrm.GroupCommit(
+    "referrals.joins", _write_joins, _write_join, lane=lambda j: j.ws.id, conflict=lambda j: j.data.member.external_id
+)
 
 
 async def claim(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, data: AttributeIn) -> ReferralOut:
@@ -164,9 +228,11 @@ async def claim(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, data: AttributeIn) -
     ):
         if member.identities:  # the holder is not the member (checked above); their external ids differ
             await _not_the_inviter(kernel, ws, inviter, found)
-        return await _attribute(
-            kernel, ws, campaign, codes.normal(data.code), code_id, inviter, member.id, found, data.source, data.device
+        referral, event = await _attribute(
+            kernel, ws, campaign, data.code, code_id, inviter, member.id, found, data.source, data.device
         )
+        await kernel.events.record(ws, [event])
+    return referral
 
 
 async def _not_the_inviter(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, inviter: int | None, found: list[str]) -> None:
@@ -223,30 +289,26 @@ async def _attribute(
     found: list[str],
     source: str | None,
     device: str | None,
-) -> ReferralOut:
-    """Write the referral, the invitee's digests and ``referral.joined`` (inside the caller's transaction)."""
+) -> tuple[ReferralOut, scrm.NewEvent]:
+    """Write the referral and the invitee's digests (inside the caller's transaction); returns it
+    and its ``referral.joined`` event, for the caller to record in the same transaction."""
     at = datetime.now(UTC)
     signals = await _signals(kernel, campaign, inviter, source, device, at)
     referral_id, inviter, second = await _insert(
         kernel, ws, campaign, code_id, invitee, signals, source, device, at, found
     )
-    await kernel.events.record(
-        ws,
-        [
-            scrm.NewEvent(
-                invitee,
-                JOINED,
-                {"campaign_id": campaign.id, "referral_id": referral_id, "inviter_id": inviter, "signals": signals},
-                occurred_at=at,
-                source="referrals",
-                idempotency_key=f"referrals:joined:{referral_id}",
-            )
-        ],
+    event = scrm.NewEvent(
+        invitee,
+        JOINED,
+        {"campaign_id": campaign.id, "referral_id": referral_id, "inviter_id": inviter, "signals": signals},
+        occurred_at=at,
+        source="referrals",
+        idempotency_key=f"referrals:joined:{referral_id}",
     )
-    return ReferralOut(
+    referral = ReferralOut(
         id=referral_id,
         campaign_id=campaign.id,
-        code=code,
+        code=codes.normal(code),
         inviter_id=inviter,
         invitee_id=invitee,
         second_id=second,
@@ -257,3 +319,4 @@ async def _attribute(
         reviewed_at=None,
         note="",
     )
+    return referral, event
