@@ -225,3 +225,24 @@ async def test_concurrent_joins_each_get_their_own_answer(
     assert by_external["already-here"]["referrals"] == 0
     if BACKEND == "postgres":
         assert max(sizes) > 1, sizes
+
+
+async def test_concurrent_joins_see_each_other_in_their_signals(tenant: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Joins written together (one batch on PostgreSQL) count the ones before them: of 12 joins at
+    once from one new device, exactly the first is not flagged ``shared-device``; with a burst limit
+    of 5, exactly the first 5 are not flagged ``burst`` (each counts the joins before it). Batches
+    are written one at a time here: two written at the same moment cannot see each other's
+    uncommitted joins (nor could two single joins at once: the signals are read, not locked)."""
+    monkeypatch.setattr(attribution.JOINS, "in_flight", 1)
+    c = await campaign(tenant, burst_limit=5)
+    _, text = await inviter(tenant, c["id"])
+    replies = await asyncio.gather(
+        *(
+            tenant.post(f"{BASE}/joins", {"code": text, "member": {"external_id": f"dev-{n}"}, "device": "dev-1"})
+            for n in range(12)
+        )
+    )
+    assert [r.status_code for r in replies] == [201] * 12
+    joined = sorted((r.json() for r in replies), key=lambda r: r["id"])
+    assert [("shared-device" in r["signals"]) for r in joined] == [False] + [True] * 11
+    assert [("burst" in r["signals"]) for r in joined] == [False] * 5 + [True] * 7
