@@ -197,8 +197,8 @@ async def _write_joins(
     kernel: scrm.Kernel, joins: Sequence[Joining]
 ) -> list[tuple[ReferralOut, scrm.MemberOut] | None]:
     """Joins of one workspace in the batch's transaction: the members in one statement (the core's
-    :meth:`~scrm.services.members.Members.create_many`), each referral, then every ``referral.joined``
-    event in one statement. A join whose external id is taken is left out (None: its own write
+    :meth:`~scrm.services.members.Members.create_many`), their fraud signals in one, their referrals
+    and digests in one, and their ``referral.joined`` events in one. A join whose external id is taken is left out (None: its own write
     answers it); a referral refused (campaign closed, identity invited before) fails the batch, and
     each join is then written on its own."""
     ws = joins[0].ws
