@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 import scrm
-from conftest import Tenant
+from conftest import Tenant, problem
 from scrm.kernel import Kernel
 from scrm.services import events as events_service
+from scrm.services import members as members_service
 from scrm.testing import BACKEND
 
 API = "/api/v1"
@@ -279,3 +280,111 @@ async def test_a_task_started_during_a_batch_records_none_of_its_requests(
     assert sum(1 for r in trail if r["action"] == "recordEvents") == 8
     if BACKEND == "postgres":
         assert started, "no batch was written"
+
+
+# --- member creation ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def member_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every batch of member creations written."""
+    sizes: list[int] = []
+    write = members_service.CREATIONS.write_batch
+
+    async def watched(kernel: Kernel, items: Sequence[Any]) -> Sequence[Any]:
+        sizes.append(len(items))
+        return await write(kernel, items)
+
+    monkeypatch.setattr(members_service.CREATIONS, "write_batch", watched)
+    return sizes
+
+
+async def created_facts(kernel: Kernel, workspace_id: int) -> tuple[dict[int, int], dict[str, int]]:
+    """Per member of the workspace: its member.created events; per target id: its createMember records."""
+    events = await kernel.db.fetch(
+        "SELECT m.id, COUNT(e.id) AS n FROM scrm_member m LEFT JOIN scrm_event e ON e.member = m.id "
+        "AND e.workspace = m.workspace AND e.type = 'member.created' WHERE m.workspace = {} GROUP BY m.id",
+        workspace_id,
+    )
+    audit = await kernel.db.fetch(
+        "SELECT target_id, COUNT(*) AS n FROM scrm_audit WHERE workspace = {} AND action = 'createMember' "
+        "GROUP BY target_id",
+        workspace_id,
+    )
+    return {r["id"]: r["n"] for r in events}, {r["target_id"]: r["n"] for r in audit}
+
+
+async def test_concurrent_member_creations_get_their_own_answers(
+    tenant: Tenant, other: Tenant, kernel: Kernel, member_batches: list[int]
+) -> None:
+    """60 creations at once, 20 of them of one external id, one of an external id taken before, one
+    too big, and some in another workspace: each its own 201, 409 or 422; every member created has
+    exactly one member.created event and one audit record naming it, in its own workspace."""
+    taken = await tenant.member(external_id="gc-taken")
+    bodies: list[dict[str, Any]] = [
+        {"external_id": f"gc-{n}", "display_name": f"n{n}", "tags": ["gc"] if n % 3 == 0 else []} for n in range(36)
+    ]
+    bodies += [{"external_id": "gc-same", "display_name": f"same {n}"} for n in range(20)]
+    bodies += [{"external_id": "gc-taken"}, {"external_id": "gc-big", "attributes": {"a": "x" * 20_000}}]
+    bodies += [{"display_name": "no external id"}, {"display_name": "no external id"}]
+    mine = [tenant.post(f"{API}/members", body) for body in bodies]
+    theirs = [other.post(f"{API}/members", {"external_id": f"gc-{n}"}) for n in range(10)]
+    replies = await asyncio.gather(*mine, *theirs)
+    statuses = [r.status_code for r in replies]
+    assert statuses[:36] == [201] * 36
+    assert sorted(statuses[36:56]) == [201] + [409] * 19
+    assert statuses[56:] == [409, 422, 201, 201] + [201] * 10
+    for reply in [replies[56], *(r for r in replies[36:56] if r.status_code == 409)]:
+        assert problem(reply, 409, "conflict")["errors"][0]["field"] == "external_id"
+    created = [r.json() for r in replies[:36]]
+    assert [m["external_id"] for m in created] == [f"gc-{n}" for n in range(36)]
+    assert all(m["tags"] == (["gc"] if n % 3 == 0 else []) for n, m in enumerate(created))
+    for member in created[:4]:  # what the 201 said is what is stored
+        assert (await tenant.get(f"{API}/members/{member['id']}")).json() == member
+    same = [r.json() for r in replies[36:56] if r.status_code == 201]
+    assert same[0]["display_name"] == (await tenant.get(f"{API}/members/{same[0]['id']}")).json()["display_name"]
+
+    ids = {m["id"] for m in created} | {same[0]["id"], replies[58].json()["id"], replies[59].json()["id"]}
+    events, audit = await created_facts(kernel, tenant.id)
+    assert events == {**dict.fromkeys(ids, 1), taken["id"]: 1}
+    assert audit == {str(i): 1 for i in (*ids, taken["id"])}
+    theirs_ids = {r.json()["id"] for r in replies[60:]}
+    events, audit = await created_facts(kernel, other.id)
+    assert events == dict.fromkeys(theirs_ids, 1)
+    assert audit == {str(i): 1 for i in theirs_ids}
+    tagged = await kernel.db.fetch(
+        "SELECT e.properties FROM scrm_event e WHERE e.workspace = {} AND e.member = {} AND e.type = 'member.created'",
+        tenant.id,
+        created[0]["id"],
+    )
+    assert '"gc"' in str(tagged[0]["properties"])
+    report = (await tenant.get(f"{API}/audit/verify")).json()
+    assert report["ok"] is True, report
+    if BACKEND == "postgres":
+        assert max(member_batches) > 1, member_batches
+
+
+async def test_a_failed_member_batch_writes_each_creation_once_on_its_own(
+    tenant: Tenant, kernel: Kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that fails after writing (rolled back) leaves nothing: each creation is then written
+    on its own, once, with its event and its audit record."""
+    failed: list[int] = []
+    write = members_service.CREATIONS.write_batch
+
+    async def written(kernel: Kernel, items: Sequence[Any]) -> Sequence[Any]:
+        results = await write(kernel, items)
+        if len(items) > 1:
+            failed.append(len(items))
+            raise RuntimeError("the batch fails after writing")
+        return results
+
+    monkeypatch.setattr(members_service.CREATIONS, "write_batch", written)
+    replies = await asyncio.gather(*(tenant.post(f"{API}/members", {"external_id": f"f-{n}"}) for n in range(30)))
+    assert [r.status_code for r in replies] == [201] * 30
+    ids = {r.json()["id"] for r in replies}
+    events, audit = await created_facts(kernel, tenant.id)
+    assert events == dict.fromkeys(ids, 1)
+    assert audit == {str(i): 1 for i in ids}
+    if BACKEND == "postgres":
+        assert failed, "no batch of more than one formed"

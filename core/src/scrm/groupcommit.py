@@ -1,8 +1,8 @@
 """Group commit: single writes arriving at the same moment in one process share one statement and one
 transaction, instead of each paying its own round trips, ``BEGIN``, ``COMMIT`` and WAL flush.
 
-This is how a one-event POST, a check-in, a lottery entry, a vote or a poll ballot — each one row
-and one event — keeps up with 1,000+ requests a second on a few cores: the database does one
+This is how a one-event POST, a member's creation, a check-in, a lottery entry, a vote or a poll
+ballot — each one row and one event — keeps up with 1,000+ requests a second on a few cores: the database does one
 statement for a batch of them, and every request still gets its *own* answer (its id, ``created`` or
 ``duplicate``, its own 4xx for its own bad input).
 

@@ -5,12 +5,15 @@ never an erased member joining again — with each refusal a 4xx problem that wr
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from referrals_helpers import BASE, campaign, code, inviter, join
 from scrm import Kernel
-from scrm.testing import problem
+from scrm.testing import BACKEND, problem
+from scrm_referrals import attribution
 from scrm_referrals.codes import ALPHABET, LENGTH
 
 
@@ -168,3 +171,78 @@ async def test_one_identity_joining_many_times_at_once_is_attributed_once(tenant
     assert len((await tenant.get(f"{BASE}/referrals")).json()["items"]) == 1
     members = (await tenant.get("/api/v1/members", params={"limit": 100})).json()["items"]
     assert sum(1 for m in members if m["external_id"] and m["external_id"].startswith("twin-")) == 1
+
+
+async def test_concurrent_joins_each_get_their_own_answer(
+    tenant: Any, kernel: Kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Joins at once (on PostgreSQL they share batches): 30 new members, 10 of one external id, one
+    of an existing member and one with an identity invited before — each its own 201 or 409, and
+    every member created has exactly one referral, one member.created and one referral.joined event
+    and one audit record."""
+    sizes: list[int] = []
+    write = attribution.JOINS.write_batch
+
+    async def watched(kernel: Kernel, items: Sequence[Any]) -> Sequence[Any]:
+        sizes.append(len(items))
+        return await write(kernel, items)
+
+    monkeypatch.setattr(attribution.JOINS, "write_batch", watched)
+    c = await campaign(tenant, burst_limit=1000)
+    codes = [(await inviter(tenant, c["id"], f"inv-{i}"))[1] for i in range(3)]
+    await tenant.member(external_id="already-here")
+    await join(tenant, codes[0], "first-phone", member={"external_id": "first-phone", "identities": {"phone": "+1"}})
+    bodies: list[dict[str, Any]] = [
+        {"code": codes[n % 3], "member": {"external_id": f"cj-{n}", "display_name": f"n{n}"}} for n in range(30)
+    ]
+    bodies += [{"code": codes[1], "member": {"external_id": "cj-same"}} for _ in range(10)]
+    bodies += [{"code": codes[2], "member": {"external_id": "already-here"}}]
+    bodies += [{"code": codes[2], "member": {"external_id": "cj-phone", "identities": {"phone": "+1"}}}]
+    replies = await asyncio.gather(*(tenant.post(f"{BASE}/joins", body) for body in bodies))
+    assert [r.status_code for r in replies[:30]] == [201] * 30
+    assert sorted(r.status_code for r in replies[30:40]) == [201] + [409] * 9
+    for reply in (r for r in replies[30:41] if r.status_code == 409):
+        problem(reply, 409, "referrals-existing-member")
+    problem(replies[41], 409, "referrals-rejoined")
+    joined = [r.json() for r in replies if r.status_code == 201]
+    assert [r["code"] for r in joined[:30]] == [codes[n % 3] for n in range(30)]
+    invitees = {r["invitee_id"] for r in joined}
+    assert len(invitees) == 31
+    rows = await kernel.db.fetch(
+        "SELECT m.external_id, m.id, (SELECT COUNT(*) FROM referrals_referral r WHERE r.invitee_id = m.id) AS referrals, "
+        "(SELECT COUNT(*) FROM scrm_event e WHERE e.member = m.id AND e.type = 'member.created') AS created, "
+        "(SELECT COUNT(*) FROM scrm_event e WHERE e.member = m.id AND e.type = 'referral.joined') AS joined, "
+        "(SELECT COUNT(*) FROM scrm_audit a WHERE a.workspace = m.workspace AND a.target_id = CAST(m.id AS TEXT) "
+        "AND a.target_type = 'member') AS audited FROM scrm_member m WHERE m.workspace = {}",
+        tenant.id,
+    )
+    by_external = {r["external_id"]: r for r in rows}
+    assert {r["id"] for r in rows if r["external_id"].startswith("cj-")} == invitees
+    for r in rows:
+        if r["external_id"].startswith("cj-"):
+            assert (r["referrals"], r["created"], r["joined"], r["audited"]) == (1, 1, 1, 1), dict(r)
+    assert "cj-phone" not in by_external
+    assert by_external["already-here"]["referrals"] == 0
+    if BACKEND == "postgres":
+        assert max(sizes) > 1, sizes
+
+
+async def test_concurrent_joins_see_each_other_in_their_signals(tenant: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Joins written together (one batch on PostgreSQL) count the ones before them: of 12 joins at
+    once from one new device, exactly the first is not flagged ``shared-device``; with a burst limit
+    of 5, exactly the first 5 are not flagged ``burst`` (each counts the joins before it). Batches
+    are written one at a time here: two written at the same moment cannot see each other's
+    uncommitted joins (nor could two single joins at once: the signals are read, not locked)."""
+    monkeypatch.setattr(attribution.JOINS, "in_flight", 1)
+    c = await campaign(tenant, burst_limit=5)
+    _, text = await inviter(tenant, c["id"])
+    replies = await asyncio.gather(
+        *(
+            tenant.post(f"{BASE}/joins", {"code": text, "member": {"external_id": f"dev-{n}"}, "device": "dev-1"})
+            for n in range(12)
+        )
+    )
+    assert [r.status_code for r in replies] == [201] * 12
+    joined = sorted((r.json() for r in replies), key=lambda r: r["id"])
+    assert [("shared-device" in r["signals"]) for r in joined] == [False] + [True] * 11
+    assert [("burst" in r["signals"]) for r in joined] == [False] * 5 + [True] * 7

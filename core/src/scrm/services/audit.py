@@ -108,19 +108,6 @@ class AuditContext:
 
 
 _current: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar("scrm_audit", default=None)
-
-
-@dataclass
-class _Batch:
-    """The requests a group commit's batch holds (one context per item, None for one not recorded
-    by the batch), and the task writing it: only its transactions record them, not those of a task
-    started meanwhile (which inherits the context variables: a job run in-process after the
-    batch's commit would record the batch's requests again)."""
-
-    contexts: builtins.list[AuditContext | None]
-    task: asyncio.Task[Any] | None = field(default_factory=asyncio.current_task)
-
-
 _batch: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("scrm_audit_batch", default=None)
 
 
@@ -146,6 +133,23 @@ def set_actor(actor: Actor, workspace_id: int | None = None) -> None:
         context.actor = actor
         if workspace_id is not None:
             context.workspace_id = workspace_id
+
+
+@dataclass
+class _Batch:
+    """A group commit's batch as the trail sees it: the requests' contexts, one per item in order
+    (None: not recorded by the batch), and the notes said for items (by position). Like a request's
+    context it belongs to the task writing it: a task started from there (an in-process job queued
+    after the commit) inherits the variable, not the batch."""
+
+    contexts: builtins.list[AuditContext | None]
+    notes: dict[int, builtins.list[Note]] = field(default_factory=dict)
+    task: asyncio.Task[Any] | None = field(default_factory=asyncio.current_task)
+
+
+def _own_batch() -> _Batch | None:
+    batch = _batch.get()
+    return batch if batch is not None and batch.task is asyncio.current_task() else None
 
 
 def begin_batch(contexts: Sequence[AuditContext | None]) -> contextvars.Token[_Batch | None]:
@@ -301,11 +305,22 @@ class Audit:
         *,
         action: str | None = None,
         workspace_id: int | None = None,
+        item: int | None = None,
     ) -> None:
         """Say what the write in the current transaction did, for its audit record: the target and a
         summary of the change (``{"status": ["active", "blocked"], "changed": ["display_name"]}``).
         Secrets and personal values are masked. Outside a recorded request or command it does nothing;
-        several notes in one transaction make several records."""
+        several notes in one transaction make several records.
+
+        In a group commit's batch (which runs outside every request's context) ``item`` says whose
+        write it is: the batch's item at that position, whose request's record then says this note
+        instead of the route's target. Outside a batch ``item`` is ignored."""
+        batch = _own_batch()
+        if batch is not None and item is not None:
+            batch.notes.setdefault(item, []).append(
+                Note(action, target_type, str(target_id), scrub(summary or {}), workspace_id)
+            )
+            return
         context = _current.get()
         if context is None or not context.writes or not self.k.db.in_transaction():
             return
@@ -334,10 +349,15 @@ class Audit:
     async def before_commit(self) -> None:
         """The database's hook: record the current transaction's write(s) in the same transaction —
         the running request's, or, in a group commit's batch, each request whose write it holds."""
-        batch = _batch.get()
-        if batch is not None and batch.task is asyncio.current_task():
+        batch = _own_batch()
+        if batch is not None:
             await self._append_all(
-                [row for held in batch.contexts if held is not None for row in self._rows(held, [_default_note(held)])]
+                [
+                    row
+                    for position, held in enumerate(batch.contexts)
+                    if held is not None
+                    for row in self._rows(held, batch.notes.get(position) or [_default_note(held)])
+                ]
             )
             return
         context = _current.get()

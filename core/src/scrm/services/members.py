@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from msgspec import UNSET
 from scrm.db import prefix_pattern
+from scrm.groupcommit import GroupCommit
 from scrm.pagination import MAX_LIMIT, Page
 from scrm.problems import NotFound, ValidationFailed, duplicate, field_error
 from scrm.schemas import (
@@ -110,35 +111,119 @@ class Members:
         return to_member(rows[0])
 
     async def create(self, ws: WorkspaceRef, data: MemberCreate) -> MemberOut:
+        """Create one member: a 409 when its external id is taken. On PostgreSQL, outside a
+        transaction, creations arriving at once share a statement and a transaction
+        (:data:`CREATIONS`); each still gets its own member or its own problem."""
         check_attributes_size(data.attributes)
+        member = await CREATIONS.submit(self.k, (ws, data))
+        await self.announce(ws, member)
+        return member
+
+    async def create_many(self, ws: WorkspaceRef, items: Sequence[MemberCreate]) -> builtins.list[MemberOut | None]:
+        """Write new members in one transaction (the caller's, if open): the rows (on PostgreSQL in
+        one statement), their tags, their ``member.created`` events (one statement, with the outbox
+        row) and an audit note for each. Returns each member in order, or None for one whose
+        external id is taken (nothing of it written). Plugins are not told: call :meth:`announce`
+        for each member once the transaction committed.
+
+        In a group commit's batch (:class:`scrm.GroupCommit`) ``items`` are the batch's items, in
+        order: item ``i``'s audit note goes to the batch's request ``i``."""
+        for data in items:
+            check_attributes_size(data.attributes)
         at = now()
-        conflict = duplicate("external_id", f"A member with external_id {data.external_id!r} already exists")
-        async with self.k.db.transaction(on_duplicate=conflict):
-            rows = await self.k.db.fetch(
-                "INSERT INTO scrm_member (workspace, external_id, display_name, status, identities, attributes, "
-                "created_at, updated_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
-                ws.id,
+        async with self.k.db.transaction():
+            ids = await self._insert(ws, items, at)
+            names = sorted(
+                {name for data, member_id in zip(items, ids, strict=True) if member_id for name in data.tags}
+            )
+            if names:  # made first, in one order, so that two batches creating tags cannot deadlock
+                await self.k.tags.ensure(ws, names)
+            created: dict[int, builtins.list[str]] = {}  # each created member's tags
+            for index, (data, member_id) in enumerate(zip(items, ids, strict=True)):
+                if member_id is None:
+                    continue
+                created[member_id] = (
+                    [n for _, n in await self.k.tags.attach(ws, [member_id], data.tags)] if data.tags else []
+                )
+                # the trail says which fields were given, never their (personal) values
+                given = [f for f in ("external_id", "display_name", "identities", "attributes") if getattr(data, f)]
+                summary = {"fields": given, "status": data.status, "tags": data.tags}
+                self.k.audit.note("member", member_id, summary, item=index)
+            if created:
+                await self.k.events.record(
+                    ws, [NewEvent(member_id, "member.created", {"tags": tags}) for member_id, tags in created.items()]
+                )
+        return [
+            None
+            if member_id is None
+            else MemberOut(
+                id=member_id,
+                external_id=data.external_id,
+                display_name=data.display_name,
+                status=data.status,
+                identities=data.identities,
+                attributes=data.attributes,
+                tags=sorted(created[member_id]),
+                created_at=at,
+                updated_at=at,
+            )
+            for data, member_id in zip(items, ids, strict=True)
+        ]
+
+    async def _insert(self, ws: WorkspaceRef, items: Sequence[MemberCreate], at: datetime) -> builtins.list[int | None]:
+        """Insert member rows: each one's id, or None where the external id is taken. PostgreSQL:
+        one statement (ids drawn first, so each input row knows its own); SQLite: one each, under
+        its write lock."""
+        values = [
+            (
                 data.external_id,
                 data.display_name,
                 data.status,
                 _encode.encode(data.identities).decode(),
                 _encode.encode(data.attributes).decode(),
+            )
+            for data in items
+        ]
+        if self.k.db.dialect.name == "postgres":
+            rows = await self.k.db.fetch(
+                "WITH input AS (SELECT nextval('scrm_member_id_seq') AS id, x.* FROM unnest("
+                "{}::text[], {}::text[], {}::text[], {}::text[], {}::text[]) "
+                "WITH ORDINALITY AS x(external_id, display_name, status, identities, attributes, ord)), "
+                "inserted AS (INSERT INTO scrm_member (id, workspace, external_id, display_name, status, identities, "
+                "attributes, created_at, updated_at) SELECT id, {}, external_id, display_name, status, "
+                "identities::jsonb, attributes::jsonb, {}, {} FROM input ORDER BY ord "
+                "ON CONFLICT (workspace, external_id) DO NOTHING RETURNING id) "
+                "SELECT input.id, inserted.id IS NOT NULL AS created FROM input "
+                "LEFT JOIN inserted ON inserted.id = input.id ORDER BY input.ord",
+                *(list(column) for column in zip(*values, strict=True)),
+                ws.id,
                 at,
                 at,
             )
-            member_id = rows[0]["id"]
-            tagged = await self.k.tags.attach(ws, [member_id], data.tags) if data.tags else []
-            # the trail says which fields were given, never their (personal) values
-            given = [f for f in ("external_id", "display_name", "identities", "attributes") if getattr(data, f)]
-            self.k.audit.note("member", member_id, {"fields": given, "status": data.status, "tags": data.tags})
-            await self.k.events.record(ws, [NewEvent(member_id, "member.created", {"tags": [n for _, n in tagged]})])
-        member = await self.get(ws, member_id)
+            return [row["id"] if row["created"] else None for row in rows]
+        ids: builtins.list[int | None] = []
+        for value in values:
+            rows = await self.k.db.fetch(
+                "INSERT INTO scrm_member (workspace, external_id, display_name, status, identities, attributes, "
+                "created_at, updated_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}) "
+                "ON CONFLICT (workspace, external_id) DO NOTHING RETURNING id",
+                ws.id,
+                *value,
+                at,
+                at,
+            )
+            ids.append(rows[0]["id"] if rows else None)
+        return ids
+
+    async def announce(self, ws: WorkspaceRef, member: MemberOut) -> None:
+        """Tell the workspace's plugins about a member created (``scrm_member_created``) and tagged
+        (``scrm_tags_changed``), after its transaction committed: :meth:`create` does; a plugin that
+        wrote members with :meth:`create_many` does it for each."""
         await self.k.plugins.notify(
             "scrm_member_created", ws.enabled_plugins, workspace=ws, member=msgspec.to_builtins(member), kernel=self.k
         )
-        if tagged:
-            await self.k.tags.notify(ws, TagChange(member_id, added=[name for _, name in tagged], removed=[]))
-        return member
+        if member.tags:
+            await self.k.tags.notify(ws, TagChange(member.id, added=member.tags, removed=[]))
 
     async def update(self, ws: WorkspaceRef, member_id: int, data: MemberUpdate) -> MemberOut:
         changed: builtins.list[str] = []
@@ -458,3 +543,27 @@ def to_member(row: dict[str, Any]) -> MemberOut:
         updated_at=timestamp(row["updated_at"]),
         last_active_at=timestamp(row["last_active_at"]) if row["last_active_at"] is not None else None,
     )
+
+
+async def _create_batch(
+    kernel: Kernel, items: Sequence[tuple[WorkspaceRef, MemberCreate]]
+) -> builtins.list[MemberOut | None]:
+    """Members of one workspace, created at once, in one statement (their batch's)."""
+    return await kernel.members.create_many(items[0][0], [data for _, data in items])
+
+
+async def _create_one(kernel: Kernel, item: tuple[WorkspaceRef, MemberCreate]) -> MemberOut:
+    ws, data = item
+    async with kernel.db.transaction():
+        [member] = await kernel.members.create_many(ws, [data])
+        if member is None:  # raised inside: nothing of the transaction is recorded
+            raise duplicate("external_id", f"A member with external_id {data.external_id!r} already exists")
+    return member
+
+
+#: One member created outside a transaction on PostgreSQL (``POST /api/v1/members``): concurrent
+#: ones of a workspace share a statement and a transaction (:mod:`scrm.groupcommit`). Two with one
+#: external id are never in two batches at once (their inserts could deadlock).
+CREATIONS: GroupCommit[tuple[WorkspaceRef, MemberCreate], MemberOut] = GroupCommit(
+    "scrm.members", _create_batch, _create_one, lane=lambda item: item[0].id, conflict=lambda item: item[1].external_id
+)
