@@ -89,6 +89,10 @@ async def test_a_chosen_comparison_and_the_report(kernel: Kernel, analytics: Any
     text = text_of(report)
     assert ws.name in text
     assert "Active ratio 75.0% —" in text  # 3 of 4 this month; nobody a year ago (no members then)
+    assert '<link rel="stylesheet" href="report.css">' in report.text  # no inline style: the policy forbids it
+    css = await analyst.get(f"{base(analytics)}/report.css")
+    assert css.headers["content-type"].startswith("text/css")
+    assert "@page" in css.text
     pdf = await analyst.get(f"{base(analytics)}/report.pdf")
     assert pdf.headers["content-type"] == "application/pdf"
     body = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)

@@ -98,6 +98,12 @@ async def report_page(
     return Template("analytics/report.html", context=found)
 
 
+@get("/report.css", opt=READ)
+async def report_css() -> Response[bytes]:
+    """The report page's stylesheet (the console's policy allows no inline style)."""
+    return Response(report.STYLESHEET.read_bytes(), media_type="text/css; charset=utf-8")
+
+
 @get("/report.pdf", opt=READ)
 async def report_pdf(
     request: Request[Any, Any, Any],
@@ -133,7 +139,7 @@ async def agency(kernel: scrm.KernelDep, access: scrm.AccessDep) -> Template:
 def console_pages() -> scrm.ConsolePages:
     here = Path(__file__).parent
     return scrm.ConsolePages(
-        routes=[dashboard, summary_csv, report_page, report_pdf, retention_csv, agency],
+        routes=[dashboard, summary_csv, report_page, report_css, report_pdf, retention_csv, agency],
         nav=[scrm.NavLink(N_("Analytics"), "/", "analytics:read")],
         templates=here / "templates",
         translations=here / "translations",

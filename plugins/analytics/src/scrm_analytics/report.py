@@ -8,6 +8,7 @@ template engine, in the request's language."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import scrm
@@ -41,6 +42,8 @@ HEADLINES = (
 )
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 STAGES = {"new": N_("new"), "active": N_("active"), "silent": N_("silent"), "churned": N_("churned")}
+#: the report's layout, for the page (served as ``report.css`` beside it) and the PDF
+STYLESHEET = Path(__file__).parent / "report.css"
 
 
 async def context(
@@ -60,25 +63,27 @@ async def context(
         "retention": await measures.retention(kernel, ws, "month", 6),
         "heat": await measures.heatmap(kernel, ws, summary.current.start, last),
         "generated": periods.local(periods.now(), ws.time_zone).strftime("%Y-%m-%d %H:%M"),
+        "pdf": False,  # the page links its stylesheet; the PDF is handed it (see :func:`html`)
     }
 
 
 def html(request: Request[Any, Any, Any], found: dict[str, Any]) -> str:
+    """The page as the PDF is laid out from: its stylesheet is handed to WeasyPrint, not linked."""
     engine = request.app.template_engine
     if engine is None:
         raise ReportUnavailable("The report needs the console (scrm-web) installed: it renders the page")
-    return str(engine.get_template("analytics/report.html").render(**found))
+    return str(engine.get_template("analytics/report.html").render({**found, "pdf": True}))
 
 
 def pdf(page: str) -> bytes:
     """The report page as a PDF."""
     try:
-        from weasyprint import HTML  # type: ignore[import-untyped]
+        from weasyprint import CSS, HTML  # type: ignore[import-untyped]
     except (ImportError, OSError) as exc:  # OSError: WeasyPrint is there, the Pango library it loads is not
         raise ReportUnavailable(
             f"PDF export needs the Pango library on the server (apt-get install libpango-1.0-0): {exc}"
         ) from exc
-    return bytes(HTML(string=page).write_pdf())
+    return bytes(HTML(string=page).write_pdf(stylesheets=[CSS(filename=str(STYLESHEET))]))
 
 
 def pdf_response(request: Request[Any, Any, Any], found: dict[str, Any]) -> Response[bytes]:
