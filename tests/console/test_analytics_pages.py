@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from console_client import SignIn, text_of
+from PIL import ImageFile
 from pypdf import PdfReader
 from scrm.kernel import Kernel
 
@@ -95,6 +96,7 @@ async def test_a_chosen_comparison_and_the_report(kernel: Kernel, analytics: Any
     assert "@page" in css.text
     pdf = await analyst.get(f"{base(analytics)}/report.pdf")
     assert pdf.headers["content-type"] == "application/pdf"
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False  # WeasyPrint's import left Pillow as it was
     body = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert ws.name in body
     assert "75.0%" in body

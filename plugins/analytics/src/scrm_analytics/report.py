@@ -77,12 +77,19 @@ def html(request: Request[Any, Any, Any], found: dict[str, Any]) -> str:
 
 def pdf(page: str) -> bytes:
     """The report page as a PDF."""
+    from PIL import ImageFile
+
+    # WeasyPrint's import sets Pillow's process-wide LOAD_TRUNCATED_IMAGES: every other user of
+    # Pillow in the process (the contests plugin refusing truncated uploads) would change behaviour
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         from weasyprint import CSS, HTML  # type: ignore[import-untyped]
     except (ImportError, OSError) as exc:  # OSError: WeasyPrint is there, the Pango library it loads is not
         raise ReportUnavailable(
             f"PDF export needs the Pango library on the server (apt-get install libpango-1.0-0): {exc}"
         ) from exc
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated
     return bytes(HTML(string=page).write_pdf(stylesheets=[CSS(filename=str(STYLESHEET))]))
 
 
