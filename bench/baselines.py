@@ -48,6 +48,11 @@ EVENT_SQL = (
     "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8) ON CONFLICT (workspace, idempotency_key) DO NOTHING RETURNING id"
 )
 EVENT_BY_KEY_SQL = "SELECT id FROM scrm_event WHERE workspace = $1 AND idempotency_key = $2"
+# a member's timeline, first page: scrm's EventService.list for one member
+TIMELINE_SQL = (
+    "SELECT id, member, type, properties, occurred_at, recorded_at, source, idempotency_key FROM scrm_event "
+    "WHERE workspace = $1 AND member = $2 ORDER BY occurred_at DESC, id DESC LIMIT 50"
+)
 _decode = msgspec.json.decode
 _encode = msgspec.json.encode
 
@@ -143,8 +148,20 @@ class EventResult(msgspec.Struct):
     status: str
 
 
+class EventOut(msgspec.Struct):
+    id: int
+    member_id: int
+    type: str
+    properties: dict[str, Any]
+    occurred_at: datetime
+    recorded_at: datetime
+    source: str
+    idempotency_key: str | None
+
+
 def event_app(dsn: str, workspace_id: int, pool_size: int) -> Litestar:
-    """``POST /events``: one event (a JSON object) decoded by msgspec, one asyncpg ``INSERT`` from a pool."""
+    """``POST /events``: one event (a JSON object) decoded by msgspec, one asyncpg ``INSERT`` from a
+    pool; ``GET /members/{id}/events``: a member's 50 newest events, one asyncpg select."""
     pool = Pool(dsn, pool_size)
 
     @post("/events", status_code=201)
@@ -158,8 +175,25 @@ def event_app(dsn: str, workspace_id: int, pool_size: int) -> Litestar:
             event_id = await conn.fetchval(EVENT_BY_KEY_SQL, workspace_id, data.idempotency_key)
         return Response(EventResult(event_id, "duplicate"), status_code=200)
 
+    @get("/members/{member_id:int}/events")
+    async def timeline(member_id: Annotated[int, PathParameter(gt=0)]) -> list[EventOut]:
+        rows = await pool().fetch(TIMELINE_SQL, workspace_id, member_id)
+        return [
+            EventOut(
+                row["id"],
+                row["member"],
+                row["type"],
+                _decode(row["properties"]),
+                row["occurred_at"],
+                row["recorded_at"],
+                row["source"],
+                row["idempotency_key"],
+            )
+            for row in rows
+        ]
+
     return Litestar(
-        route_handlers=[healthz, record_event],
+        route_handlers=[healthz, record_event, timeline],
         lifespan=[pool.lifespan],
         debug=False,
         logging_config=None,
