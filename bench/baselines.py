@@ -48,10 +48,12 @@ EVENT_COPY_TABLE = "bench_event_copy"
 # if its key row did
 EVENT_SQL = (
     "WITH k AS (INSERT INTO scrm_event_key (workspace, idempotency_key, event_id) "
-    "SELECT $1, $8, nextval('scrm_event_id_seq') WHERE $8 IS NOT NULL ON CONFLICT DO NOTHING RETURNING event_id) "
+    "SELECT $1::bigint, $8::text, nextval('scrm_event_id_seq') WHERE $8 IS NOT NULL "
+    "ON CONFLICT DO NOTHING RETURNING event_id) "
     "INSERT INTO scrm_event (id, workspace, member, type, properties, occurred_at, recorded_at, source, "
     "idempotency_key) SELECT coalesce((SELECT event_id FROM k), nextval('scrm_event_id_seq')), "
-    "$1, $2, $3, $4::jsonb, $5, $6, $7, $8 WHERE $8 IS NULL OR EXISTS (SELECT FROM k) RETURNING id"
+    "$1, $2::bigint, $3::text, $4::jsonb, $5::timestamptz, $6::timestamptz, $7::text, $8 "
+    "WHERE $8 IS NULL OR EXISTS (SELECT FROM k) RETURNING id"
 )
 EVENT_BY_KEY_SQL = "SELECT event_id FROM scrm_event_key WHERE workspace = $1 AND idempotency_key = $2"
 # a member's timeline, first page: scrm's EventService.list for one member

@@ -93,8 +93,8 @@ async def copy_events(dsn: str, workspace: int, members: tuple[int, int], first:
         for start in range(first, first + count, CHUNK):
             records = event_records(workspace, members, start, min(CHUNK, first + count - start), span)
             await conn.copy_records_to_table("scrm_event", records=records, columns=EVENT_COPY_COLUMNS)
-        for index in indexes:
-            await conn.execute(index["indexdef"])
+        for index in indexes:  # a partitioned index's definition says ON ONLY: built on no partition
+            await conn.execute(index["indexdef"].replace(" ON ONLY ", " ON "))
         if await conn.fetchval("SELECT to_regclass('scrm_event_key') IS NOT NULL"):
             await conn.execute(
                 "INSERT INTO scrm_event_key (workspace, idempotency_key, event_id) "
