@@ -41,11 +41,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
 from harness import BenchError, Server, create_database, drop_database, pg_dsn, serving
+from scrm.kernel import Kernel
+from scrm.settings import Settings
 from workload import COPY_COLUMNS, copy_records
 
 BENCH_DIR = Path(__file__).parent
@@ -83,6 +86,7 @@ async def make_log(size: int, members_n: int, months: int, data_dir: Path) -> Lo
         "SCRM_LOG_LEVEL": "WARNING",
     }
     await asyncio.to_thread(cli, env, "migrate")
+    await make_months(env, months)
     slug = await asyncio.to_thread(cli, env, "workspaces", "create", "bench")
     key = await asyncio.to_thread(cli, env, "keys", "create", "--workspace", slug, "--scopes", "*")
     conn = await asyncpg.connect(pg_dsn(database))
@@ -94,10 +98,25 @@ async def make_log(size: int, members_n: int, months: int, data_dir: Path) -> Lo
         low, high = await conn.fetchrow("SELECT min(id), max(id) FROM scrm_member WHERE workspace = $1", workspace)
         began = time.perf_counter()
         await load_events(conn, workspace, (low, high), size, months)
-        print(f"loaded {size:,} events in {time.perf_counter() - began:.0f} s", flush=True)
+        months_used = await conn.fetchval("SELECT count(DISTINCT tableoid) FROM scrm_event")
+        print(
+            f"loaded {size:,} events in {time.perf_counter() - began:.0f} s, into {months_used} partitions", flush=True
+        )
     finally:
         await conn.close()
     return Log(size, database, env, workspace, key, (int(low), int(high)))
+
+
+async def make_months(env: dict[str, str], months: int) -> None:
+    """The months the events will occupy get their partitions first, as the cron would have made
+    them while the log grew (rows loaded into no month's partition would all sit in the default one)."""
+    kernel = Kernel(Settings.from_env(env))
+    await kernel.db.start()
+    try:
+        at = datetime.now(UTC)
+        await kernel.event_partitions.ensure(at - timedelta(days=30.4 * months + 1), at)
+    finally:
+        await kernel.db.stop()
 
 
 async def load_events(
