@@ -31,6 +31,7 @@ from scrm.services.members import Members
 from scrm.services.moderation import Moderation
 from scrm.services.operators import OPERATOR_JOBS, Operators
 from scrm.services.outbox import CORE_JOBS, Outbox
+from scrm.services.partitions import PARTITION_JOBS, EventPartitions
 from scrm.services.reports import Reports
 from scrm.services.tags import Tags
 from scrm.services.wordlist import WordList
@@ -68,6 +69,7 @@ class Kernel:
         self.keys = Keys(self)
         self.apps = Apps(self)
         self.events = Events(self)
+        self.event_partitions = EventPartitions(self)
         self.consents = Consents(self)
         self.moderation = Moderation(self)
         self.wordlist = WordList(self)
@@ -76,7 +78,7 @@ class Kernel:
         self.reports = Reports(self)
         self.audit = Audit(self)
         self.jobs = Jobs(self)
-        self.jobs.register([*CORE_JOBS, *OPERATOR_JOBS], owner="scrm")
+        self.jobs.register([*CORE_JOBS, *OPERATOR_JOBS, *PARTITION_JOBS], owner="scrm")
         for name, jobs in plugins.answers("scrm_jobs", "a list of scrm.Job or scrm.Cron", _are_jobs).items():
             self.jobs.register(jobs, owner=name)
         # A revoked key or a switched plugin takes effect at once in the process that changed it; in

@@ -105,7 +105,11 @@ class WorkspacePlugin(Table, tablename="scrm_workspace_plugin"):
 class Event(Table, tablename="scrm_event"):
     """A fact about a member, or about the workspace itself (no member: a workspace event, which
     only the server records): append-only. ``idempotency_key`` is unique per workspace, so a client
-    retrying a request stores the event once."""
+    retrying a request stores the event once.
+
+    On PostgreSQL the table is partitioned by month of ``occurred_at`` (its primary key is ``(id,
+    occurred_at)``) and the key's uniqueness is the primary key of ``scrm_event_key``, made by raw
+    migration (:mod:`scrm.services.partitions`); on SQLite it is a unique index of this table."""
 
     id = BigSerial(primary_key=True)
     workspace = ForeignKey(Workspace, on_delete=OnDelete.cascade, null=False)

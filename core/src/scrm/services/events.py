@@ -172,8 +172,9 @@ class Events:
     ) -> builtins.list[EventResult]:
         # One statement, whatever the batch size, atomic without a transaction of its own. It checks
         # the members named (and inserts nothing unless all are usable); ids are drawn first, so each input
-        # row knows its id whether or not it was inserted; it writes the outbox row naming the
-        # inserted ones.
+        # row knows its id whether or not it was inserted; a keyed event goes in only if its key row
+        # did (the partitioned log cannot hold a unique index without the month: scrm_event_key's
+        # primary key is the uniqueness); it writes the outbox row naming the inserted ones.
         named = sum(1 for e in events if e.member_id is not None)
         rows = await self.k.db.fetch(
             "WITH input AS (SELECT nextval('scrm_event_id_seq') AS id, x.* FROM unnest("
@@ -181,11 +182,14 @@ class Events:
             "WITH ORDINALITY AS x(member, type, properties, occurred_at, source, key, ord)), "
             "members AS (SELECT count(*) AS found FROM input JOIN scrm_member m "
             "ON m.id = input.member AND m.workspace = {} AND (m.status <> 'erased' OR {})), "
+            "keys AS (INSERT INTO scrm_event_key (workspace, idempotency_key, event_id) "
+            "SELECT {}, key, id FROM input WHERE key IS NOT NULL AND (SELECT found FROM members) = {} "
+            "ORDER BY ord ON CONFLICT DO NOTHING RETURNING event_id), "
             "inserted AS (INSERT INTO scrm_event "
             "(id, workspace, member, type, properties, occurred_at, recorded_at, source, idempotency_key) "
             "SELECT id, {}, member, type, properties::jsonb, occurred_at, {}, source, key FROM input "
-            "WHERE (SELECT found FROM members) = {} ORDER BY ord "
-            "ON CONFLICT (workspace, idempotency_key) DO NOTHING RETURNING id), "
+            "WHERE (SELECT found FROM members) = {} AND (key IS NULL OR id IN (SELECT event_id FROM keys)) "
+            "ORDER BY ord RETURNING id), "
             "outbox AS (INSERT INTO scrm_outbox (workspace, event_ids, available_at, attempts, created_at) "
             "SELECT {}, json_agg(id ORDER BY id)::text, {}, 0, {} FROM inserted HAVING count(*) > 0 RETURNING id) "
             "SELECT input.id, input.key, inserted.id IS NOT NULL AS created, (SELECT id FROM outbox) AS outbox_id, "
@@ -199,6 +203,8 @@ class Events:
             [e.idempotency_key for e in events],
             ws.id,
             allow_erased,
+            ws.id,
+            named,
             ws.id,
             at,
             named,
@@ -270,10 +276,31 @@ class Events:
 
     async def _ids_by_key(self, ws: WorkspaceRef, keys: Iterable[str]) -> dict[str, int]:
         condition, arg = self.k.db.dialect.any_of("idempotency_key", set(keys), "text")
-        rows = await self.k.db.fetch(
-            f"SELECT id, idempotency_key FROM scrm_event WHERE workspace = {{}} AND {condition}", ws.id, arg
+        source = (
+            "event_id AS id, idempotency_key FROM scrm_event_key"
+            if self._keys_apart
+            else "id, idempotency_key FROM scrm_event"
         )
+        rows = await self.k.db.fetch(f"SELECT {source} WHERE workspace = {{}} AND {condition}", ws.id, arg)
         return {row["idempotency_key"]: row["id"] for row in rows}
+
+    @property
+    def _keys_apart(self) -> bool:
+        """Whether idempotency keys are unique through ``scrm_event_key`` (PostgreSQL, where the log
+        is partitioned) rather than through a unique index of ``scrm_event`` (SQLite)."""
+        return self.k.db.dialect.name == "postgres"
+
+    async def forget_keys(self, ws: WorkspaceRef, condition: str, *args: Any) -> None:
+        """Free the idempotency keys of the workspace's events matching ``condition`` (on ``e``, the
+        event), in the caller's transaction, before they are deleted or their key cleared: a later
+        request with such a key stores a new event, as it did before keys had their own table."""
+        if self._keys_apart:
+            await self.k.db.fetch(
+                "DELETE FROM scrm_event_key k USING scrm_event e WHERE k.workspace = {} AND k.event_id = e.id "
+                f"AND k.idempotency_key = e.idempotency_key AND {condition}",
+                ws.id,
+                *args,
+            )
 
     async def get(self, ws: WorkspaceRef, event_id: int) -> EventOut:
         rows = await self.k.db.fetch(
@@ -305,22 +332,31 @@ class Events:
         """Delete the workspace's events that occurred before ``before`` (and at or after ``since``;
         only erased members' with ``erased_only``); returns how many — with ``dry_run``, how many it would delete, by the same
         condition, so a retention policy's dry run says exactly what applying it does. (An event still
-        waiting for delivery when it is purged is skipped by its delivery: keep ``before`` days back.)"""
-        condition = "workspace = {} AND occurred_at < {}"
+        waiting for delivery when it is purged is skipped by its delivery: keep ``before`` days back.)
+        On PostgreSQL a month's partition holding only this workspace's events, all in range, is
+        dropped whole (:mod:`scrm.services.partitions`): the same events, gone without a row-by-row
+        delete."""
+        condition = "e.workspace = {} AND e.occurred_at < {}"
         args: builtins.list[Any] = [ws.id, before]
         if since is not None:
-            condition += " AND occurred_at >= {}"
+            condition += " AND e.occurred_at >= {}"
             args.append(since)
         if erased_only:
-            condition += " AND member IN (SELECT id FROM scrm_member WHERE workspace = {} AND status = 'erased')"
+            condition += " AND e.member IN (SELECT id FROM scrm_member WHERE workspace = {} AND status = 'erased')"
             args.append(ws.id)
         if dry_run:
-            rows = await self.k.db.fetch(f"SELECT count(*) AS n FROM scrm_event WHERE {condition}", *args)
+            rows = await self.k.db.fetch(f"SELECT count(*) AS n FROM scrm_event e WHERE {condition}", *args)
             return int(rows[0]["n"])
         async with self.k.db.transaction():
-            rows = await self.k.db.fetch(f"DELETE FROM scrm_event WHERE {condition} RETURNING id", *args)
-            self.k.audit.note("events", "", {"purged": len(rows), "before": before.isoformat()}, action="events.purge")
-        return len(rows)
+            purged = 0
+            if not erased_only:  # months holding only this workspace's events: dropped, not deleted
+                for month in await self.k.event_partitions.droppable(ws.id, before, since):
+                    purged += await self.k.event_partitions.drop(month)
+            await self.forget_keys(ws, condition, *args)
+            rows = await self.k.db.fetch(f"DELETE FROM scrm_event AS e WHERE {condition} RETURNING id", *args)
+            purged += len(rows)
+            self.k.audit.note("events", "", {"purged": purged, "before": before.isoformat()}, action="events.purge")
+        return purged
 
     async def list(self, ws: WorkspaceRef, filters: EventFilter, cursor: str | None, limit: int) -> Page[EventOut]:
         """Events newest first (by ``occurred_at``, then id), keyset-paginated."""

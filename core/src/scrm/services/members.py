@@ -301,10 +301,12 @@ class Members:
             # event properties are what the member said or did (a comment's text, an order's
             # address) and an idempotency key is the client's own text: both are personal data. The
             # core's own events (member.*, tags.*, consent.*) hold field and tag names only: kept.
-            own = " AND ".join(f"type NOT LIKE '{prefix}%'" for prefix in CORE_TYPE_PREFIXES)
+            theirs = "e.member = {} AND e.workspace = {} AND " + " AND ".join(
+                f"e.type NOT LIKE '{prefix}%'" for prefix in CORE_TYPE_PREFIXES
+            )
+            await self.k.events.forget_keys(ws, theirs, member_id, ws.id)
             await self.k.db.fetch(
-                "UPDATE scrm_event SET properties = {}, idempotency_key = NULL "
-                f"WHERE member = {{}} AND workspace = {{}} AND {own}",
+                f"UPDATE scrm_event AS e SET properties = {{}}, idempotency_key = NULL WHERE {theirs}",
                 "{}",
                 member_id,
                 ws.id,
