@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from msgspec import Meta
+from scrm import Id
 
 Kind = Literal["smtp", "sms", "wecom", "webhook"]
 Channel = Literal["email", "sms", "wecom", "webhook"]
@@ -90,7 +91,7 @@ class TemplateOut(msgspec.Struct):
 
 
 class PreviewIn(Input):
-    member_id: Annotated[int, Meta(gt=0)]
+    member_id: Id
     data: Data = msgspec.field(default_factory=dict)
 
 
@@ -101,7 +102,7 @@ class PreviewOut(msgspec.Struct):
 
 
 class SendIn(Input):
-    member_id: Annotated[int, Meta(gt=0)]
+    member_id: Id
     purpose: Purpose
     template: Slug
     data: Data = msgspec.field(default_factory=dict)

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
+from scrm import Id
 
 EventType = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", max_length=100)]
 Purpose = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", max_length=64)]
@@ -81,7 +82,7 @@ class Action(Input, tag="action", tag_field="type"):
     tag: TagName | None = None
     amount: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None
     url: Annotated[str, Meta(max_length=500)] | None = None
-    campaign_id: Annotated[int, Meta(gt=0)] | None = None
+    campaign_id: Id | None = None
 
 
 class Exit(Input, tag="exit", tag_field="type"):
@@ -170,7 +171,7 @@ class RunOut(msgspec.Struct):
 
 
 class TestRunIn(Input):
-    member_id: Annotated[int, Meta(gt=0)]
+    member_id: Id
 
 
 Status = Literal["draft", "live", "paused"]
