@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 import scrm
 from conftest import Tenant
+from litestar.testing import AsyncTestClient
 from scrm.jobs import JobError, Jobs
 from scrm.kernel import Kernel
 from scrm.plugins import PluginError
+from scrm.settings import Settings
 from scrm_testplugin.tables import Welcome
 
 
@@ -78,6 +80,22 @@ async def test_cron_jobs_run_on_schedule_in_process(kernel: Kernel) -> None:
     await jobs.stop()
     assert len(ticks) >= 3  # at startup, then every second
     assert set(ticks) == {kernel}
+
+
+@pytest.mark.parametrize("run_crons", [True, False])
+async def test_an_app_runs_the_cron_jobs_unless_told_another_process_does(
+    kernel: Kernel, settings: Settings, run_crons: bool
+) -> None:
+    """A second app on the same database (``run_crons=False``) must not sweep the first one's outbox."""
+    second = Kernel(settings)
+    app = scrm.create_app(kernel=second, configure_logs=False, run_crons=run_crons)
+    try:
+        async with AsyncTestClient(app) as client:
+            assert (await client.get("/readyz")).status_code == 200
+            crons = {t.get_name() for t in second.jobs._tasks if t.get_name().startswith("scrm cron")}
+    finally:
+        kernel.bind_tables()  # the second kernel had taken piccolo's tables over
+    assert ("scrm cron scrm.sweep_outbox" in crons) is run_crons
 
 
 async def test_unknown_job_names_are_refused(kernel: Kernel) -> None:

@@ -34,8 +34,10 @@ def _scope(fixture_name: str, config: pytest.Config) -> Literal["session", "modu
 
 @pytest.fixture(scope=_scope)
 def server(kernel: Kernel, settings: Settings) -> Iterator[str]:
-    """The base URL of a server of its own kernel (and database pool) on the tests' database."""
-    app = create_app(kernel=Kernel(settings), configure_logs=False)
+    """The base URL of a server of its own kernel (and database pool) on the tests' database. It runs
+    no cron job: on SQLite it lives until the session ends, and its outbox sweeper would deliver
+    later tests' events on its own thread, where their ``kernel.jobs.idle()`` does not wait for it."""
+    app = create_app(kernel=Kernel(settings), configure_logs=False, run_crons=False)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     running = uvicorn.Server(config)

@@ -114,7 +114,7 @@ def _free_port() -> int:
         return port
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log: Path, seconds: float = 60) -> None:
+def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log: Path, seconds: float = 240) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -13,7 +13,8 @@ import secrets
 import httpx
 from playwright.async_api import Page, expect
 
-from browser.ui import BASE, Snap, open_page, sections
+from browser.server import Server
+from browser.ui import BASE, Snap, open_page, sections, sign_in
 
 
 async def switched_on(api: httpx.AsyncClient) -> None:
@@ -29,7 +30,9 @@ async def switched_on(api: httpx.AsyncClient) -> None:
     raise AssertionError("the rebuilds did not finish")
 
 
-async def test_build_a_segment_and_read_the_dashboard(signed_in_page: Page, api: httpx.AsyncClient, snap: Snap) -> None:
+async def test_build_a_segment_and_read_the_dashboard(
+    signed_in_page: Page, api: httpx.AsyncClient, snap: Snap, server: Server
+) -> None:
     await switched_on(api)
     page = signed_in_page
     await open_page(page, f"{BASE}/")
@@ -64,3 +67,19 @@ async def test_build_a_segment_and_read_the_dashboard(signed_in_page: Page, api:
         await expect(page.get_by_test_id(chart)).to_be_visible()
     await expect(page.locator('[data-measure="active_ratio"] td').nth(1)).to_contain_text("%")
     await snap(page, "analytics-dashboard")
+
+    # the print-ready report, from the dashboard's link, then in Chinese for an operator of their own
+    await page.get_by_test_id("report-html").click()
+    await expect(page.get_by_role("heading", level=2).first).to_have_text("Headline measures")
+    await expect(page.get_by_test_id("report-headlines").locator("tbody tr").first).to_be_visible()
+    await snap(page, "analytics-report")
+    chinese = await server.new_operator("owner")
+    await page.context.clear_cookies()
+    await sign_in(page, chinese.username, chinese.password)
+    await open_page(page, f"{BASE}/analytics")
+    await page.get_by_test_id("locale").select_option("zh_CN")
+    await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    await page.get_by_test_id("report-html").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    await expect(page.get_by_role("heading", level=2).first).to_have_text("核心指标")
+    await snap(page, "analytics-report-zh")

@@ -88,9 +88,17 @@ async def readyz(request: Request[Any, Any, Any], kernel: KernelDep) -> dict[str
 
 
 def create_app(
-    settings: Settings | None = None, kernel: Kernel | None = None, *, configure_logs: bool = True
+    settings: Settings | None = None,
+    kernel: Kernel | None = None,
+    *,
+    configure_logs: bool = True,
+    run_crons: bool = True,
 ) -> Litestar:
-    """Build the app for ``settings`` (from the environment when omitted) or for a ready kernel."""
+    """Build the app for ``settings`` (from the environment when omitted) or for a ready kernel.
+
+    Without Redis the app runs the cron jobs (the outbox sweeper among them) in its own process;
+    ``run_crons=False`` leaves them to another process on the same database, so that a second app
+    there (the SDK tests' server) does not deliver the first one's events behind its back."""
     if kernel is None:
         kernel = Kernel(settings or Settings.from_env())
     if configure_logs:
@@ -99,7 +107,7 @@ def create_app(
     async def start() -> None:
         await kernel.start()
         await kernel.plugins.call("scrm_startup", kernel=kernel)
-        if not kernel.jobs.uses_redis:
+        if run_crons and not kernel.jobs.uses_redis:
             kernel.jobs.run_crons_locally()  # the embedded default: no worker, jobs run here
 
     async def stop() -> None:
