@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from conftest import BACKEND, PG_URL
@@ -24,6 +23,7 @@ from scrm import create_app
 from scrm.kernel import Kernel
 from scrm.piccolo_app import APP_CONFIG
 from scrm.settings import DatabaseURL, Settings
+from scrm.testing import pg_admin
 
 SCRIPT = Path(sys.executable).with_name("scrm")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "scrm.cli"]
@@ -69,14 +69,6 @@ def _base_env(home: Path) -> dict[str, str]:
     return env
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module", params=[BACKEND])
 async def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cli]:
     """A migrated database for the CLI, on the backend this run uses."""
@@ -86,7 +78,7 @@ async def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     name = None
     if request.param == "postgres":
         name = f"scrm_cli_{secrets.token_hex(4)}"
-        await _admin(f'CREATE DATABASE "{name}"')
+        await pg_admin(f'CREATE DATABASE "{name}"')
         base = DatabaseURL.parse(PG_URL)
         env["SCRM_DATABASE_URL"] = f"postgresql://{base.user}@{base.host}:{base.port}/{name}"
         env["SCRM_SECRET_KEY"] = SECRET
@@ -97,7 +89,7 @@ async def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         yield cli
     finally:
         if name:
-            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -458,11 +450,11 @@ async def test_serve_waits_for_the_database(cli: Cli, tmp_path: Path) -> None:
         assert "Traceback" not in log.read_text()
         assert "hunter2" not in log.read_text()
         if cli.backend == "postgres":
-            await _admin(f'CREATE DATABASE "{name}"')
+            await pg_admin(f'CREATE DATABASE "{name}"')
             await wait_for("/readyz", 200, 30)  # the retries back off to 30 s at most
             assert "answers: ready" in log.read_text()
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), timeout=15)
         if cli.backend == "postgres":
-            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from conftest import Tenant, problem
 from piccolo.apps.migrations.commands.forwards import run_forwards
@@ -26,7 +25,7 @@ from scrm.problems import ValidationFailed
 from scrm.services.events import NewEvent
 from scrm.services.values import json_value
 from scrm.settings import DatabaseURL, Settings
-from scrm.testing import BACKEND, PG_URL
+from scrm.testing import BACKEND, PG_URL, pg_admin
 from scrm_testplugin import plugin as testplugin
 from scrm_testplugin.tables import Seen, Tally
 
@@ -584,7 +583,7 @@ async def fresh_settings(settings: Settings, tmp_path: Path, kernel: Kernel) -> 
     name = None
     if BACKEND == "postgres":
         name = f"scrm_upgrade_{secrets.token_hex(4)}"
-        await _admin(f'CREATE DATABASE "{name}"')
+        await pg_admin(f'CREATE DATABASE "{name}"')
         base = DatabaseURL.parse(PG_URL)
         url = f"postgresql://{base.user}@{base.host}:{base.port}/{name}"
     else:
@@ -594,15 +593,7 @@ async def fresh_settings(settings: Settings, tmp_path: Path, kernel: Kernel) -> 
     finally:
         kernel.bind_tables()
         if name:
-            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+            await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_the_migration_to_workspace_events_keeps_every_stored_event(fresh_settings: Settings) -> None:

@@ -40,6 +40,7 @@ import httpx
 import pytest
 from conftest import PG_URL, RedisServer
 from scrm.settings import DatabaseURL
+from scrm.testing import pg_admin
 
 pytestmark = pytest.mark.engine_independent
 API = "/api/v1"
@@ -113,24 +114,16 @@ class Deployment:
         return text[-chars:]
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
 async def database() -> AsyncIterator[str]:
     """A fresh database of its own, dropped afterwards."""
     name = f"scrm_scale_{secrets.token_hex(4)}"
-    await _admin(f'CREATE DATABASE "{name}"')
+    await pg_admin(f'CREATE DATABASE "{name}"')
     base = DatabaseURL.parse(PG_URL)
     try:
         yield f"postgresql://{base.user}@{base.host}:{base.port}/{name}"
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

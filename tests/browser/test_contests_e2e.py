@@ -17,7 +17,7 @@ from PIL import Image
 from playwright.async_api import Page, expect
 
 from browser.server import Server
-from browser.ui import BASE, CJK, Snap, member, open_page, sections, sign_in
+from browser.ui import BASE, CJK, Snap, in_chinese, member, open_page, sections
 
 API = "/api/v1/contests/contests"
 
@@ -129,12 +129,7 @@ async def test_from_submission_to_results(
     assert "latte-champion" in winner.json()["tags"]
 
     # the same pages in Chinese, for an operator of their own (the language is theirs to keep)
-    chinese = await server.new_operator("owner")
-    await page.context.clear_cookies()
-    await sign_in(page, chinese.username, chinese.password)
-    await open_page(page, f"{BASE}/contests/contests/{cid}/results")
-    await page.get_by_test_id("locale").select_option("zh_CN")
-    await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    await in_chinese(page, server, f"{BASE}/contests/contests/{cid}/results")
     await expect(page.get_by_role("heading", level=1)).to_contain_text("结果")
     await expect(page.get_by_role("link", name="作品墙")).to_be_visible()
     await snap(page, "contests-results-zh")

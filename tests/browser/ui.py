@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Locator, Page, Response
+from playwright.async_api import Locator, Page, Response, expect
 
-from browser.server import WORKSPACE
+from browser.server import WORKSPACE, Server
 
 #: the prefix of the demo workspace's console pages
 BASE = f"/console/w/{WORKSPACE}"
@@ -61,6 +61,17 @@ async def insist_on(page: Page, response: Response, path: str) -> None:
         pytest.fail(f"{path} answered {response.status} ({said}): this console page is missing or broken")
     if landed != urlsplit(path).path:
         pytest.fail(f"{path} led to {landed}: not the page asked for")
+
+
+async def in_chinese(page: Page, server: Server, path: str) -> None:
+    """Sign a new owner in on ``page`` (the language is each operator's own to keep, so the demo
+    owner's stays English), open ``path`` and switch it to Chinese."""
+    chinese = await server.new_operator("owner")
+    await page.context.clear_cookies()
+    await sign_in(page, chinese.username, chinese.password)
+    await open_page(page, path)
+    await page.get_by_test_id("locale").select_option("zh_CN")
+    await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
 
 
 async def member(api: httpx.AsyncClient, external_id: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from scrm import ConsolePages
 from scrm_web import i18n
 from scrm_web.plugin import environment
 
@@ -43,13 +44,14 @@ def test_every_catalog_is_found() -> None:
 def own_catalogs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The tests load catalogs and pick languages of their own: the app's stay as they were."""
     monkeypatch.setattr(i18n, "_catalogs", {})
+    monkeypatch.setattr(i18n, "_own", {})
     locale = i18n.current()
     yield
     i18n.use(locale)
 
 
 def test_a_placeholder_in_angle_brackets_is_shown() -> None:
-    i18n.load([])
+    i18n.load({})
     i18n.use("en")
     template = environment({}).from_string('{{ _("Members get the tag tier:<name>.") }}')
     assert template.render() == "Members get the tag tier:&lt;name&gt;."
@@ -57,7 +59,7 @@ def test_a_placeholder_in_angle_brackets_is_shown() -> None:
 
 @pytest.mark.parametrize("po", CATALOGS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_message_renders_as_its_text(po: Path) -> None:
-    i18n.load([po.parents[2]])
+    i18n.load({"probe": po.parents[2]})
     env = environment({})
     broken = []
     for msgid in messages(po):
@@ -70,3 +72,39 @@ def test_every_message_renders_as_its_text(po: Path) -> None:
             if "<" in rendered or html.unescape(rendered) != text % names:
                 broken.append((locale, msgid, rendered))
     assert broken == []
+
+
+def test_a_plugins_templates_read_its_own_catalog_first(tmp_path: Path) -> None:
+    """ "Joined" is a count on the analytics dashboard and a date on the referrals pages; "Active" a
+    lifecycle stage there and a rule's switch on the points pages. A template reads the catalog of
+    the plugin it belongs to, also when another one extends it."""
+    plugins = {"analytics": "scrm_analytics", "referrals": "scrm_referrals", "points": "scrm_points"}
+    i18n.load({name: ROOT / "plugins" / name / "src" / package / "translations" for name, package in plugins.items()})
+    i18n.use("zh_CN")
+    templates = {
+        "analytics": {
+            "joined.html": '{{ _("Joined") }} {{ _("Active") }}',
+            "page.html": '{% extends "referrals/base.html" %}{% block body %}{{ _("Joined") }}{% endblock %}',
+            "left.html": '{{ _("%(n)s left", n="<3>") }}',
+        },
+        "referrals": {
+            "joined.html": '{{ _("Joined") }}',
+            "base.html": '{{ _("Joined") }}:{% block body %}{% endblock %}',
+        },
+        "points": {"active.html": '{{ _("Active") }}'},
+    }
+    for plugin, files in templates.items():
+        for name, source in files.items():
+            (tmp_path / plugin / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / plugin / name).write_text(source)
+    env = environment({plugin: ConsolePages(templates=tmp_path / plugin) for plugin in templates})
+
+    def render(name: str) -> str:
+        return env.get_template(name).render()
+
+    assert render("analytics/joined.html") == "新增会员 活跃"
+    assert render("referrals/joined.html") == "加入时间"
+    assert render("points/active.html") == "启用"
+    assert render("analytics/page.html") == "加入时间:新增会员"
+    assert render("analytics/left.html") == "&lt;3&gt; left"
+    assert env.from_string('{{ _("Members") }}').render() == "会员"  # the console's own words elsewhere

@@ -54,6 +54,15 @@ def pytest_report_header() -> str:
     return f"scrm test database: {BACKEND}"
 
 
+async def pg_admin(sql: str) -> None:
+    """Run one statement on the test server's maintenance connection (``CREATE DATABASE``, say)."""
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     """A fresh, empty database for this test run."""
@@ -63,18 +72,10 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     if BACKEND != "postgres":
         raise pytest.UsageError(f"SCRM_TEST_DATABASE must be sqlite or postgres, not {BACKEND!r}")
     name = f"scrm_test_{secrets.token_hex(4)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    await admin(f'CREATE DATABASE "{name}"')
+    await pg_admin(f'CREATE DATABASE "{name}"')
     base = DatabaseURL.parse(PG_URL)
     yield f"postgresql://{base.user}@{base.host}:{base.port}/{name}"
-    await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

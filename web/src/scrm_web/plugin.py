@@ -49,7 +49,7 @@ class ConsolePlugin(InitPluginProtocol):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         pages = plugin_pages(self.kernel)
-        i18n.load(p.translations for p in pages.values() if p.translations)
+        i18n.load({name: p.translations for name, p in pages.items() if p.translations})
         app_config.template_config = TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment(pages)))
         csrf = CSRFConfig(
             secret=self.kernel.settings.secret_key,
@@ -144,7 +144,7 @@ def environment(pages: dict[str, ConsolePages]) -> Environment:
     plugin_loaders = {name: FileSystemLoader(p.templates) for name, p in pages.items() if p.templates}
     env = Environment(
         loader=ChoiceLoader([PackageLoader("scrm_web", "templates"), PrefixLoader(plugin_loaders)]),
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", i18n.PluginCatalogs],
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -155,6 +155,8 @@ def environment(pages: dict[str, ConsolePages]) -> Environment:
     env.filters["number"] = number
     env.globals["locales"] = i18n.LOCALES
     env.globals["html_lang"] = i18n.html_lang
+    env.globals["plugin_gettext"] = i18n.plugin_gettext
+    env.plugin_templates = {p.templates.resolve(): name for name, p in pages.items() if p.templates}  # type: ignore[attr-defined]
     # server-side SVG charts, for the console's pages and plugins' alike (plugins import only scrm)
     env.globals.update(
         bar_chart=charts.bar_chart,

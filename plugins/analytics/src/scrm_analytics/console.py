@@ -19,7 +19,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from scrm_analytics import measures, periods, report
-from scrm_analytics.report import HEADLINES, N_, STAGES, WEEKDAYS
+from scrm_analytics.report import HEADLINES, MEASURE_LABELS, N_, STAGES, WEEKDAYS
 
 READ = {"scope": "analytics:read"}
 Grain = Annotated[Literal["day", "week", "month"], QueryParameter()]
@@ -59,6 +59,7 @@ async def dashboard(
         "anchor": (anchor or periods.local(periods.now(), ws.time_zone).date()).isoformat(),
         "compare": compare.isoformat() if compare else "",
         "stages": STAGES,
+        "measure_labels": MEASURE_LABELS,
         "trend": trend,
         "lines": {f: _trend_points(trend, f) for f in ("active", "events", "joined")},
         "retention": await measures.retention(kernel, ws, "month", 6),

@@ -41,7 +41,9 @@ HEADLINES = (
     ("index", N_("Composite index"), "num"),
 )
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
-STAGES = {"new": N_("new"), "active": N_("active"), "silent": N_("silent"), "churned": N_("churned")}
+STAGES = {"new": N_("New"), "active": N_("Active"), "silent": N_("Silent"), "churned": N_("Churned")}
+#: what a measure is called where the page says it is not available
+MEASURE_LABELS = {field: label for field, label, _ in HEADLINES} | {"reusable_content": N_("Reusable content")}
 #: the report's layout, for the page (served as ``report.css`` beside it) and the PDF
 STYLESHEET = Path(__file__).parent / "report.css"
 
@@ -58,6 +60,7 @@ async def context(
         "summary": summary,
         "headlines": HEADLINES,
         "stages": STAGES,
+        "measure_labels": MEASURE_LABELS,
         "weekdays": WEEKDAYS,
         "trend": await measures.trends(kernel, ws, max(summary.current.start, last - timedelta(days=30)), last),
         "retention": await measures.retention(kernel, ws, "month", 6),
