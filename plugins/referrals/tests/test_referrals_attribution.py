@@ -227,6 +227,53 @@ async def test_concurrent_joins_each_get_their_own_answer(
         assert max(sizes) > 1, sizes
 
 
+async def test_concurrent_claims_each_get_their_own_answer(
+    tenant: Any, kernel: Kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims at once (on PostgreSQL they share batches): 20 new members, one of them claimed 5
+    times, one sharing an identity invited before — each its own 201 or 409, and every member
+    attributed has exactly one referral, one referral.joined event and one audit record of it."""
+    sizes: list[int] = []
+    write = attribution.CLAIMS.write_batch
+
+    async def watched(kernel: Kernel, items: Sequence[Any]) -> Sequence[Any]:
+        sizes.append(len(items))
+        return await write(kernel, items)
+
+    monkeypatch.setattr(attribution.CLAIMS, "write_batch", watched)
+    c = await campaign(tenant, burst_limit=1000)
+    codes = [(await inviter(tenant, c["id"], f"inv-{i}"))[1] for i in range(3)]
+    await join(tenant, codes[0], "first-phone", member={"external_id": "first-phone", "identities": {"phone": "+1"}})
+    fresh = [(await tenant.member(external_id=f"cc-{n}"))["id"] for n in range(20)]
+    twin = (await tenant.member(external_id="cc-phone", identities={"phone": "+1"}))["id"]
+    bodies = [{"code": codes[n % 3], "member_id": m} for n, m in enumerate(fresh)]
+    bodies += [{"code": codes[1], "member_id": fresh[0]} for _ in range(4)]
+    bodies += [{"code": codes[2], "member_id": twin}]
+    replies = await asyncio.gather(*(tenant.post(f"{BASE}/attributions", body) for body in bodies))
+    firsts = [replies[0], *replies[20:24]]
+    assert [r.status_code for r in replies[1:20]] == [201] * 19
+    assert sorted(r.status_code for r in firsts) == [201] + [409] * 4  # fresh[0]: first code wins
+    for reply in (r for r in firsts if r.status_code == 409):
+        problem(reply, 409, "referrals-already-attributed")
+    problem(replies[24], 409, "referrals-rejoined")
+    claimed = [r.json() for r in replies if r.status_code == 201]
+    assert sorted(r["invitee_id"] for r in claimed) == sorted(fresh)
+    rows = await kernel.db.fetch(
+        "SELECT m.id, (SELECT COUNT(*) FROM referrals_referral r WHERE r.invitee_id = m.id) AS referrals, "
+        "(SELECT COUNT(*) FROM scrm_event e WHERE e.member = m.id AND e.type = 'referral.joined') AS joined "
+        "FROM scrm_member m WHERE m.workspace = {} AND m.external_id LIKE 'cc-%'",
+        tenant.id,
+    )
+    counts = {r["id"]: (r["referrals"], r["joined"]) for r in rows}
+    assert counts == {**{m: (1, 1) for m in fresh}, twin: (0, 0)}
+    audited = await kernel.db.fetch(
+        "SELECT COUNT(*) AS n FROM scrm_audit WHERE workspace = {} AND action = 'referralsClaim'", tenant.id
+    )
+    assert audited[0]["n"] == 20  # the claims written, none of those refused
+    if BACKEND == "postgres":
+        assert max(sizes) > 1, sizes
+
+
 async def test_concurrent_joins_see_each_other_in_their_signals(tenant: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Joins written together (one batch on PostgreSQL) count the ones before them: of 12 joins at
     once from one new device, exactly the first is not flagged ``shared-device``; with a burst limit
