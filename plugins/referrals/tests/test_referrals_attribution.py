@@ -13,7 +13,7 @@ import pytest
 from referrals_helpers import BASE, campaign, code, inviter, join
 from scrm import Kernel
 from scrm.testing import BACKEND, problem
-from scrm_referrals import attribution
+from scrm_referrals import attribution, campaigns
 from scrm_referrals.codes import ALPHABET, LENGTH
 
 
@@ -225,6 +225,36 @@ async def test_concurrent_joins_each_get_their_own_answer(
     assert by_external["already-here"]["referrals"] == 0
     if BACKEND == "postgres":
         assert max(sizes) > 1, sizes
+
+
+async def test_concurrent_joins_share_their_code_lookups(tenant: Any, kernel: Kernel) -> None:
+    """Joins at once with codes not yet looked up: each finds its own code (an unknown one is its own
+    404), and on PostgreSQL their lookups share statements."""
+    c = await campaign(tenant, burst_limit=1000)
+    holders = [await inviter(tenant, c["id"], f"look-{i}") for i in range(8)]
+    campaigns.FOUND.clear()
+    statements: list[str] = []
+    fetch = kernel.sql.fetch
+
+    async def counted(sql: str, *args: Any) -> Any:
+        statements.append(sql)
+        return await fetch(sql, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernel.sql, "fetch", counted)
+        replies = await asyncio.gather(
+            *(
+                tenant.post(f"{BASE}/joins", {"code": text.lower(), "member": {"external_id": f"joiner-{n}"}})
+                for n, (_, text) in enumerate(holders * 2)
+            ),
+            tenant.post(f"{BASE}/joins", {"code": "NOSUCHCODE", "member": {"external_id": "joiner-none"}}),
+        )
+    assert [r.status_code for r in replies[:16]] == [201] * 16, replies[0].text
+    assert [r.json()["inviter_id"] for r in replies[:16]] == [holder for holder, _ in holders * 2]
+    problem(replies[16], 404, "referrals-unknown-code")
+    lookups = [sql for sql in statements if "FROM referrals_code c JOIN referrals_campaign" in sql]
+    if BACKEND == "postgres":
+        assert len(lookups) < 9, len(lookups)
 
 
 async def test_concurrent_claims_each_get_their_own_answer(
