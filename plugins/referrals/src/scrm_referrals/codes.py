@@ -11,6 +11,7 @@ campaign and day, so that a viral link does not queue every visitor on one row."
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import io
 import secrets
 from dataclasses import dataclass, field
@@ -172,8 +173,8 @@ class _Lookups:
     async def find(self, text: str) -> Found:
         future: asyncio.Future[Found] = self.loop.create_future()
         self.waiting.setdefault(text, []).append(future)
-        if self.reading is None:
-            self.reading = self.loop.create_task(self._read())
+        if self.reading is None:  # outside every request's context variables (its transaction, its audit)
+            self.reading = self.loop.create_task(self._read(), context=contextvars.Context())
         return await future
 
     async def _read(self) -> None:
