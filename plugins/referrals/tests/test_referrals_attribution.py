@@ -13,7 +13,7 @@ import pytest
 from referrals_helpers import BASE, campaign, code, inviter, join
 from scrm import Kernel
 from scrm.testing import BACKEND, problem
-from scrm_referrals import attribution
+from scrm_referrals import attribution, campaigns
 from scrm_referrals.codes import ALPHABET, LENGTH
 
 
@@ -223,6 +223,83 @@ async def test_concurrent_joins_each_get_their_own_answer(
             assert (r["referrals"], r["created"], r["joined"], r["audited"]) == (1, 1, 1, 1), dict(r)
     assert "cj-phone" not in by_external
     assert by_external["already-here"]["referrals"] == 0
+    if BACKEND == "postgres":
+        assert max(sizes) > 1, sizes
+
+
+async def test_concurrent_joins_share_their_code_lookups(tenant: Any, kernel: Kernel) -> None:
+    """Joins at once with codes not yet looked up: each finds its own code (an unknown one is its own
+    404), and on PostgreSQL their lookups share statements."""
+    c = await campaign(tenant, burst_limit=1000)
+    holders = [await inviter(tenant, c["id"], f"look-{i}") for i in range(8)]
+    campaigns.FOUND.clear()
+    statements: list[str] = []
+    fetch = kernel.sql.fetch
+
+    async def counted(sql: str, *args: Any) -> Any:
+        statements.append(sql)
+        return await fetch(sql, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernel.sql, "fetch", counted)
+        replies = await asyncio.gather(
+            *(
+                tenant.post(f"{BASE}/joins", {"code": text.lower(), "member": {"external_id": f"joiner-{n}"}})
+                for n, (_, text) in enumerate(holders * 2)
+            ),
+            tenant.post(f"{BASE}/joins", {"code": "NOSUCHCODE", "member": {"external_id": "joiner-none"}}),
+        )
+    assert [r.status_code for r in replies[:16]] == [201] * 16, replies[0].text
+    assert [r.json()["inviter_id"] for r in replies[:16]] == [holder for holder, _ in holders * 2]
+    problem(replies[16], 404, "referrals-unknown-code")
+    lookups = [sql for sql in statements if "FROM referrals_code c JOIN referrals_campaign" in sql]
+    if BACKEND == "postgres":
+        assert len(lookups) < 9, len(lookups)
+
+
+async def test_concurrent_claims_each_get_their_own_answer(
+    tenant: Any, kernel: Kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims at once (on PostgreSQL they share batches): 20 new members, one of them claimed 5
+    times, one sharing an identity invited before — each its own 201 or 409, and every member
+    attributed has exactly one referral, one referral.joined event and one audit record of it."""
+    sizes: list[int] = []
+    write = attribution.CLAIMS.write_batch
+
+    async def watched(kernel: Kernel, items: Sequence[Any]) -> Sequence[Any]:
+        sizes.append(len(items))
+        return await write(kernel, items)
+
+    monkeypatch.setattr(attribution.CLAIMS, "write_batch", watched)
+    c = await campaign(tenant, burst_limit=1000)
+    codes = [(await inviter(tenant, c["id"], f"inv-{i}"))[1] for i in range(3)]
+    await join(tenant, codes[0], "first-phone", member={"external_id": "first-phone", "identities": {"phone": "+1"}})
+    fresh = [(await tenant.member(external_id=f"cc-{n}"))["id"] for n in range(20)]
+    twin = (await tenant.member(external_id="cc-phone", identities={"phone": "+1"}))["id"]
+    bodies = [{"code": codes[n % 3], "member_id": m} for n, m in enumerate(fresh)]
+    bodies += [{"code": codes[1], "member_id": fresh[0]} for _ in range(4)]
+    bodies += [{"code": codes[2], "member_id": twin}]
+    replies = await asyncio.gather(*(tenant.post(f"{BASE}/attributions", body) for body in bodies))
+    firsts = [replies[0], *replies[20:24]]
+    assert [r.status_code for r in replies[1:20]] == [201] * 19
+    assert sorted(r.status_code for r in firsts) == [201] + [409] * 4  # fresh[0]: first code wins
+    for reply in (r for r in firsts if r.status_code == 409):
+        problem(reply, 409, "referrals-already-attributed")
+    problem(replies[24], 409, "referrals-rejoined")
+    claimed = [r.json() for r in replies if r.status_code == 201]
+    assert sorted(r["invitee_id"] for r in claimed) == sorted(fresh)
+    rows = await kernel.db.fetch(
+        "SELECT m.id, (SELECT COUNT(*) FROM referrals_referral r WHERE r.invitee_id = m.id) AS referrals, "
+        "(SELECT COUNT(*) FROM scrm_event e WHERE e.member = m.id AND e.type = 'referral.joined') AS joined "
+        "FROM scrm_member m WHERE m.workspace = {} AND m.external_id LIKE 'cc-%'",
+        tenant.id,
+    )
+    counts = {r["id"]: (r["referrals"], r["joined"]) for r in rows}
+    assert counts == {**{m: (1, 1) for m in fresh}, twin: (0, 0)}
+    audited = await kernel.db.fetch(
+        "SELECT COUNT(*) AS n FROM scrm_audit WHERE workspace = {} AND action = 'referralsClaim'", tenant.id
+    )
+    assert audited[0]["n"] == 20  # the claims written, none of those refused
     if BACKEND == "postgres":
         assert max(sizes) > 1, sizes
 

@@ -183,6 +183,8 @@ class Outbox:
         write to the database commits with the delivery or not at all."""
         ws = await self.k.workspace_ref(rows[0]["workspace"])
         async with self.k.db.transaction():
+            if self.k.db.dialect.name == "postgres" and not await self.k.db.fetch(_WORKSPACE, ws.id):
+                return  # deleted meanwhile, and its rows with it
             event_ids = [event_id for row in rows for event_id in json_value(row["event_ids"])]
             events = await self.k.events.by_ids(ws, event_ids)
             await self.k.members.mark_active(ws, events)
@@ -247,10 +249,13 @@ class Outbox:
 #: The rows :meth:`Outbox._deliver_taken` takes, deleted (their locks held until its transaction
 #: ends) and joined with their events, oldest event first: the ready rows are locked (others'
 #: deliverers skip them), those of the oldest row's workspace kept up to the event budget (the first
-#: always), deleted, and their events read — one round trip.
+#: always), deleted, and their events read — one round trip. Their workspace's row is locked first
+#: (see :data:`_WORKSPACE`); rows of a workspace being deleted are skipped, as rows another
+#: deliverer holds are.
 _TAKE = (
-    "WITH ready AS (SELECT id, workspace, event_ids, available_at FROM scrm_outbox WHERE available_at <= {} "
-    "ORDER BY available_at, id LIMIT {} FOR UPDATE SKIP LOCKED), "
+    "WITH ready AS (SELECT o.id, o.workspace, o.event_ids, o.available_at FROM scrm_outbox o "
+    "JOIN scrm_workspace w ON w.id = o.workspace WHERE o.available_at <= {} "
+    "ORDER BY o.available_at, o.id LIMIT {} FOR KEY SHARE OF w SKIP LOCKED FOR UPDATE OF o SKIP LOCKED), "
     "mine AS (SELECT id, sum(json_array_length(event_ids::json)) OVER w AS upto, row_number() OVER w AS n "
     "FROM ready WHERE workspace = (SELECT workspace FROM ready ORDER BY available_at, id LIMIT 1) "
     "WINDOW w AS (ORDER BY available_at, id)), "
@@ -261,6 +266,14 @@ _TAKE = (
     "LEFT JOIN LATERAL json_array_elements_text(taken.event_ids::json) AS x(id) ON true "
     "LEFT JOIN scrm_event e ON e.id = x.id::bigint AND e.workspace = taken.workspace ORDER BY e.id"
 )
+
+
+#: A delivery's first lock, on PostgreSQL: its workspace's row, ``FOR KEY SHARE`` (what any insert
+#: referencing the workspace takes). Deleting the workspace locks that row first and then cascades
+#: through its members, events and outbox rows, which a delivery locks too; with the workspace's row
+#: first on both sides, a deletion waits for the deliveries under way and a delivery for a deletion,
+#: instead of each holding what the other needs (a deadlock, which failed the deletion).
+_WORKSPACE = "SELECT id FROM scrm_workspace WHERE id = {} FOR KEY SHARE"
 
 
 def _groups(rows: list[Any]) -> list[list[Any]]:

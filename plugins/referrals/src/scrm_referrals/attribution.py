@@ -229,7 +229,8 @@ JOINS: scrm.GroupCommit[Joining, tuple[ReferralOut, scrm.MemberOut]] = scrm.Grou
 
 
 async def claim(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, data: AttributeIn) -> ReferralOut:
-    """Attribute a member created a moment ago (by the brand's app, say) to a code."""
+    """Attribute a member created a moment ago (by the brand's app, say) to a code; on PostgreSQL
+    claims arriving at once share one transaction (:data:`CLAIMS`)."""
     code_id, inviter, campaign = await codes.find_for_join(kernel, ws, data.code)
     member = await kernel.members.get(ws, data.member_id)
     if member.id == inviter:
@@ -243,16 +244,37 @@ async def claim(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, data: AttributeIn) -
             "only new members can be invited"
         )
     found = digests(kernel, ws, member.external_id, member.identities)
+    if member.identities:  # the holder is not the member (checked above); their external ids differ
+        await _not_the_inviter(kernel, ws, inviter, found)
+    return await CLAIMS.submit(
+        kernel, Attribution(ws, campaign, data.code, code_id, inviter, member.id, found, data.source, data.device)
+    )
+
+
+async def _write_claims(kernel: scrm.Kernel, claims: Sequence[Attribution]) -> list[ReferralOut]:
+    """Claims of one workspace in the batch's transaction: their fraud signals in one statement, their
+    referrals and digests in one, their ``referral.joined`` events in one. A claim refused (the
+    member attributed already, the campaign closed, an identity invited before) fails the batch, and
+    each claim is then written on its own."""
+    attributed = await _attribute(kernel, claims)
+    await kernel.events.record(claims[0].ws, [event for _, event in attributed])
+    return [referral for referral, _ in attributed]
+
+
+async def _write_claim(kernel: scrm.Kernel, a: Attribution) -> ReferralOut:
     async with kernel.db.transaction(
-        on_duplicate=AlreadyAttributed(f"Member {member.id} was already invited with a code")
+        on_duplicate=AlreadyAttributed(f"Member {a.invitee} was already invited with a code")
     ):
-        if member.identities:  # the holder is not the member (checked above); their external ids differ
-            await _not_the_inviter(kernel, ws, inviter, found)
-        [(referral, event)] = await _attribute(
-            kernel, [Attribution(ws, campaign, data.code, code_id, inviter, member.id, found, data.source, data.device)]
-        )
-        await kernel.events.record(ws, [event])
+        [(referral, event)] = await _attribute(kernel, [a])
+        await kernel.events.record(a.ws, [event])
     return referral
+
+
+#: Claims of a workspace arriving at once, on PostgreSQL, share one transaction, as joins do; two
+#: claims of one member are never in two batches at once (see :class:`scrm.GroupCommit`).
+CLAIMS: scrm.GroupCommit[Attribution, ReferralOut] = scrm.GroupCommit(
+    "referrals.claims", _write_claims, _write_claim, lane=lambda a: a.ws.id, conflict=lambda a: a.invitee
+)
 
 
 async def _not_the_inviter(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, inviter: int | None, found: list[str]) -> None:

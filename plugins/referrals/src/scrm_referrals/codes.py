@@ -10,9 +10,13 @@ campaign and day, so that a viral link does not queue every visitor on one row."
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import io
 import secrets
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import scrm
 import segno
@@ -103,31 +107,103 @@ async def _of(kernel: scrm.Kernel, campaign: Campaign, holder: int) -> CodeOut |
     )
 
 
-_FIND = (
-    "SELECT c.id AS code_id, c.member_id AS holder, "
+_SELECT = (
+    "SELECT c.id AS code_id, c.member_id AS holder, c.code, "
     + ", ".join(f"p.{name}" for name in campaigns.COLUMNS.split(", "))
-    + " FROM referrals_code c JOIN referrals_campaign p ON p.id = c.campaign WHERE c.code = {} AND c.workspace = {}"
+    + " FROM referrals_code c JOIN referrals_campaign p ON p.id = c.campaign WHERE c.workspace = {} AND "
 )
+_FIND = _SELECT + "c.code = {}"
+#: :data:`_FIND` for many codes at once
+_FIND_MANY = _SELECT + "c.code = ANY({}::text[])"
 
 
 async def find(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, code: str) -> tuple[int, int | None, Campaign]:
     """The code's id, holder and campaign (one query), in this workspace only (404 otherwise, as for
     any code that does not exist: a code of another workspace is not revealed)."""
     text = normal(code)
-    rows = await kernel.sql.fetch(_FIND, text, ws.id)
+    rows = await kernel.sql.fetch(_FIND, ws.id, text)
     if not rows:
         raise UnknownCode(f"No invite code {text!r} in this workspace")
     return int(rows[0]["code_id"]), rows[0]["holder"], campaigns.to_campaign(rows[0], ws.id)
 
 
-async def find_for_join(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, code: str) -> tuple[int, int | None, Campaign]:
+Found = tuple[int, int | None, Campaign]
+
+
+async def find_for_join(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, code: str) -> Found:
     """:func:`find` through this process's short cache (:data:`scrm_referrals.campaigns.FOUND`):
-    for joins and claims, whose insert re-reads what may have changed since."""
+    for joins and claims, whose insert re-reads what may have changed since. On PostgreSQL, outside
+    a transaction, the lookups missing it at the same moment share one statement (:class:`_Lookups`)."""
     key = (ws.id, normal(code))
     found = campaigns.FOUND.get(key)
     if found is None:
-        found = campaigns.FOUND[key] = await find(kernel, ws, code)
+        if kernel.sql.postgres and not kernel.db.in_transaction():
+            found = await _Lookups.of(kernel, ws).find(key[1])
+        else:
+            found = await find(kernel, ws, code)
+        campaigns.FOUND[key] = found
     return found
+
+
+@dataclass
+class _Lookups:
+    """Code lookups of one workspace waiting for a statement, in one event loop and one kernel.
+
+    A lookup arriving while none is being read starts a statement at once (a lone join waits for
+    nothing); those arriving meanwhile wait for the next, which reads them all: under load every
+    join and claim then shares a round trip instead of paying one each for its code."""
+
+    loop: asyncio.AbstractEventLoop
+    kernel: scrm.Kernel
+    ws: scrm.WorkspaceRef
+    waiting: dict[str, list[asyncio.Future[Found]]] = field(default_factory=dict)
+    reading: asyncio.Task[None] | None = None
+
+    _all: ClassVar[dict[tuple[int, int, int], _Lookups]] = {}
+
+    @classmethod
+    def of(cls, kernel: scrm.Kernel, ws: scrm.WorkspaceRef) -> _Lookups:
+        loop = asyncio.get_running_loop()
+        key = (id(loop), id(kernel), ws.id)
+        lookups = cls._all.get(key)
+        if lookups is None or lookups.loop is not loop or lookups.kernel is not kernel:
+            lookups = cls._all[key] = cls(loop, kernel, ws)
+        return lookups
+
+    async def find(self, text: str) -> Found:
+        future: asyncio.Future[Found] = self.loop.create_future()
+        self.waiting.setdefault(text, []).append(future)
+        if self.reading is None:  # outside every request's context variables (its transaction, its audit)
+            self.reading = self.loop.create_task(self._read(), context=contextvars.Context())
+        return await future
+
+    async def _read(self) -> None:
+        """Read what waits, statement after statement, until nothing does."""
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting, {}
+                try:
+                    rows = await self.kernel.sql.fetch(_FIND_MANY, self.ws.id, list(batch))
+                except Exception as exc:
+                    for futures in batch.values():
+                        for future in futures:
+                            if not future.done():
+                                future.set_exception(exc)
+                    continue
+                found = {row["code"]: row for row in rows}
+                for text, futures in batch.items():
+                    row = found.get(text)
+                    for future in futures:
+                        if future.done():
+                            continue
+                        if row is None:
+                            future.set_exception(UnknownCode(f"No invite code {text!r} in this workspace"))
+                        else:
+                            future.set_result(
+                                (int(row["code_id"]), row["holder"], campaigns.to_campaign(row, self.ws.id))
+                            )
+        finally:
+            self.reading = None
 
 
 #: PostgreSQL: the code, its campaign and the landing counted in one statement (a write CTE); the
@@ -147,7 +223,7 @@ async def resolve(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, code: str) -> Land
     now = datetime.now(UTC)
     slot = secrets.randbelow(SLOTS)
     if kernel.sql.postgres:
-        rows = await kernel.sql.fetch(_RESOLVE_POSTGRES, text, ws.id, ws.id, now.date(), slot, now, now)
+        rows = await kernel.sql.fetch(_RESOLVE_POSTGRES, ws.id, text, ws.id, now.date(), slot, now, now)
         if not rows:
             raise UnknownCode(f"No invite code {text!r} in this workspace")
         holder, campaign = rows[0]["holder"], campaigns.to_campaign(rows[0], ws.id)
