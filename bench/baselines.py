@@ -61,6 +61,11 @@ TIMELINE_SQL = (
     "SELECT id, member, type, properties, occurred_at, recorded_at, source, idempotency_key FROM scrm_event "
     "WHERE workspace = $1 AND member = $2 ORDER BY occurred_at DESC, id DESC LIMIT 50"
 )
+# one event by id: scrm's EventService.get without a guess of its month (every month is probed)
+EVENT_BY_ID_SQL = (
+    "SELECT id, member, type, properties, occurred_at, recorded_at, source, idempotency_key FROM scrm_event "
+    "WHERE id = $1 AND workspace = $2"
+)
 _decode = msgspec.json.decode
 _encode = msgspec.json.encode
 
@@ -185,27 +190,34 @@ def event_app(dsn: str, workspace_id: int, pool_size: int) -> Litestar:
 
     @get("/members/{member_id:int}/events")
     async def timeline(member_id: Annotated[int, PathParameter(gt=0)]) -> list[EventOut]:
-        rows = await pool().fetch(TIMELINE_SQL, workspace_id, member_id)
-        return [
-            EventOut(
-                row["id"],
-                row["member"],
-                row["type"],
-                _decode(row["properties"]),
-                row["occurred_at"],
-                row["recorded_at"],
-                row["source"],
-                row["idempotency_key"],
-            )
-            for row in rows
-        ]
+        return [_event_out(row) for row in await pool().fetch(TIMELINE_SQL, workspace_id, member_id)]
+
+    @get("/events/{event_id:int}")
+    async def event(event_id: Annotated[int, PathParameter(gt=0)]) -> EventOut:
+        row = await pool().fetchrow(EVENT_BY_ID_SQL, event_id, workspace_id)
+        if row is None:
+            raise NotFoundException()
+        return _event_out(row)
 
     return Litestar(
-        route_handlers=[healthz, record_event, timeline],
+        route_handlers=[healthz, record_event, timeline, event],
         lifespan=[pool.lifespan],
         debug=False,
         logging_config=None,
         openapi_config=None,
+    )
+
+
+def _event_out(row: Any) -> EventOut:
+    return EventOut(
+        row["id"],
+        row["member"],
+        row["type"],
+        _decode(row["properties"]),
+        row["occurred_at"],
+        row["recorded_at"],
+        row["source"],
+        row["idempotency_key"],
     )
 
 

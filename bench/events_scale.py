@@ -2,6 +2,11 @@
 
     uv run python bench/events_scale.py                          # 1,000,000 and 20,000,000 events
     uv run python bench/events_scale.py --sizes 100000,1000000   # quicker
+    uv run python bench/events_scale.py --keep                   # leave the databases, print their names
+    uv run python bench/events_scale.py --databases bench_a,bench_b   # measure databases kept earlier
+
+``--keep`` and ``--databases`` let two versions of scrm be measured on the same data without
+loading it again (20M events take 10–20 minutes to load on a 2-core machine).
 
 For each size it makes a database ``bench_<random>`` (dropped at the end), migrated by ``scrm
 migrate`` (so on PostgreSQL the log is partitioned by month), with one workspace, ``--members``
@@ -19,8 +24,10 @@ time is sent, in rounds that cycle through every size and route, so all see the 
 
 * ``POST /api/v1/events``: one event (a JSON object), a random member, a fresh idempotency key;
 * ``GET /api/v1/members/{id}/events``: a random member's timeline, first page (50, newest first);
-* the same two against the hand-written routes (one asyncpg insert with the same key handling, one
-  asyncpg select by the same index).
+* ``GET /api/v1/events/{id}``: one of the events this run posted (recorded just now, as an event
+  looked up by id mostly is; the loaded ids are spread over every month, unlike a real log's);
+* the same three against the hand-written routes (one asyncpg insert with the same key handling, one
+  asyncpg select by the same index, one asyncpg select by id and workspace).
 
 It prints the median latency of each, scrm's ratio to its hand-written route, and the ratio of the
 largest size to the smallest for each figure: the claim is that it stays within 1.2.
@@ -40,7 +47,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -53,7 +60,7 @@ from workload import COPY_COLUMNS, copy_records
 
 BENCH_DIR = Path(__file__).parent
 CHUNK = 1_000_000
-FIGURES = ("POST event", "GET timeline")
+FIGURES = ("POST event", "GET timeline", "GET event")
 
 
 @dataclass(frozen=True)
@@ -75,23 +82,26 @@ def cli(env: dict[str, str], *args: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-async def make_log(size: int, members_n: int, months: int, data_dir: Path) -> Log:
-    """A migrated database with one workspace, its members and ``size`` events."""
-    database = await create_database()
-    env = {
+def scrm_env(database: str, data_dir: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "SCRM_DATABASE_URL": pg_dsn(database),
         "SCRM_SECRET_KEY": secrets.token_urlsafe(30),
         "SCRM_DATA_DIR": str(data_dir / database),
         "SCRM_LOG_LEVEL": "WARNING",
     }
+
+
+async def make_log(size: int, members_n: int, months: int, data_dir: Path) -> Log:
+    """A migrated database with one workspace, its members and ``size`` events."""
+    database = await create_database()
+    env = scrm_env(database, data_dir)
     await asyncio.to_thread(cli, env, "migrate")
     await make_months(env, months)
-    slug = await asyncio.to_thread(cli, env, "workspaces", "create", "bench")
-    key = await asyncio.to_thread(cli, env, "keys", "create", "--workspace", slug, "--scopes", "*")
+    await asyncio.to_thread(cli, env, "workspaces", "create", "bench")
     conn = await asyncpg.connect(pg_dsn(database))
     try:
-        workspace = await conn.fetchval("SELECT id FROM scrm_workspace WHERE slug = $1", slug)
+        workspace = await conn.fetchval("SELECT id FROM scrm_workspace WHERE slug = 'bench'")
         for start in range(0, members_n, 100_000):
             records = copy_records(workspace, start, min(100_000, members_n - start))
             await conn.copy_records_to_table("scrm_member", records=records, columns=COPY_COLUMNS)
@@ -102,6 +112,20 @@ async def make_log(size: int, members_n: int, months: int, data_dir: Path) -> Lo
         print(
             f"loaded {size:,} events in {time.perf_counter() - began:.0f} s, into {months_used} partitions", flush=True
         )
+    finally:
+        await conn.close()
+    return await open_log(database, data_dir)
+
+
+async def open_log(database: str, data_dir: Path) -> Log:
+    """A database made by :func:`make_log` (in this run or kept from an earlier one), with a new key."""
+    env = scrm_env(database, data_dir)
+    key = await asyncio.to_thread(cli, env, "keys", "create", "--workspace", "bench", "--scopes", "*")
+    conn = await asyncpg.connect(pg_dsn(database))
+    try:
+        workspace = await conn.fetchval("SELECT id FROM scrm_workspace WHERE slug = 'bench'")
+        low, high = await conn.fetchrow("SELECT min(id), max(id) FROM scrm_member WHERE workspace = $1", workspace)
+        size = await conn.fetchval("SELECT count(*) FROM scrm_event WHERE workspace = $1", workspace)
     finally:
         await conn.close()
     return Log(size, database, env, workspace, key, (int(low), int(high)))
@@ -123,8 +147,12 @@ async def load_events(
     conn: asyncpg.Connection, workspace: int, members: tuple[int, int], count: int, months: int
 ) -> None:
     """``count`` events generated by PostgreSQL into ``scrm_event`` (and their keys into
-    ``scrm_event_key`` where the log keeps them there), listing indexes rebuilt afterwards."""
+    ``scrm_event_key`` where the log keeps them there), listing indexes rebuilt afterwards. The
+    foreign keys' triggers are off while loading (``session_replication_role``: the rows name the
+    members just made), which saves a look-up per event per key, and the keys' primary key is built
+    once after them instead of one random insert per key."""
     await conn.execute("SET maintenance_work_mem = '1GB'")
+    await conn.execute("SET session_replication_role = replica")
     indexes = await conn.fetch(
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'scrm_event' AND indexname NOT LIKE '%pkey'"
     )
@@ -148,11 +176,14 @@ async def load_events(
         )
     for index in indexes:  # a partitioned index's definition says ON ONLY: built on no partition
         await conn.execute(index["indexdef"].replace(" ON ONLY ", " ON "))
-    if await conn.fetchval("SELECT to_regclass('scrm_event_key') IS NOT NULL"):
+    if await conn.fetchval("SELECT to_regclass('scrm_event_key') IS NOT NULL"):  # its key built once, after
+        await conn.execute("ALTER TABLE scrm_event_key DROP CONSTRAINT scrm_event_key_pkey")
         await conn.execute(
             "INSERT INTO scrm_event_key (workspace, idempotency_key, event_id) "
             "SELECT workspace, idempotency_key, id FROM scrm_event WHERE idempotency_key IS NOT NULL"
         )
+        await conn.execute("ALTER TABLE scrm_event_key ADD PRIMARY KEY (workspace, idempotency_key)")
+    await conn.execute("RESET session_replication_role")
     await conn.execute("VACUUM ANALYZE")
     await conn.execute("CHECKPOINT")
 
@@ -164,9 +195,13 @@ class Target:
     log: Log
     ours: bool
     server: Server
+    posted: list[int] = field(default_factory=list)  # ids of the events this run posted to the log
 
     def request(self, figure: str, rng: random.Random, tag: str) -> tuple[str, str, dict[str, object] | None]:
         member = rng.randint(*self.log.members)
+        if figure == "GET event":
+            event = rng.choice(self.posted)
+            return "GET", f"/api/v1/events/{event}" if self.ours else f"/events/{event}", None
         if figure == "POST event":
             body = {
                 "member_id": member,
@@ -205,6 +240,8 @@ async def measure(targets: list[Target], rounds: int, per_round: int) -> dict[tu
                         if response.status_code not in (200, 201):
                             raise BenchError(f"{figure} {target.server.name}: {response.status_code} {response.text}")
                         times.setdefault((target.log.size, target.ours, figure), []).append(elapsed)
+                        if figure == "POST event":
+                            target.posted.append(response.json()["id"])
     return {key: statistics.median(values) * 1000 for key, values in times.items()}
 
 
@@ -221,18 +258,27 @@ def servers(logs: list[Log], tmp: Path) -> Iterator[list[Target]]:
         yield targets
 
 
-async def run(sizes: list[int], members_n: int, months: int, rounds: int, per_round: int) -> None:
+async def run(
+    sizes: list[int], members_n: int, months: int, rounds: int, per_round: int, keep: bool, databases: list[str]
+) -> None:
     logs: list[Log] = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            for size in sizes:
+            for database in databases:
+                logs.append(await open_log(database, Path(tmp)))
+            for size in [] if databases else sizes:
                 logs.append(await make_log(size, members_n, months, Path(tmp)))
+            logs.sort(key=lambda log: log.size)
+            sizes = [log.size for log in logs]
             with servers(logs, Path(tmp)) as targets:
                 await measure(targets, 1, 20)  # warm up
                 result = await measure(targets, rounds, per_round)
         finally:
-            for log in logs:
-                await drop_database(log.database)
+            if keep or databases:
+                print("databases kept:", ",".join(log.database for log in logs))
+            else:
+                for log in logs:
+                    await drop_database(log.database)
     print(f"median latency, one request at a time, {rounds} rounds x {per_round} per figure and server")
     for size in sizes:
         print(f"{size:,} events:")
@@ -263,8 +309,12 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=24, help="months the events are spread over")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--per-round", type=int, default=50)
+    parser.add_argument("--keep", action="store_true", help="leave the databases made (and print their names)")
+    parser.add_argument(
+        "--databases", type=lambda text: text.split(","), default=[], help="measure these databases, kept earlier"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.sizes, args.members, args.months, args.rounds, args.per_round))
+    asyncio.run(run(args.sizes, args.members, args.months, args.rounds, args.per_round, args.keep, args.databases))
 
 
 if __name__ == "__main__":

@@ -162,3 +162,59 @@ async def test_the_migration_partitions_a_populated_log(kernel: Kernel, tmp_path
         kernel.bind_tables()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_reads_give_the_same_answers_whatever_the_process_knows_of_the_partitions(
+    kernel: Kernel, tenant: Tenant, other: Tenant
+) -> None:
+    """On PostgreSQL a listing and a look-up by id are shaped by a picture of the partitions the
+    process took earlier (``EventPartitions.layout``). Taken before months were made, before rows
+    moved out of the default partition and before later events (recent or backfilled), it must
+    give the same answers as a fresh one: every event listed newest first, page by page, and found
+    by id; another workspace's event is a 404."""
+    member = (await tenant.member())["id"]
+    ids = [(await post(tenant, member, at(2010, month)))["id"] for month in (1, 2, 3)]  # default partition
+    stale = await kernel.event_partitions.layout()
+    ids.append((await post(tenant, member, datetime.now(UTC).isoformat()))["id"])
+    await kernel.event_partitions.maintain()  # 2010's months made, their rows moved there
+    ids += [(await post(tenant, member, at(2010, 2, 20)))["id"], (await post(tenant, member, at(2011, 7)))["id"]]
+    theirs = (await post(other, (await other.member())["id"], at(2010, 2)))["id"]
+    newest_first = [ids[3], ids[5], ids[2], ids[4], ids[1], ids[0]]
+    for picture in ("stale", "fresh"):
+        kernel.event_partitions._layout = stale if picture == "stale" else None  # as another process may hold it
+        params = {"limit": "100", "type": "visit"}
+        listed = (await tenant.get(f"{API}/members/{member}/events", params=params)).json()["items"]
+        assert [e["id"] for e in listed] == newest_first, picture
+        paged, cursor = [], None
+        while True:
+            params = {"limit": "4", "type": "visit"} | ({"cursor": cursor} if cursor else {})
+            page = (await tenant.get(f"{API}/events", params=params)).json()
+            paged += [e["id"] for e in page["items"]]
+            if not (cursor := page["next_cursor"]):
+                break
+        assert paged == newest_first, picture
+        for event_id in ids:
+            assert (await tenant.get(f"{API}/events/{event_id}")).json()["id"] == event_id, picture
+        assert (await tenant.get(f"{API}/events/{theirs}")).status_code == 404
+        assert (await other.get(f"{API}/events/{theirs}")).status_code == 200
+
+
+@postgres_only
+async def test_a_listing_reads_the_months_without_the_default_partition(kernel: Kernel, tenant: Tenant) -> None:
+    """PostgreSQL reads the months newest first and stops at the page's end only when the default
+    partition is not among the partitions read (else it merges a scan of every month): the listing
+    reads the months apart from the default partition, and a look-up by id of a recent event
+    looks in the last months only."""
+    member = (await tenant.member())["id"]
+    recent = await post(tenant, member, datetime.now(UTC).isoformat())
+    sql, args = await kernel.event_partitions.newest_first(
+        kernel.events.columns, "e.workspace = {} AND e.member = {}", [tenant.id, member], 51
+    )
+    plan = "\n".join(row["QUERY PLAN"] for row in await kernel.db.fetch(f"EXPLAIN (COSTS OFF) {sql}", *args))
+    assert plan.count("scrm_event_default") == 1  # in the part outside the months only
+    assert "Merge Append" not in plan.split("scrm_event_default")[0].split("Append", 1)[1]
+    window = await kernel.event_partitions.window(recent["id"])
+    assert window is not None
+    start, end = window
+    assert Month.of(start) >= Month.of(datetime.now(UTC)).plus(-1)
+    assert end <= Month.of(datetime.now(UTC)).plus(AHEAD_MONTHS + 1).start

@@ -303,9 +303,16 @@ class Events:
             )
 
     async def get(self, ws: WorkspaceRef, event_id: int) -> EventOut:
-        rows = await self.k.db.fetch(
-            f"SELECT {self.columns} FROM scrm_event e WHERE e.id = {{}} AND e.workspace = {{}}", event_id, ws.id
-        )
+        """One event by id. On PostgreSQL it is looked for first in the months its id makes likely
+        (:meth:`EventPartitions.window`), then, if not there, in every month."""
+        by_id = f"SELECT {self.columns} FROM scrm_event e WHERE e.id = {{}} AND e.workspace = {{}}"
+        rows = []
+        if window := await self.k.event_partitions.window(event_id):
+            rows = await self.k.db.fetch(
+                f"{by_id} AND e.occurred_at >= {{}} AND e.occurred_at < {{}}", event_id, ws.id, *window
+            )
+        if not rows:
+            rows = await self.k.db.fetch(by_id, event_id, ws.id)
         if not rows:
             raise NotFound(f"No event {event_id} in this workspace")
         return to_event(rows[0])
@@ -378,13 +385,8 @@ class Events:
         if position is not None:
             clauses.append("(e.occurred_at, e.id) < ({}, {})")
             args += list(position)
-        rows = await self.k.db.fetch(
-            f"SELECT {self.columns} FROM scrm_event e WHERE {' AND '.join(clauses)} "
-            "ORDER BY e.occurred_at DESC, e.id DESC LIMIT {}",
-            *args,
-            limit + 1,
-        )
-        items = [to_event(row) for row in rows]
+        sql, args = await self.k.event_partitions.newest_first(self.columns, " AND ".join(clauses), args, limit + 1)
+        items = [to_event(row) for row in await self.k.db.fetch(sql, *args)]
         if len(items) > limit:
             last = items[limit - 1]
             return Page(

@@ -11,14 +11,21 @@ rows one by one (:meth:`droppable`). SQLite keeps one plain table; everything he
 Why by time: a single write touches one month's (small, cached) indexes and a member's timeline
 reads the newest months first, whatever the size of the whole log; dropping a month is instant
 where a ``DELETE`` of millions of rows is hours of I/O and bloat.
+
+Reads are shaped by a picture of the partitions each process keeps (:class:`Layout`, read again
+after ``LAYOUT_TTL_S``): a listing newest first (:meth:`EventPartitions.newest_first`) and a
+look-up by id (:meth:`EventPartitions.window`). A stale picture makes a read slower, never wrong:
+what it bounds is only where PostgreSQL looks first.
 """
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrm.jobs import Cron, Job, JobContext
 from scrm.services.values import now
@@ -32,6 +39,8 @@ DEFAULT_PARTITION = "scrm_event_default"
 _NAME = re.compile(r"^scrm_event_(\d{4})_(\d{2})$")
 #: Serialises partition changes (two processes' crons, retention): pg_advisory_xact_lock's key.
 _LOCK = 0x5C7E_0E47
+#: How long a process trusts its :class:`Layout` before reading it again (two cheap statements).
+LAYOUT_TTL_S = 60.0
 
 
 @dataclass(frozen=True, order=True)
@@ -63,11 +72,28 @@ class Month:
         return Month(index // 12, index % 12 + 1)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """What a process knew of the partitions at ``taken`` (monotonic seconds): enough to tell
+    PostgreSQL where to look, never to decide what exists."""
+
+    taken: float
+    #: ``[start, end)`` of the newest unbroken run of month partitions (None: no month partition).
+    run: tuple[datetime, datetime] | None
+    #: Each month partition holding rows, with its smallest and largest event id.
+    ids: tuple[tuple[Month, int, int], ...]
+    #: The default partition's smallest and largest id (None: it was empty).
+    default_ids: tuple[int, int] | None
+    #: The largest id stored anywhere then (0: none): a larger one was recorded after ``taken``.
+    top: int
+
+
 class EventPartitions:
     """Create, list and drop the event log's monthly partitions (PostgreSQL only)."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
+        self._layout: Layout | None = None
 
     @property
     def enabled(self) -> bool:
@@ -111,6 +137,7 @@ class EventPartitions:
             await self.k.db.fetch(
                 f"ALTER TABLE scrm_event ATTACH PARTITION {month.name} FOR VALUES FROM ({start}) TO ({end})"
             )
+        self._layout = None
         return True
 
     async def maintain(self) -> list[Month]:
@@ -158,7 +185,81 @@ class EventPartitions:
             "AND k.idempotency_key = e.idempotency_key AND k.event_id = e.id"
         )
         await self.k.db.fetch(f"DROP TABLE {month.name}")
+        self._layout = None
         return int(rows[0]["n"])
+
+    async def layout(self) -> Layout | None:
+        """This process's picture of the partitions, read again when older than ``LAYOUT_TTL_S``
+        (None on SQLite). Reading it names no partition (each month's ids are found through the
+        parent, pruned to the month), so a partition dropped meanwhile cannot make it fail."""
+        if not self.enabled:
+            return None
+        if self._layout is not None and time.monotonic() - self._layout.taken < LAYOUT_TTL_S:
+            return self._layout
+        taken, months = time.monotonic(), await self.months()
+        rows = await self.k.db.fetch(
+            "SELECT b.start, (SELECT min(id) FROM scrm_event WHERE occurred_at >= b.start AND occurred_at < b.stop) "
+            "AS low, (SELECT max(id) FROM scrm_event WHERE occurred_at >= b.start AND occurred_at < b.stop) AS high "
+            "FROM unnest({}::timestamptz[], {}::timestamptz[]) AS b(start, stop) UNION ALL "
+            f"SELECT NULL, min(id), max(id) FROM {DEFAULT_PARTITION}",
+            [m.start for m in months],
+            [m.end for m in months],
+        )
+        ids = tuple(
+            (Month.of(r["start"]), r["low"], r["high"]) for r in rows if r["start"] is not None and r["low"] is not None
+        )
+        default = next((r["low"], r["high"]) for r in rows if r["start"] is None)
+        run = None
+        if months:
+            first = len(months) - 1
+            while first > 0 and months[first - 1].plus(1) == months[first]:
+                first -= 1
+            run = (months[first].start, months[-1].end)
+        top = max([high for _, _, high in ids] + [default[1] or 0])
+        self._layout = Layout(taken, run, ids, default if default[0] is not None else None, top)
+        return self._layout
+
+    async def newest_first(self, columns: str, where: str, args: Sequence[Any], limit: int) -> tuple[str, list[Any]]:
+        """A listing of ``scrm_event e`` newest first (``occurred_at``, then id) and its arguments.
+
+        PostgreSQL reads a range-partitioned table's partitions one after another, newest first,
+        stopping at ``limit`` rows, only when the range it reads has no default partition in it;
+        otherwise it merges an index scan of every month (one descent and one row each, whatever
+        the limit). So on PostgreSQL the listing reads the newest unbroken run of months (whose
+        bounds, written into the statement, prune the default partition even from a generic plan)
+        and, apart, whatever lies outside it (the default partition, usually empty), and merges the
+        two. The same rows as one plain query, whatever the layout."""
+        order = "ORDER BY e.occurred_at DESC, e.id DESC LIMIT {}"
+        layout = await self.layout()
+        if layout is None or layout.run is None:
+            return f"SELECT {columns} FROM scrm_event e WHERE {where} {order}", [*args, limit]
+        start, end = (_literal(bound) for bound in layout.run)
+        inside = f"e.occurred_at >= {start} AND e.occurred_at < {end}"
+        outside = f"(e.occurred_at < {start} OR e.occurred_at >= {end})"
+        return (
+            f"SELECT * FROM ((SELECT {columns} FROM scrm_event e WHERE {where} AND {inside} {order}) UNION ALL "
+            f"(SELECT {columns} FROM scrm_event e WHERE {where} AND {outside} {order})) e {order}",
+            [*args, limit, *args, limit, limit],
+        )
+
+    async def window(self, event_id: int) -> tuple[datetime, datetime] | None:
+        """Where the event with this id most likely lies: an ``occurred_at`` range of a few months
+        to look in first (None: no good guess; look everywhere). A look-up by id alone probes every
+        month's primary key; ids grow with time of recording, and most events occur when they are
+        recorded, so the months whose ids span this one are the likely ones, and an id newer than
+        the layout belongs to the last month or so. A guess that misses (a backfill, an id that does
+        not exist) costs the caller a second look everywhere."""
+        layout = await self.layout()
+        if layout is None or layout.run is None:
+            return None
+        if layout.default_ids is not None and layout.default_ids[0] <= event_id <= layout.default_ids[1]:
+            return None
+        if event_id > layout.top:
+            return max(layout.run[0], Month.of(now()).plus(-1).start), layout.run[1]
+        months = [month for month, low, high in layout.ids if low <= event_id <= high]
+        if not months:
+            return None
+        return min(months).start, max(months).end
 
 
 def _literal(at: datetime) -> str:
