@@ -64,7 +64,7 @@ async def vote(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, poll_id: int, data: B
     cast = store.Cast(
         ws=ws,
         poll=poll,
-        voter=ref,
+        ref=ref,
         member=member,
         reward=poll.points_reward if points is not None else 0,
         at=at,

@@ -36,7 +36,7 @@ Stored = tuple[int, int]
 async def _with_voters(kernel: scrm.Kernel, casts: Sequence[Cast]) -> list[Cast | None]:
     """Each cast with its voter read (all in one statement), or None where the batch must leave it
     to :func:`_write_one`: no such member, a member who may not vote, a second ballot of one voter."""
-    unread = [cast.voter for cast in casts if cast.member is None]
+    unread = [cast.ref for cast in casts if cast.member is None]
     read = iter(await kernel.members.lookup(casts[0].ws, unread) if unread else [])
     ready: list[Cast | None] = []
     seen: set[tuple[int, int]] = set()
@@ -63,7 +63,7 @@ async def _write_batch(kernel: scrm.Kernel, casts: Sequence[Cast]) -> list[Store
 
 async def _write_one(kernel: scrm.Kernel, cast: Cast) -> Stored:
     if cast.member is None:
-        member = await voters.voter(kernel, cast.ws, cast.voter)
+        member = await voters.voter(kernel, cast.ws, cast.ref)
         await voters.eligible(kernel, cast.ws, cast.poll, member)
         cast = replace(cast, member=member)
     return await store.write_one(kernel, cast), cast.member_id

@@ -38,7 +38,7 @@ class Cast:
 
     ws: scrm.WorkspaceRef
     poll: Poll
-    voter: scrm.MemberRef
+    ref: scrm.MemberRef
     member: scrm.MemberOut | None
     reward: int
     at: datetime
@@ -51,9 +51,9 @@ class Cast:
         """Who votes, as far as is known before the member is read (one key per reference)."""
         if self.member is not None:
             return ("id", self.member.id)
-        if self.voter.member_id is not None:
-            return ("id", self.voter.member_id)
-        return ("external_id", self.voter.external_id or "")
+        if self.ref.member_id is not None:
+            return ("id", self.ref.member_id)
+        return ("external_id", self.ref.external_id or "")
 
     @property
     def member_id(self) -> int:
