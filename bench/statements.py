@@ -5,10 +5,11 @@
 
 The app runs in this process (``httpx.ASGITransport``: no uvicorn, no sockets between client and
 app) on a throw-away PostgreSQL database, its jobs queued in Redis database ``--redis-db`` (which
-the run flushes; no worker runs, so no delivery is counted), with ``points`` and
-``polls`` enabled. For each route — the single ``POST /api/v1/events``, ``POST
-/api/v1/points/checkins`` and ``POST /api/v1/polls/{id}/ballots``, each request a member not used
-before — it sends ``--requests`` requests, ``--concurrency`` at a time, and counts every statement
+the run flushes; no worker runs, so no delivery is counted), with ``points``, ``polls`` and
+``contests`` enabled. For each route — the single ``POST /api/v1/events``, ``POST
+/api/v1/points/checkins``, ``POST /api/v1/polls/{id}/ballots`` and a contest's ``POST
+…/submissions/{id}/votes`` (one approved entry), each request a member not used before — it sends
+``--requests`` requests, ``--concurrency`` at a time, and counts every statement
 asyncpg sends (``BEGIN`` and ``COMMIT`` included) and the CPU time of the process; ``--show``
 prints the statements of one request of each. With
 ``--concurrency 1`` every request is a group commit batch of its own, so the statements are all
@@ -23,24 +24,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import io
 import os
 import secrets
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 from asyncpg.connection import Connection
+from PIL import Image
 from scrm import create_app
 from scrm.kernel import Kernel
 from scrm.schemas import WorkspaceCreate
 from scrm.settings import Settings
 
 PG = "postgresql://postgres@127.0.0.1:5432"
-ROUTES = ("events", "checkins", "ballots")
+ROUTES = ("events", "checkins", "ballots", "votes")
 _count = [0]
 _shown: list[str] | None = None
 
@@ -133,9 +138,9 @@ async def bench(kernel: Kernel, requests: int, concurrency: int, show: bool, onl
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
-        for plugin in ("points", "polls"):
+        for plugin in ("points", "polls", "contests"):
             (await client.post("/api/v1/plugins", json={"name": plugin, "enabled": True})).raise_for_status()
-        members = len(ROUTES) * (requests + 40)
+        members = len(ROUTES) * (requests + 40) + 1  # the last: the contest's entrant
         conn = await asyncpg.connect(str(kernel.settings.database))
         try:
             await conn.execute(
@@ -156,6 +161,7 @@ async def bench(kernel: Kernel, requests: int, concurrency: int, show: bool, onl
         (await client.post(f"/api/v1/polls/{poll['id']}/open")).raise_for_status()
         question = poll["questions"][0]
         option = question["options"][0]["id"]
+        contest, entry = await voting_contest(client, low + len(ROUTES) * (requests + 40))
         await kernel.jobs.idle()
         count_statements()
         span = requests + 40
@@ -171,16 +177,48 @@ async def bench(kernel: Kernel, requests: int, concurrency: int, show: bool, onl
             body = {"member_id": n, "answers": [{"question_id": question["id"], "option_ids": [option]}]}
             return await client.post(f"/api/v1/polls/{poll['id']}/ballots", json=body)
 
+        async def vote(n: int) -> httpx.Response:
+            return await client.post(
+                f"/api/v1/contests/contests/{contest}/submissions/{entry}/votes", json={"member_id": n}
+            )
+
         print(f"{requests} requests, {concurrency} at a time, PostgreSQL, in-process (pid {os.getpid()})")
         routes = [
             ("events", "POST /api/v1/events (one)", event),
             ("checkins", "POST /points/checkins", checkin),
             ("ballots", "POST /polls/{id}/ballots", ballot),
+            ("votes", "POST /contests/…/votes", vote),
         ]
         for n, (short, title, send) in enumerate(routes):
             if short in only:
                 await measure(title, requests, concurrency, send, low + n * span, show)
         await kernel.jobs.idle()
+
+
+async def voting_contest(client: httpx.AsyncClient, entrant: int) -> tuple[int, int]:
+    """A contest in its voting phase with one approved entry (a PNG): its id and the entry's."""
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    body = {
+        "name": "c",
+        "submission_closes_at": soon.isoformat(),
+        "voting_opens_at": (soon + timedelta(hours=1)).isoformat(),
+        "voting_closes_at": (soon + timedelta(hours=2)).isoformat(),
+        "rubric": [{"name": "Art", "weight": 1, "max": 10}],
+    }
+    created = await client.post("/api/v1/contests/contests", json=body)
+    assert created.status_code == 201, created.text
+    contest = created.json()["id"]
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(png, "PNG")
+    media = [{"filename": "a.png", "data": base64.b64encode(png.getvalue()).decode()}]
+    phase = f"/api/v1/contests/contests/{contest}/phase"
+    (await client.post(phase, json={"phase": "submission"})).raise_for_status()
+    entry = await client.post(
+        f"/api/v1/contests/contests/{contest}/submissions", json={"member_id": entrant, "title": "e", "media": media}
+    )
+    entry.raise_for_status()
+    (await client.post(phase, json={"phase": "voting"})).raise_for_status()
+    return contest, entry.json()["id"]
 
 
 def main() -> int:

@@ -6,6 +6,7 @@ import asyncio
 
 from conftest import Tenant, problem
 from scrm.kernel import Kernel
+from scrm.schemas import MemberRef
 
 
 async def test_create_read_update_erase(tenant: Tenant) -> None:
@@ -151,3 +152,26 @@ async def test_tag_names_are_the_workspaces_own_sorted(kernel: Kernel, tenant: T
     await tenant.member(tags=["zeta", "alpha"])
     await other.member(tags=["theirs"])
     assert await kernel.tags.names(await kernel.workspaces.ref(tenant.slug)) == ["alpha", "zeta"]
+
+
+async def test_lookup_reads_members_by_either_reference_in_one_workspace(
+    kernel: Kernel, tenant: Tenant, other: Tenant
+) -> None:
+    mine = await tenant.member(external_id="look-1", tags=["vip"])
+    plain = await tenant.member(display_name="No external id")
+    theirs = await other.member(external_id="look-2")
+    ws = await kernel.workspaces.ref(tenant.slug)
+    refs = [
+        MemberRef(external_id="look-1"),
+        MemberRef(member_id=theirs["id"]),
+        MemberRef(member_id=plain["id"]),
+        MemberRef(external_id="look-2"),
+        MemberRef(member_id=mine["id"]),
+        MemberRef(external_id="nobody"),
+    ]
+    found = await kernel.members.lookup(ws, refs)
+    assert [m.id if m else None for m in found] == [mine["id"], None, plain["id"], None, mine["id"], None]
+    assert found[0] == await kernel.members.get(ws, mine["id"])
+    assert found[0] is not None
+    assert found[0].tags == ["vip"]
+    assert await kernel.members.lookup(ws, []) == []

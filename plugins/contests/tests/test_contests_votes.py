@@ -156,3 +156,32 @@ async def test_votes_cast_at_once_raise_the_signals_they_would_one_by_one(tenant
     assert len(signals) == 22 + 13 + 3
     entry = (await tenant.get(f"{BASE}/{contest['id']}/submissions/{subs[0]['id']}")).json()
     assert entry["votes"] == 22
+
+
+async def test_votes_at_once_get_their_own_member_problems(tenant: Any, other: Any) -> None:
+    """A vote's member is read by its batch (on PostgreSQL) or on its own; either way a member
+    unknown, of another workspace or not active is the vote's own 422 naming the field, and a member
+    named by id and by external id at once has both votes counted against one set of limits."""
+    contest, subs = await voting_contest(tenant, 1, votes_per_submission=1)
+    url = f"{BASE}/{contest['id']}/submissions/{subs[0]['id']}/votes"
+    fit = [await tenant.member(display_name=f"Fit {i}", external_id=f"fit-{i}") for i in range(10)]
+    blocked = await tenant.member(display_name="Blocked", status="blocked")
+    stranger = await other.member(display_name="Stranger")
+    bodies = [
+        *({"member_id": m["id"]} for m in fit),
+        {"external_id": "fit-0"},
+        {"external_id": "nobody"},
+        {"member_id": stranger["id"]},
+        {"member_id": blocked["id"]},
+    ]
+    answers = await asyncio.gather(*(tenant.post(url, body) for body in bodies))
+    codes = [a.status_code for a in answers]
+    assert codes[1:10] + codes[11:] == [201] * 9 + [422] * 3, {a.text for a in answers}
+    assert sorted([codes[0], codes[10]]) == [201, 409], codes
+    assert problem(answers[10] if codes[10] == 409 else answers[0], 409, "contests-vote-limit")["bucket"] == "sub"
+    fields = [a.json()["errors"][0]["field"] for a in answers[11:]]
+    assert fields == ["external_id", "member_id", "member_id"]
+    assert "blocked" in answers[-1].json()["errors"][0]["message"]
+    assert {a.json()["member_id"] for a in answers[:11] if a.status_code == 201} == {m["id"] for m in fit}
+    entry = (await tenant.get(f"{BASE}/{contest['id']}/submissions/{subs[0]['id']}")).json()
+    assert entry["votes"] == 10

@@ -110,6 +110,34 @@ class Members:
             raise NotFound(f"No member with external_id {external_id!r} in this workspace")
         return to_member(rows[0])
 
+    async def lookup(self, ws: WorkspaceRef, refs: Sequence[MemberRef]) -> builtins.list[MemberOut | None]:
+        """The member each reference names (by ``member_id`` or ``external_id``), in order, or None
+        where it names no member of this workspace — in one statement, whatever the number of refs.
+
+        For a group commit's batch that needs its requests' members (see ``GroupCommit``): it reads
+        them all at once instead of each request reading its own before joining the batch. It raises
+        nothing; a caller says what a missing or unfit member means to it."""
+        d = self.k.db.dialect
+        ids = {ref.member_id for ref in refs if ref.member_id is not None}
+        external_ids = {ref.external_id for ref in refs if ref.external_id is not None}
+        if not ids and not external_ids:
+            return [None] * len(refs)
+        by_id, id_arg = d.any_of("m.id", ids, "bigint")
+        by_external, external_arg = d.any_of("m.external_id", external_ids, "text")
+        rows = await self.k.db.fetch(
+            f"SELECT {self.columns} FROM scrm_member m WHERE m.workspace = {{}} AND ({by_id} OR {by_external})",
+            ws.id,
+            id_arg,
+            external_arg,
+        )
+        members = [to_member(row) for row in rows]
+        by_ids = {m.id: m for m in members}
+        by_externals = {m.external_id: m for m in members if m.external_id is not None}
+        return [
+            by_ids.get(ref.member_id) if ref.member_id is not None else by_externals.get(ref.external_id or "")
+            for ref in refs
+        ]
+
     async def create(self, ws: WorkspaceRef, data: MemberCreate) -> MemberOut:
         """Create one member: a 409 when its external id is taken. On PostgreSQL, outside a
         transaction, creations arriving at once share a statement and a transaction

@@ -5,9 +5,11 @@ On PostgreSQL votes of one contest arriving at once in this process share a tran
 the core's group commit): one statement writes all of them (:data:`_BATCH` — the contest's phase
 checked under a share lock on its row, the entries locked, the counters bumped, the votes stored and
 the entries' counts raised) and one more finds and stores their fraud signals
-(:func:`scrm_contests.fraud.record`), instead of six statements, a ``BEGIN`` and a ``COMMIT`` per vote.
-A vote the batch did not write — out of phase, an entry not approved, a limit reached — is written
-again on its own (:func:`write_one`), which says why with its own 409. On SQLite, and on PostgreSQL
+(:func:`scrm_contests.fraud.record`), instead of six statements, a ``BEGIN`` and a ``COMMIT`` per vote;
+before them one more reads the members of all its votes (``kernel.members.lookup``), which the
+requests leave to it. A vote the batch did not write — its member unknown or not active, out of
+phase, an entry not approved, a limit reached — is written again on its own (:func:`write_one`),
+which reads its member and says why with its own 422 or 409. On SQLite, and on PostgreSQL
 for those, a vote is a few statements in its own transaction.
 
 Invariants, whichever way a vote goes:
@@ -20,14 +22,16 @@ Invariants, whichever way a vote goes:
   unique index (:mod:`scrm_contests.counters`); a vote counts only if every one of its counters did.
   In a batch a vote with some counters at their limit and some not (its second vote for one entry,
   say) has the others taken back before the commit, still under their row locks.
-* **Deadlocks**: a member's two votes are never in two batches at once (:data:`VOTES`' conflict key),
-  and every path locks the entries before the counters, each in a fixed order (ids; member, bucket).
+* **Deadlocks**: a member's two votes are never in two batches at once (:data:`VOTES`' conflict key)
+  unless one names them by ``member_id`` and the other by ``external_id`` (one batch writes one vote
+  of a member at most), and every path locks the entries before the counters, each in a fixed order
+  (ids; member, bucket), so such batches wait for each other and cannot deadlock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import scrm
@@ -36,6 +40,7 @@ from scrm_contests import contests, fraud
 from scrm_contests.counters import bump
 from scrm_contests.problems import NotVotable, VoteLimit, WrongPhase
 from scrm_contests.schemas import VoteOut
+from scrm_contests.submissions import member_of
 
 #: what a refused bucket's problem says the member has used up
 _WHICH = {"votes": "in this contest", "day": "today", "sub": "for this submission"}
@@ -43,30 +48,50 @@ _WHICH = {"votes": "in this contest", "day": "today", "sub": "for this submissio
 
 @dataclass(frozen=True)
 class Cast:
-    """A vote asked for: where, by whom, for which entry, and the contest's limits that apply
-    (``(bucket, limit)``, :mod:`scrm_contests.counters`; in the order a refusal names them)."""
+    """A vote asked for: where, by whom (the member as the body names them, and the member row once
+    read: a batch reads those still None in one statement), for which entry, and the contest's
+    limits that apply (``(bucket, limit)``, :mod:`scrm_contests.counters`; in the order a refusal
+    names them)."""
 
     ws: scrm.WorkspaceRef
     contest_id: int
     submission_id: int
-    member: scrm.MemberOut
+    ref: scrm.MemberRef
+    member: scrm.MemberOut | None
     source: str
     device: str
     at: datetime
     limits: tuple[tuple[str, int], ...]
 
+    @property
+    def voter(self) -> scrm.MemberOut:
+        if self.member is None:
+            raise RuntimeError("the voter of this vote has not been read")
+        return self.member
+
+    @property
+    def voter_key(self) -> tuple[str, int | str]:
+        """Who votes, as far as is known before the member is read (one key per reference)."""
+        if self.member is not None:
+            return ("id", self.member.id)
+        if self.ref.member_id is not None:
+            return ("id", self.ref.member_id)
+        return ("external_id", self.ref.external_id or "")
+
     def stored(self, vote_id: int) -> fraud.Stored:
-        return fraud.Stored(vote_id, self.member, self.submission_id, self.source, self.device, self.at)
+        return fraud.Stored(vote_id, self.voter, self.submission_id, self.source, self.device, self.at)
 
     def out(self, vote_id: int, signals: list[str]) -> VoteOut:
-        return VoteOut(vote_id, self.contest_id, self.submission_id, self.member.id, False, self.at, signals)
+        return VoteOut(vote_id, self.contest_id, self.submission_id, self.voter.id, False, self.at, signals)
 
 
 # --- one vote on its own (SQLite; PostgreSQL for a vote a batch did not write) --------------------
 
 
 async def write_one(kernel: scrm.Kernel, cast: Cast) -> VoteOut:
-    """Store one vote in its own transaction; the vote, or the 409 that refused it."""
+    """Store one vote in its own transaction; the vote, or the 422 (its member) or 409 that refused it."""
+    if cast.member is None:
+        cast = replace(cast, member=await member_of(kernel, cast.ws, cast.ref.member_id, cast.ref.external_id))
     ws, contest_id, submission_id = cast.ws, cast.contest_id, cast.submission_id
     async with kernel.db.transaction():
         current = await contests.in_phase(kernel, ws, contest_id)
@@ -83,7 +108,7 @@ async def write_one(kernel: scrm.Kernel, cast: Cast) -> VoteOut:
             raise NotVotable(
                 f"Submission {submission_id} is not an approved entry of this contest", submission_id=submission_id
             )
-        refused = await bump(kernel, ws, contest_id, cast.member.id, list(cast.limits))
+        refused = await bump(kernel, ws, contest_id, cast.voter.id, list(cast.limits))
         if refused:
             limit = dict(cast.limits)[refused[0]]
             kind = refused[0].split(":")[0]
@@ -94,7 +119,7 @@ async def write_one(kernel: scrm.Kernel, cast: Cast) -> VoteOut:
             ws.id,
             contest_id,
             submission_id,
-            cast.member.id,
+            cast.voter.id,
             cast.source,
             cast.device,
             cast.at,
@@ -136,10 +161,30 @@ _TAKE_BACK = (
 
 
 async def write_batch(kernel: scrm.Kernel, casts: Sequence[Cast]) -> list[VoteOut | None]:
-    """Store votes of one contest (each member at most once) in one transaction; each one's vote,
-    or None where it was not written."""
+    """Store votes of one contest in one transaction, their members read by it (those the requests
+    did not read: all in one statement); each one's vote, or None where it was not written — also
+    where its member is not an active member of the workspace, or votes a second time in the batch
+    (:func:`write_one` then answers with the request's own 422 or 409)."""
+    unread = [cast.ref for cast in casts if cast.member is None]
+    read = iter(await kernel.members.lookup(casts[0].ws, unread) if unread else [])
+    ready: list[Cast | None] = []
+    seen: set[int] = set()
+    for cast in casts:
+        member = cast.member if cast.member is not None else next(read)
+        if member is None or member.status != "active" or member.id in seen:
+            ready.append(None)
+            continue
+        seen.add(member.id)
+        ready.append(replace(cast, member=member))
+    writing = [cast for cast in ready if cast is not None]
+    stored = iter(await _write_read(kernel, writing) if writing else [])
+    return [next(stored) if cast is not None else None for cast in ready]
+
+
+async def _write_read(kernel: scrm.Kernel, casts: Sequence[Cast]) -> list[VoteOut | None]:
+    """:func:`write_batch` of votes whose members are read, each member at most once."""
     first = casts[0]
-    counters = sorted((c.member.id, bucket, limit) for c in casts for bucket, limit in c.limits)
+    counters = sorted((c.voter.id, bucket, limit) for c in casts for bucket, limit in c.limits)
     async with kernel.db.transaction():
         rows = await kernel.sql.run(
             _BATCH,
@@ -148,7 +193,7 @@ async def write_batch(kernel: scrm.Kernel, casts: Sequence[Cast]) -> list[VoteOu
             now=datetime.now(UTC),
             entries=sorted({c.submission_id for c in casts}),
             ords=list(range(len(casts))),
-            members=[c.member.id for c in casts],
+            members=[c.voter.id for c in casts],
             submissions=[c.submission_id for c in casts],
             sources=[c.source for c in casts],
             devices=[c.device for c in casts],
@@ -167,19 +212,17 @@ async def write_batch(kernel: scrm.Kernel, casts: Sequence[Cast]) -> list[VoteOu
                 members=[m for m, _ in partial],
                 buckets=[b for _, b in partial],
             )
-        written = [c for c in casts if c.member.id in votes]
-        signals = await fraud.record(
-            kernel, first.ws, first.contest_id, [c.stored(votes[c.member.id]) for c in written]
-        )
-    return [c.out(votes[c.member.id], signals[votes[c.member.id]]) if c.member.id in votes else None for c in casts]
+        written = [c for c in casts if c.voter.id in votes]
+        signals = await fraud.record(kernel, first.ws, first.contest_id, [c.stored(votes[c.voter.id]) for c in written])
+    return [c.out(votes[c.voter.id], signals[votes[c.voter.id]]) if c.voter.id in votes else None for c in casts]
 
 
 #: Votes of one contest arriving at once, on PostgreSQL, share a transaction (up to 100, 4 batches in
-#: flight; a member's two votes never in two batches at once). See :class:`scrm.GroupCommit`.
+#: flight; a member named one way never in two batches at once). See :class:`scrm.GroupCommit`.
 VOTES: scrm.GroupCommit[Cast, VoteOut] = scrm.GroupCommit(
     "contests.votes",
     write_batch,
     write_one,
     lane=lambda cast: (cast.ws.id, cast.contest_id),
-    conflict=lambda cast: cast.member.id,
+    conflict=lambda cast: cast.voter_key,
 )

@@ -1,7 +1,8 @@
 """Public votes: casting one, listing them and their fraud signals, and voiding.
 
-A vote is checked here — the contest in its voting phase (from :data:`_voting`), the member active
-and of this workspace — and stored by :mod:`scrm_contests.casting`: in one transaction with the
+A vote is checked here — the contest in its voting phase (from :data:`_voting`), one member named —
+and stored by :mod:`scrm_contests.casting`, which reads the member (active, of this workspace: a 422
+otherwise; on PostgreSQL every member of a batch of votes in one statement): in one transaction with the
 entry's count, the member's limit counters (votes in the contest, votes today, votes for this
 submission — any at its limit refuses the vote with a 409 and nothing is written) and its fraud
 signals (:mod:`scrm_contests.fraud`); on PostgreSQL with the other votes of the contest arriving at
@@ -25,7 +26,7 @@ from scrm_contests.casting import Cast
 from scrm_contests.contests import Contest
 from scrm_contests.problems import WrongPhase
 from scrm_contests.schemas import SignalOut, VoteIn, VoteOut
-from scrm_contests.submissions import member_of
+from scrm_contests.submissions import voter
 
 VOIDABLE_IN = ("voting", "judging")
 
@@ -52,13 +53,13 @@ async def vote(
     contest = await voting(kernel, ws, contest_id)
     if contest.phase != "voting":
         raise WrongPhase(f"Votes are taken in the voting phase; the contest is in {contest.phase}", phase=contest.phase)
-    member = await member_of(kernel, ws, data.member_id, data.external_id)
+    ref = voter(data.member_id, data.external_id)
     at = datetime.now(UTC)
     limits = [("votes", contest.votes_per_member), (f"sub:{submission_id}", contest.votes_per_submission)]
     if contest.votes_per_day is not None:
         limits.append((f"day:{at.astimezone(ZoneInfo(ws.time_zone)).date().isoformat()}", contest.votes_per_day))
     capped = tuple((bucket, limit) for bucket, limit in limits if limit is not None)
-    cast = Cast(ws, contest_id, submission_id, member, data.source, data.device, at, capped)
+    cast = Cast(ws, contest_id, submission_id, ref, None, data.source, data.device, at, capped)
     return await casting.VOTES.submit(kernel, cast)
 
 

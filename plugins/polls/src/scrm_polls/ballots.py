@@ -22,49 +22,14 @@ from typing import Any
 import msgspec
 import scrm
 
-from scrm_polls import answers, coalesce, live, polls, store
+from scrm_polls import answers, coalesce, live, polls, store, voters
 from scrm_polls.answers import Checked
 from scrm_polls.points import rewarder
 from scrm_polls.polls import Poll
-from scrm_polls.problems import Anonymous, Closed, NotEligible
+from scrm_polls.problems import Anonymous, Closed
 from scrm_polls.schemas import AnswerOut, BallotIn, BallotOut, TextOut, TextStatus
 
 _findings = msgspec.json.Decoder(list[dict[str, Any]])
-
-
-async def voter(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, data: BallotIn) -> scrm.MemberOut:
-    """The member the ballot names; a member not in this workspace is a 422 naming the field."""
-    if (data.member_id is None) == (data.external_id is None):
-        raise scrm.invalid("member_id", "give either member_id or external_id")
-    named = "member_id" if data.member_id is not None else "external_id"
-    try:
-        if data.member_id is not None:
-            return await kernel.members.get(ws, data.member_id)
-        return await kernel.members.get_by_external_id(ws, data.external_id or "")
-    except scrm.NotFound:
-        raise scrm.invalid(named, "no such member in this workspace") from None
-
-
-async def eligible(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, poll: Poll, member: scrm.MemberOut) -> None:
-    """Refuse (403 ``polls-not-eligible`` with a ``reason``) a member who is not active, lacks a required
-    tag, carries an excluded one, or has no current grant of the poll's consent purpose (the ledger's
-    state, not ``can_contact``: voting is not being contacted)."""
-    reason: tuple[str, str, dict[str, Any]] | None = None
-    missing = sorted(set(poll.tags_required) - set(member.tags))
-    excluded = sorted(set(poll.tags_excluded) & set(member.tags))
-    if member.status != "active":
-        reason = ("member-not-active", f"The member is {member.status}", {})
-    elif missing:
-        reason = ("tag-required", f"The member lacks the tag(s) {', '.join(missing)}", {"tags": missing})
-    elif excluded:
-        reason = ("tag-excluded", f"The member carries the tag(s) {', '.join(excluded)}", {"tags": excluded})
-    elif poll.consent_purpose:
-        current = {c.purpose: c.status for c in await kernel.consents.current(ws, member.id)}
-        if current.get(poll.consent_purpose) != "granted":
-            why = f"The member has not granted consent for {poll.consent_purpose}"
-            reason = ("consent-required", why, {"purpose": poll.consent_purpose})
-    if reason is not None:
-        raise NotEligible(reason[1], reason=reason[0], **reason[2])
 
 
 async def moderate(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, rows: list[Checked]) -> dict[int, list[scrm.Finding]]:
@@ -79,29 +44,35 @@ async def moderate(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, rows: list[Checke
 
 
 async def vote(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, poll_id: int, data: BallotIn) -> BallotOut:
+    """Check and cast a ballot. Its problems come in this order: the member (422), the poll closed
+    (409), the member not eligible (403), the answers (422) — whichever way the ballot goes."""
     poll = await live.poll(kernel, ws, poll_id)
-    member = await voter(kernel, ws, data)
+    ref = voters.reference(data.member_id, data.external_id)
     at = datetime.now(UTC)
-    if not poll.accepting(at) and live.forget(ws, poll_id):
-        poll = await live.poll(kernel, ws, poll_id)  # its closing time may have moved since it was cached
-    if not poll.accepting(at):
-        raise Closed(poll.why_closed())
-    await eligible(kernel, ws, poll, member)
-    rows = answers.check(poll, data.answers)
+    member = None
+    rows = _unread_ready(poll, data, at)
+    if rows is None:
+        member = await voters.voter(kernel, ws, ref)
+        if not poll.accepting(at) and live.forget(ws, poll_id):
+            poll = await live.poll(kernel, ws, poll_id)  # its closing time may have moved since it was cached
+        if not poll.accepting(at):
+            raise Closed(poll.why_closed())
+        await voters.eligible(kernel, ws, poll, member)
+        rows = answers.check(poll, data.answers)
     found = await moderate(kernel, ws, rows)
     points = rewarder(kernel, ws) if poll.points_reward else None
     cast = store.Cast(
         ws=ws,
         poll=poll,
-        member_id=member.id,
-        tags=list(member.tags),
+        ref=ref,
+        member=member,
         reward=poll.points_reward if points is not None else 0,
         at=at,
         rows=rows,
         found=found,
         points=points,
     )
-    ballot_id = await coalesce.cast(kernel, cast)
+    ballot_id, member_id = await coalesce.cast(kernel, cast)
     stored = _grouped(
         [
             {"question": r.question, "option_id": r.option_id, "score": r.score, "text": r.text, "status": status}
@@ -109,8 +80,23 @@ async def vote(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, poll_id: int, data: B
         ]
     )
     return BallotOut(
-        id=ballot_id, poll_id=poll.id, member_id=member.id, answers=stored, points_awarded=cast.reward, created_at=at
+        id=ballot_id, poll_id=poll.id, member_id=member_id, answers=stored, points_awarded=cast.reward, created_at=at
     )
+
+
+def _unread_ready(poll: Poll, data: BallotIn, at: datetime) -> list[Checked] | None:
+    """The ballot's answers, checked, when the ballot may go to its batch before its voter is read
+    (the batch reads all its voters in one statement and checks them as :func:`vote` would): the poll
+    takes ballots now, asks for no consent (a read of the voter's own), and no answer is free text
+    (moderation runs the plugins' hooks, which should hear only of a fit voter's text). None
+    otherwise — also when an answer is wrong, since the voter's own problems come first."""
+    if not poll.accepting(at) or poll.consent_purpose:
+        return None
+    try:
+        rows = answers.check(poll, data.answers)
+    except scrm.ValidationFailed:
+        return None
+    return None if any(row.text is not None for row in rows) else rows
 
 
 def _grouped(rows: list[dict[str, Any]]) -> list[AnswerOut]:

@@ -32,18 +32,41 @@ HOLDING = frozenset({"medium", "high"})  # the severities of a finding that hold
 
 @dataclass
 class Cast:
-    """A ballot checked and ready to store: its poll, the voter (id and tags now), the reward, the
-    answers as rows and what moderation found in their texts (by row)."""
+    """A ballot checked and ready to store: its poll, the voter (as the body names them, and the member
+    once read: the batch reads those still None, :mod:`scrm_polls.coalesce`), the reward, the answers
+    as rows and what moderation found in their texts (by row)."""
 
     ws: scrm.WorkspaceRef
     poll: Poll
-    member_id: int
-    tags: list[str]
+    ref: scrm.MemberRef
+    member: scrm.MemberOut | None
     reward: int
     at: datetime
     rows: list[Checked]
     found: dict[int, list[scrm.Finding]]
     points: PointsAwarder | None
+
+    @property
+    def voter_key(self) -> tuple[str, int | str]:
+        """Who votes, as far as is known before the member is read (one key per reference)."""
+        if self.member is not None:
+            return ("id", self.member.id)
+        if self.ref.member_id is not None:
+            return ("id", self.ref.member_id)
+        return ("external_id", self.ref.external_id or "")
+
+    @property
+    def member_id(self) -> int:
+        if self.member is None:
+            raise RuntimeError("the voter of this ballot has not been read")
+        return self.member.id
+
+    @property
+    def tags(self) -> list[str]:
+        """The voter's tags as they are now (breakdowns segment ballots by them)."""
+        if self.member is None:
+            raise RuntimeError("the voter of this ballot has not been read")
+        return list(self.member.tags)
 
     def statuses(self) -> list[str | None]:
         """Each row's text status: ``held`` when moderation found something serious enough in it,
