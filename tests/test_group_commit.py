@@ -259,12 +259,10 @@ async def test_a_task_started_during_a_batch_records_none_of_its_requests(
         async with kernel.db.transaction():
             await kernel.db.fetch("SELECT 1 AS one")
 
-    async def spawn() -> None:
-        started.append(asyncio.create_task(job()))
-
     async def spawning(kernel: Kernel, items: Sequence[Any]) -> Sequence[Any]:
-        kernel.db.after_commit(spawn)
-        return await write(kernel, items)
+        written = await write(kernel, items)  # one statement, no transaction: committed now
+        started.append(asyncio.create_task(job()))
+        return written
 
     monkeypatch.setattr(events_service.SINGLE_EVENTS, "write_batch", spawning)
     member = (await tenant.member())["id"]
