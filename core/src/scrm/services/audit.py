@@ -198,7 +198,6 @@ class Appending:
 
     ctes: str
     args: builtins.list[Any]
-    records: int
     owed: builtins.list[tuple[AuditContext, builtins.list[Note]]]
 
 
@@ -450,7 +449,7 @@ class Audit:
         if not rows or any(row["workspace"] != workspace for row in rows):
             return None
         ctes, args = _append_ctes(workspace, rows, after, list(after_args))
-        return Appending(ctes, args, len(rows), owed)
+        return Appending(ctes, args, owed)
 
     async def appended(self, appending: Appending, moved: int) -> None:
         """After the statement holding ``appending`` committed: ``moved`` is how many chain heads its
