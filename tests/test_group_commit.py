@@ -246,6 +246,31 @@ async def test_a_batch_appends_one_audit_record_per_request_to_one_sound_chain(
         assert max(batches) > 1, batches
 
 
+async def test_a_batch_written_in_one_statement_records_each_written_request_once(
+    tenant: Tenant, other: Tenant, batches: list[int]
+) -> None:
+    """Once this process has appended to a workspace's chain, a batch of single events appends its
+    records in the statement that writes the events (no transaction). A batch refused for one
+    request's member writes nothing, records nothing: each of its requests is then written, and
+    recorded, once on its own — the refused one not at all."""
+    members = [(await tenant.member())["id"] for _ in range(3)]
+    first = await tenant.post(f"{API}/events", {"member_id": members[0], "type": "visit", "idempotency_key": "o-0"})
+    assert first.status_code == 201  # the chain's head exists now, and this process has seen it
+    bodies: list[dict[str, Any]] = [
+        {"member_id": members[n % 3], "type": "visit", "idempotency_key": f"o-{n}"} for n in range(1, 21)
+    ]
+    bodies.insert(7, {"member_id": (await other.member())["id"], "type": "visit", "idempotency_key": "o-x"})
+    replies = await asyncio.gather(*(tenant.post(f"{API}/events", body) for body in bodies))
+    assert sorted(r.status_code for r in replies) == [201] * 20 + [422]
+    trail = (await tenant.get(f"{API}/audit", params={"limit": "200"})).json()["items"]
+    assert sum(1 for r in trail if r["action"] == "recordEvents") == 21
+    assert sorted(r["seq"] for r in trail) == list(range(1, len(trail) + 1))
+    report = (await tenant.get(f"{API}/audit/verify")).json()
+    assert report["ok"] is True, report
+    if BACKEND == "postgres":
+        assert max(batches) > 1, batches
+
+
 async def test_a_task_started_during_a_batch_records_none_of_its_requests(
     tenant: Tenant, kernel: Kernel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -259,12 +284,10 @@ async def test_a_task_started_during_a_batch_records_none_of_its_requests(
         async with kernel.db.transaction():
             await kernel.db.fetch("SELECT 1 AS one")
 
-    async def spawn() -> None:
-        started.append(asyncio.create_task(job()))
-
     async def spawning(kernel: Kernel, items: Sequence[Any]) -> Sequence[Any]:
-        kernel.db.after_commit(spawn)
-        return await write(kernel, items)
+        written = await write(kernel, items)  # one statement, no transaction: committed now
+        started.append(asyncio.create_task(job()))
+        return written
 
     monkeypatch.setattr(events_service.SINGLE_EVENTS, "write_batch", spawning)
     member = (await tenant.member())["id"]

@@ -17,6 +17,10 @@ The contract of the two functions a :class:`GroupCommit` is made of:
   again: it joins; one statement, if it can) and returns one result per item, in order — or ``None`` for an item it did not write (refused
   by a constraint, say), which then goes to ``write_one`` for its own answer. If it raises, nothing of
   the batch may have been written (it is one transaction), and every item goes to ``write_one``.
+- With ``transaction=False`` the batch opens no transaction: ``write_batch`` writes every item (no
+  ``None``) and the batch's audit records atomically on its own — one statement holding
+  :meth:`scrm.services.audit.Audit.appending`'s CTEs, or a transaction it opens, whose commit
+  records them — which saves a batch whose write is one statement its ``BEGIN`` and ``COMMIT``.
 - ``write_one(kernel, item)`` writes one item on its own and returns its result or raises its own
   problem (a 409, a 422…). It is also the whole path on SQLite (one writer at a time: batching gains
   nothing) and inside a caller's open transaction (a batch cannot join it).
@@ -90,6 +94,7 @@ class GroupCommit(Generic[T, R]):
         conflict: Callable[[T], Hashable | None] = _no_key,
         max_batch: int = 100,
         in_flight: int = 4,
+        transaction: bool = True,
     ) -> None:
         if max_batch < 1 or in_flight < 1:
             raise ValueError(f"{name}: max_batch and in_flight must be at least 1")
@@ -100,6 +105,7 @@ class GroupCommit(Generic[T, R]):
         self.conflict_of = conflict
         self.max_batch = max_batch
         self.in_flight = in_flight
+        self.transaction = transaction
         self._lanes: dict[tuple[int, int, Hashable], _Lane[T, R]] = {}
 
     def batching(self, kernel: Kernel) -> bool:
@@ -162,14 +168,20 @@ class GroupCommit(Generic[T, R]):
 
     async def _write_batch(self, kernel: Kernel, batch: list[_Entry[T, R]]) -> None:
         token = audit.begin_batch([context for _, _, context in batch])
+        items = [item for item, _, _ in batch]
         try:
-            # the batch's transaction is opened here, so that the items it did not write can be
-            # taken out of its audit records before it commits
-            async with kernel.db.transaction():
-                results: Sequence[R | None] = await self.write_batch(kernel, [item for item, _, _ in batch])
-                if len(results) != len(batch):
-                    raise RuntimeError(f"{self.name}: write_batch gave {len(results)} results for {len(batch)} items")
-                audit.not_written(i for i, result in enumerate(results) if result is None)
+            if not self.transaction:  # write_batch is atomic and records the batch itself
+                results: Sequence[R | None] = await self.write_batch(kernel, items)
+            else:
+                # the batch's transaction is opened here, so that the items it did not write can be
+                # taken out of its audit records before it commits
+                async with kernel.db.transaction():
+                    results = await self.write_batch(kernel, items)
+                    if len(results) != len(batch):
+                        raise RuntimeError(
+                            f"{self.name}: write_batch gave {len(results)} results for {len(batch)} items"
+                        )
+                    audit.not_written(i for i, result in enumerate(results) if result is None)
         except Exception:  # the batch failed as a whole (nothing of it written): each item on its own
             log.debug("%s: a batch of %s failed; writing it item by item", self.name, len(batch), exc_info=True)
             results = [None] * len(batch)

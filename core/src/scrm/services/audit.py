@@ -30,6 +30,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from scrm.kernel import Kernel
     from scrm.pagination import Page
 
+log = logging.getLogger("scrm.audit")
 #: records read per query while verifying or exporting
 CHUNK = 1000
 #: the deployment's own chain: writes that belong to no workspace (creating one, operator accounts)
@@ -173,6 +175,65 @@ def end_batch(token: contextvars.Token[_Batch | None]) -> None:
     _batch.reset(token)
 
 
+def _owed(batch: _Batch) -> builtins.list[tuple[AuditContext, builtins.list[Note]]]:
+    """The requests a batch records, each with its notes (what the route says, when none)."""
+    return [
+        (held, batch.notes.get(position) or [_default_note(held)])
+        for position, held in enumerate(batch.contexts)
+        if held is not None
+    ]
+
+
+def _count(owed: Iterable[tuple[AuditContext, builtins.list[Note]]]) -> None:
+    """Count these records as written (a request whose write was recorded gets no record of its own)."""
+    for context, notes in owed:
+        context.recorded += len(notes)
+
+
+@dataclass(frozen=True)
+class Appending:
+    """A group commit batch's records as part of its own statement (:meth:`Audit.appending`): CTEs for
+    a ``WITH RECURSIVE``, ending in ``audit_moved`` (the head moved: one row, or none), and their
+    arguments, which follow those of the CTEs before them."""
+
+    ctes: str
+    args: builtins.list[Any]
+    owed: builtins.list[tuple[AuditContext, builtins.list[Note]]]
+
+
+def _append_ctes(
+    workspace: int, rows: builtins.list[dict[str, Any]], after: str, after_args: builtins.list[Any]
+) -> tuple[str, builtins.list[Any]]:
+    """CTEs appending ``rows`` (of one workspace) after its head, if ``after`` holds: the head locked,
+    each link hashed in SQL from the one before it (a recursive query, in the rows' order, the same
+    hash as :func:`chain_hash`), the rows inserted and the head moved (``audit_moved``)."""
+    names = EXPORT_FIELDS[3:-2]  # at … user_agent
+    arrays = ", ".join(f"{{}}::{'timestamptz' if name == 'at' else 'text'}[]" for name in ["body", *names])
+    link = "encode(sha256(convert_to((l.seq + 1)::text || ':' || l.hash || ':' || i.body, 'UTF8')), 'hex')"
+    # the head's hash is a varchar(64); a recursive query's columns must keep one type: text
+    ctes = (
+        f"audit_head AS MATERIALIZED (SELECT seq, hash FROM scrm_audit_chain WHERE workspace = {{}} AND ({after}) "
+        "FOR UPDATE), "
+        f"audit_input AS (SELECT * FROM unnest({arrays}) WITH ORDINALITY AS x(body, {', '.join(names)}, ord)), "
+        f"audit_link AS (SELECT i.ord, l.seq + 1 AS seq, l.hash::text AS prev_hash, {link} AS hash "
+        "FROM audit_head l JOIN audit_input i ON i.ord = 1 "
+        f"UNION ALL SELECT i.ord, l.seq + 1, l.hash, {link} FROM audit_link l JOIN audit_input i ON i.ord = l.ord + 1), "
+        f"audit_ins AS (INSERT INTO scrm_audit (workspace, seq, {', '.join(names)}, prev_hash, hash) "
+        f"SELECT {{}}, l.seq, {', '.join(f'i.{name}' for name in names)}, l.prev_hash, l.hash "
+        "FROM audit_link l JOIN audit_input i USING (ord) RETURNING seq, hash), "
+        "audit_moved AS (UPDATE scrm_audit_chain c SET seq = last.seq, hash = last.hash "
+        "FROM (SELECT seq, hash FROM audit_ins ORDER BY seq DESC LIMIT 1) AS last WHERE c.workspace = {} "
+        "RETURNING c.seq)"
+    )
+    args = [
+        workspace,
+        *after_args,
+        [record_body(row) for row in rows],
+        *([row[name] for row in rows] for name in names),
+    ]
+    return ctes, [*args, workspace, workspace]
+
+
 def _default_note(context: AuditContext) -> Note:
     """What a record says of a write no service noted: the route's target and parameters."""
     return Note(None, context.target_type, context.target_id, scrub(context.summary), None)
@@ -294,6 +355,9 @@ class Audit:
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
         kernel.db.before_commit_hooks.append(self.before_commit)
+        #: workspaces whose chain head this process has appended to (heads are never deleted), for
+        #: :meth:`appending`
+        self._heads: set[int] = set()
 
     # --- recording ------------------------------------------------------------------------------
 
@@ -351,14 +415,9 @@ class Audit:
         the running request's, or, in a group commit's batch, each request whose write it holds."""
         batch = _own_batch()
         if batch is not None:
-            await self._append_all(
-                [
-                    row
-                    for position, held in enumerate(batch.contexts)
-                    if held is not None
-                    for row in self._rows(held, batch.notes.get(position) or [_default_note(held)])
-                ]
-            )
+            owed = _owed(batch)
+            await self._append_all([row for held, notes in owed for row in self._rows(held, notes)])
+            _count(owed)
             return
         context = _current.get()
         if context is None or not context.writes or context.task is not asyncio.current_task():
@@ -368,11 +427,46 @@ class Audit:
 
     async def _record(self, context: AuditContext, notes: builtins.list[Note]) -> None:
         await self._append_all(self._rows(context, notes))
+        context.recorded += len(notes)
+
+    def appending(self, workspace: int, after: str, *after_args: Any) -> Appending | None:
+        """The running group commit batch's records as CTEs for the batch's own statement, so that a
+        batch whose write is one statement needs no transaction: ``BEGIN``, the write, the trail,
+        ``COMMIT`` (four round trips) become one. The records are appended only if ``after`` (SQL on
+        the statement's other CTEs, with ``after_args``) holds — say, only if the write went in — and
+        the head is locked when ``after`` is evaluated: refer to the write's inserting CTEs there so
+        that, as in every other write, the trail's head is locked after the rows are.
+
+        None when it cannot be: outside a batch, a record of another workspace, or a head this
+        process has not seen yet (a statement cannot create it and lock it too) — the batch then
+        takes a transaction, whose commit appends the records. After the statement, call
+        :meth:`appended` with what its ``audit_moved`` CTE returned."""
+        batch = _own_batch()
+        if batch is None or workspace not in self._heads:
+            return None
+        owed = _owed(batch)
+        rows = [row for held, notes in owed for row in self._rows(held, notes)]
+        if not rows or any(row["workspace"] != workspace for row in rows):
+            return None
+        ctes, args = _append_ctes(workspace, rows, after, list(after_args))
+        return Appending(ctes, args, owed)
+
+    async def appended(self, appending: Appending, moved: int) -> None:
+        """After the statement holding ``appending`` committed: ``moved`` is how many chain heads its
+        ``audit_moved`` CTE moved (1, unless ``after`` did not hold). A head gone meanwhile (heads are
+        never deleted: it cannot happen) is not a record lost: the records are appended at once, in a
+        transaction of their own."""
+        if moved:
+            _count(appending.owed)
+            return
+        log.error("the audit chain head of a group commit batch was missing; recording it on its own")
+        self._heads.clear()
+        async with self.k.db.transaction():
+            pass  # its before-commit hook appends the batch's records
 
     @staticmethod
     def _rows(context: AuditContext, notes: builtins.list[Note]) -> builtins.list[dict[str, Any]]:
-        """The records of one context's notes (counted as recorded: they are written in this
-        transaction or not at all)."""
+        """The records of one context's notes (the caller counts them as recorded once they are in)."""
         at = now()
         rows = []
         for note in notes:
@@ -393,7 +487,6 @@ class Audit:
                     "user_agent": context.user_agent[:300],
                 }
             )
-        context.recorded += len(notes)
         return rows
 
     async def _append_all(self, rows: builtins.list[dict[str, Any]]) -> None:
@@ -432,6 +525,7 @@ class Audit:
             if not await self.k.db.fetch(statement, *args):
                 await self._create_head(row["workspace"])
                 await self.k.db.fetch(statement, *args)
+            self._heads.add(row["workspace"])
             return
         heads = await self.k.db.fetch("SELECT seq, hash FROM scrm_audit_chain WHERE workspace = {}", row["workspace"])
         if not heads:
@@ -454,32 +548,15 @@ class Audit:
         )
 
     async def _append_many(self, workspace: int, rows: builtins.list[dict[str, Any]]) -> None:
-        """PostgreSQL: ``rows`` (of one workspace) after its head, in one round trip: the head locked,
-        each link hashed in SQL from the one before it (a recursive query, in the rows' order, the
-        same hash as :func:`chain_hash`), the rows inserted and the head moved by one statement — a
-        round trip less than reading the head first, for every batch a group commit writes."""
-        names = EXPORT_FIELDS[3:-2]  # at … user_agent
-        arrays = ", ".join(f"{{}}::{'timestamptz' if name == 'at' else 'text'}[]" for name in ["body", *names])
-        link = "encode(sha256(convert_to((l.seq + 1)::text || ':' || l.hash || ':' || i.body, 'UTF8')), 'hex')"
-        # the head's hash is a varchar(64); a recursive query's columns must keep one type: text
-        statement = (
-            "WITH RECURSIVE head AS MATERIALIZED ("
-            "SELECT seq, hash FROM scrm_audit_chain WHERE workspace = {} FOR UPDATE), "
-            f"input AS (SELECT * FROM unnest({arrays}) WITH ORDINALITY AS x(body, {', '.join(names)}, ord)), "
-            f"link AS (SELECT i.ord, l.seq + 1 AS seq, l.hash::text AS prev_hash, {link} AS hash "
-            "FROM head l JOIN input i ON i.ord = 1 "
-            f"UNION ALL SELECT i.ord, l.seq + 1, l.hash, {link} FROM link l JOIN input i ON i.ord = l.ord + 1), "
-            f"ins AS (INSERT INTO scrm_audit (workspace, seq, {', '.join(names)}, prev_hash, hash) "
-            f"SELECT {{}}, l.seq, {', '.join(f'i.{name}' for name in names)}, l.prev_hash, l.hash "
-            "FROM link l JOIN input i USING (ord) RETURNING seq, hash) "
-            "UPDATE scrm_audit_chain c SET seq = last.seq, hash = last.hash "
-            "FROM (SELECT seq, hash FROM ins ORDER BY seq DESC LIMIT 1) AS last WHERE c.workspace = {} RETURNING c.seq"
-        )
-        args = [workspace, [record_body(row) for row in rows], *([row[name] for row in rows] for name in names)]
-        args += [workspace, workspace]
+        """PostgreSQL: ``rows`` (of one workspace) after its head, in one round trip (see
+        :func:`_append_ctes`): a round trip less than reading the head first, for every batch a
+        group commit writes."""
+        ctes, args = _append_ctes(workspace, rows, "true", [])
+        statement = f"WITH RECURSIVE {ctes} SELECT seq FROM audit_moved"
         if not await self.k.db.fetch(statement, *args):
             await self._create_head(workspace)
             await self.k.db.fetch(statement, *args)
+        self._heads.add(workspace)
 
     async def _create_head(self, workspace: int) -> None:
         await self.k.db.fetch(

@@ -168,16 +168,28 @@ class Events:
         raise NotFound("A member of these events is no longer in this workspace")  # vanished meanwhile
 
     async def _insert_postgres(
-        self, ws: WorkspaceRef, events: Sequence[NewEvent], at: datetime, allow_erased: bool
+        self, ws: WorkspaceRef, events: Sequence[NewEvent], at: datetime, allow_erased: bool, *, batch: bool = False
     ) -> builtins.list[EventResult]:
         # One statement, whatever the batch size, atomic without a transaction of its own. It checks
         # the members named (and inserts nothing unless all are usable); ids are drawn first, so each input
         # row knows its id whether or not it was inserted; a keyed event goes in only if its key row
         # did (the partitioned log cannot hold a unique index without the month: scrm_event_key's
         # primary key is the uniqueness); it writes the outbox row naming the inserted ones.
+        # ``batch``: a group commit's batch outside a transaction, whose audit records this statement
+        # appends too, if the members were usable (after the events' keys went in), when it can.
         named = sum(1 for e in events if e.member_id is not None)
+        appending = (
+            self.k.audit.appending(
+                ws.id, "(SELECT found FROM members) = {} AND (SELECT count(*) FROM inserted) >= 0", named
+            )
+            if batch
+            else None
+        )
+        if batch and appending is None:
+            async with self.k.db.transaction():  # its commit records the batch
+                return await self._insert_postgres(ws, events, at, allow_erased)
         rows = await self.k.db.fetch(
-            "WITH input AS (SELECT nextval('scrm_event_id_seq') AS id, x.* FROM unnest("
+            f"WITH {'RECURSIVE ' if appending else ''}input AS (SELECT nextval('scrm_event_id_seq') AS id, x.* FROM unnest("
             "{}::bigint[], {}::text[], {}::text[], {}::timestamptz[], {}::text[], {}::text[]) "
             "WITH ORDINALITY AS x(member, type, properties, occurred_at, source, key, ord)), "
             "members AS (SELECT count(*) AS found FROM input JOIN scrm_member m "
@@ -192,8 +204,9 @@ class Events:
             "ORDER BY ord RETURNING id), "
             "outbox AS (INSERT INTO scrm_outbox (workspace, event_ids, available_at, attempts, created_at) "
             "SELECT {}, json_agg(id ORDER BY id)::text, {}, 0, {} FROM inserted HAVING count(*) > 0 RETURNING id) "
+            f"{', ' + appending.ctes if appending else ''} "
             "SELECT input.id, input.key, inserted.id IS NOT NULL AS created, (SELECT id FROM outbox) AS outbox_id, "
-            "(SELECT found FROM members) AS members_found "
+            f"(SELECT found FROM members) AS members_found{', (SELECT count(*) FROM audit_moved) AS moved' if appending else ''} "
             "FROM input LEFT JOIN inserted ON inserted.id = input.id ORDER BY input.ord",
             [e.member_id for e in events],
             [e.type for e in events],
@@ -211,7 +224,10 @@ class Events:
             ws.id,
             at,
             at,
+            *(appending.args if appending else ()),
         )
+        if appending is not None and rows[0]["members_found"] == named:
+            await self.k.audit.appended(appending, rows[0]["moved"])
         if rows[0]["members_found"] < named:
             await self._refuse(ws, events)
         if rows[0]["outbox_id"] is not None:
@@ -400,7 +416,7 @@ async def _write_single_events(
 ) -> builtins.list[EventResult]:
     """Single events of one workspace, posted at once, in one statement (their batch's: a member
     not usable here fails it as a whole, and each event is then written on its own)."""
-    return await kernel.events._insert_postgres(items[0][0], [event for _, event in items], now(), False)
+    return await kernel.events._insert_postgres(items[0][0], [event for _, event in items], now(), False, batch=True)
 
 
 async def _write_single_event(kernel: Kernel, item: tuple[WorkspaceRef, NewEvent]) -> EventResult:
@@ -418,6 +434,7 @@ SINGLE_EVENTS: GroupCommit[tuple[WorkspaceRef, NewEvent], EventResult] = GroupCo
     _write_single_event,
     lane=lambda item: item[0].id,
     conflict=lambda item: item[1].idempotency_key,
+    transaction=False,  # one statement: the events, their outbox row and the batch's audit records
 )
 
 

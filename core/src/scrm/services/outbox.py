@@ -249,9 +249,12 @@ class Outbox:
 #: The rows :meth:`Outbox._deliver_taken` takes, deleted (their locks held until its transaction
 #: ends) and joined with their events, oldest event first: the ready rows are locked (others'
 #: deliverers skip them), those of the oldest row's workspace kept up to the event budget (the first
-#: always), deleted, and their events read — one round trip. Their workspace's row is locked first
-#: (see :data:`_WORKSPACE`); rows of a workspace being deleted are skipped, as rows another
-#: deliverer holds are.
+#: always), deleted, and their events read — one round trip. Each event is looked up by its id alone
+#: (a ``LIMIT 1`` lateral probe of every partition's primary key), its workspace checked after: joined
+#: on ``(id, workspace)`` the planner, with statistics older than the log's growth (a bulk load, no
+#: analyze yet), read all of the workspace's events once per event id — minutes for one delivery.
+#: Their workspace's row is locked first (see :data:`_WORKSPACE`); rows of a workspace being deleted
+#: are skipped, as rows another deliverer holds are.
 _TAKE = (
     "WITH ready AS (SELECT o.id, o.workspace, o.event_ids, o.available_at FROM scrm_outbox o "
     "JOIN scrm_workspace w ON w.id = o.workspace WHERE o.available_at <= {} "
@@ -264,7 +267,8 @@ _TAKE = (
     "SELECT taken.id AS outbox_id, taken.workspace, e.id, e.member, e.type, e.properties, e.occurred_at, "
     "e.recorded_at, e.source, e.idempotency_key FROM taken "
     "LEFT JOIN LATERAL json_array_elements_text(taken.event_ids::json) AS x(id) ON true "
-    "LEFT JOIN scrm_event e ON e.id = x.id::bigint AND e.workspace = taken.workspace ORDER BY e.id"
+    "LEFT JOIN LATERAL (SELECT * FROM scrm_event e WHERE e.id = x.id::bigint LIMIT 1) e "
+    "ON e.workspace = taken.workspace ORDER BY e.id"
 )
 
 
