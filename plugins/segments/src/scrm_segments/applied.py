@@ -85,7 +85,7 @@ async def fresh(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: Sequence[scr
         pending = [i for low, high in todo if (low, high) not in inserted for i in range(low, high + 1)]
         if not pending:
             break
-        done = set()
+        done: set[int] = set()
         for low, high in await _covered(kernel, ws, pending[0], pending[-1]):
             done.update(i for i in pending if low <= i <= high)
         if not done:  # a conflict with no run to show for it: never loop on it
