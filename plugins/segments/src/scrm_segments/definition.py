@@ -323,12 +323,11 @@ class Compiler:
         if kind == "not":
             sql, args = self._node(v[0])
             return f"NOT ({sql})", args
-        if kind == "tag":  # the tag's id first (one row), then its members: a range of (tag, member)
+        if kind == "tag":  # a join, not the tag's id as a scalar subquery: that keeps a count from going parallel
             return self._among(
                 "mt.member",
-                "scrm_member_tag mt WHERE mt.workspace = {} "
-                "AND mt.tag = (SELECT t.id FROM scrm_tag t WHERE t.workspace = {} AND t.name = {})",
-                [self.ws.id, self.ws.id, v],
+                "scrm_member_tag mt JOIN scrm_tag t ON t.id = mt.tag WHERE t.workspace = {} AND t.name = {}",
+                [self.ws.id, v],
             )
         if kind == "consent":
             return self._among(
