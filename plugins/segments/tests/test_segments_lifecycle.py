@@ -1,15 +1,17 @@
 """Lifecycle stages and their boundaries across time zones, stage moves as tags and events,
-redelivery adding nothing, and the clusters."""
+redelivery adding nothing (applied events kept as runs of ids, also under a racing delivery), and
+the clusters."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import scrm
-from scrm_segments import clusters, lifecycle, profiles
+from scrm_segments import applied, clusters, lifecycle, profiles
 from scrm_segments.config import SegmentsSettings
 from segments_helpers import BASE, events, settle
 
@@ -107,6 +109,40 @@ async def test_redelivery_in_any_order_equals_one_delivery(kernel: scrm.Kernel, 
     paid = [e for e in again if e.type == "order.paid"]
     assert sum(r["orders"] for r in before[0]) == len(paid)
     assert sum(float(r["monetary"]) for r in before[0]) == sum(e.properties["amount"] for e in paid)
+
+
+def test_runs_of_ids() -> None:
+    assert applied.runs([]) == []
+    assert applied.runs([1, 2, 3, 7, 9, 10]) == [(1, 3), (7, 7), (9, 10)]
+
+
+async def test_applied_runs_take_each_event_once(kernel: scrm.Kernel, tenant: Any) -> None:
+    """Batches with gaps, overlapping batches and two racing deliveries: every event comes back
+    fresh exactly once, and the runs written never overlap."""
+    await tenant.enable("segments")
+    ws = await kernel.workspaces.ref(tenant.slug)
+    member = (await tenant.member(display_name="R"))["id"]
+    await events(tenant, *[(member, "checkin", datetime.now(UTC), {}) for _ in range(20)])
+    await settle(kernel, tenant.id)
+    stored = sorted((await kernel.events.list(ws, scrm.EventFilter(), None, scrm.MAX_LIMIT)).items, key=lambda e: e.id)
+    await kernel.db.fetch("DELETE FROM segments_applied WHERE workspace = {}", ws.id)  # as if never delivered
+
+    async def fresh(batch: list[scrm.EventOut]) -> list[int]:
+        async with kernel.db.transaction():
+            return [e.id for e in await applied.fresh(kernel, ws, batch)]
+
+    taken = await fresh(stored[::3])  # runs of one, with gaps between
+    taken += await fresh(stored[1:9])  # overlapping them, and reaching past
+    taken += await fresh(stored[1:9])  # again: nothing
+    racing = await asyncio.gather(fresh(stored[5:16]), fresh(stored[10:]))
+    taken += [i for got in racing for i in got]
+    assert sorted(taken) == [e.id for e in stored]
+    rows = await kernel.db.fetch(
+        "SELECT event_id, last_id FROM segments_applied WHERE workspace = {} ORDER BY event_id", ws.id
+    )
+    covered = [i for r in rows for i in range(int(r["event_id"]), int(r["last_id"]) + 1)]
+    assert covered == sorted(set(covered))  # no event in two runs
+    assert set(covered) == set(taken)
 
 
 def test_kmeans_finds_the_groups() -> None:

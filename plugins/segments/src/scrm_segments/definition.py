@@ -53,6 +53,11 @@ KINDS = (
 )
 
 
+#: clauses that compile to a predicate on the row itself, per row (the others read another table)
+PLAIN_ON_PROFILE = frozenset({"joined", "active", "stage", "rfm", "cluster"})
+PLAIN_ON_MEMBER = frozenset({"attribute"})
+
+
 class Points(Protocol):
     """What segments uses of the points plugin (``kernel.service("points", ws)``), when enabled."""
 
@@ -300,16 +305,25 @@ class Compiler:
             *args,
         ]
 
+    def _plain(self, node: Node) -> bool:
+        """Whether a clause is a predicate on the row itself (no subquery) on this row."""
+        if node.kind in ("all", "any", "not"):
+            return all(self._plain(child) for child in node.value)
+        return node.kind in (PLAIN_ON_PROFILE if self.row == "p" else PLAIN_ON_MEMBER)
+
     def _node(self, node: Node) -> tuple[str, list[Any]]:
         kind, v = node.kind, node.value
         if kind in ("all", "any"):
-            parts = [self._node(child) for child in v]
+            # the row's own predicates first: PostgreSQL evaluates AND/OR arguments in order and
+            # stops at the first that decides, so a subquery's probe (a hash lookup per row) runs
+            # only for the rows they left undecided — the same answer, each test being two-valued
+            parts = [self._node(child) for child in sorted(v, key=lambda child: not self._plain(child))]
             joiner = " AND " if kind == "all" else " OR "
             return "(" + joiner.join(sql for sql, _ in parts) + ")", [a for _, args in parts for a in args]
         if kind == "not":
             sql, args = self._node(v[0])
             return f"NOT ({sql})", args
-        if kind == "tag":
+        if kind == "tag":  # a join, not the tag's id as a scalar subquery: that keeps a count from going parallel
             return self._among(
                 "mt.member",
                 "scrm_member_tag mt JOIN scrm_tag t ON t.id = mt.tag WHERE t.workspace = {} AND t.name = {}",

@@ -1,8 +1,8 @@
 """Profiles kept from delivered events, in the delivery's transaction (``scrm_event_batch_recorded``).
 
-A batch costs a handful of statements whatever its size: one insert of the event ids into
-``segments_applied`` (which returns only those never applied, so a redelivered event adds nothing),
-one upsert of the touched members' profiles (returning what the stage needs), one upsert of the
+A batch costs a handful of statements whatever its size: the batch's runs of event ids read from
+and written to ``segments_applied`` (only events never applied go on, so a redelivered event adds
+nothing; see ``applied``), one upsert of the touched members' profiles (returning what the stage needs), one upsert of the
 per-day counters, then the stage moves. An *engagement* event is any type but the core's own
 (``member.*``, ``tags.*``, ``consent.*``) and this plugin's (``segments.*``, ``segment.*``); ``order.paid`` also counts as an order
 with its ``amount`` (a number; anything else counts as 0)."""
@@ -16,7 +16,7 @@ from typing import Any
 
 import scrm
 
-from scrm_segments import clock, config, lifecycle
+from scrm_segments import applied, clock, config, lifecycle
 
 #: this plugin's own events (declared passive to the core: ``scrm_passive_event_types``)
 NOT_ENGAGEMENT_OWN = ("segments.", "segment.")
@@ -72,31 +72,15 @@ def touches(events: Sequence[scrm.EventOut], zone: str) -> dict[int, Touch]:
     return {member: t for member, t in found.items() if t.joined_at is not None or t.engagement}
 
 
-async def unseen(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: Sequence[scrm.EventOut]) -> list[scrm.EventOut]:
-    """The events never applied before, marked applied now (in the caller's transaction)."""
-    if not events:
-        return []
-    sql = kernel.sql
-    rows = await sql.fetch(
-        f"INSERT INTO segments_applied (workspace, event_id, applied_at) SELECT {{}}, x.id, {{}} "
-        f"FROM {sql.rows([('id', 'bigint')])} WHERE true ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-        ws.id,
-        clock.now(),
-        sql.encode({"id": e.id} for e in events),
-    )
-    fresh = {int(r["event_id"]) for r in rows}
-    return [e for e in events if e.id in fresh]
-
-
 async def apply(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: Sequence[scrm.EventOut]) -> None:
     """Apply a delivered batch to the profiles, counters and stages."""
-    fresh = await unseen(kernel, ws, [e for e in events if e.type == "member.created" or is_engagement(e.type)])
-    found = touches(fresh, ws.time_zone)
+    fresh = await applied.fresh(kernel, ws, events)
+    found = touches([e for e in fresh if e.type == "member.created" or is_engagement(e.type)], ws.time_zone)
     if not found:
         return
     at = clock.now()
     profiles = await _upsert(kernel, ws, found, at)
-    await _count_days(kernel, ws, found)
+    await _count_days(kernel, ws, {int(r["member_id"]) for r in profiles}, found)
     settings = await config.load(kernel, ws.id)
     moves = []
     for r in profiles:
@@ -165,11 +149,14 @@ async def _upsert(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, found: dict[int, T
     )
 
 
-async def _count_days(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, found: dict[int, Touch]) -> None:
+async def _count_days(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, members: set[int], found: dict[int, Touch]) -> None:
+    """Add to the per-day counters of ``members`` (those whose profile was just upserted: members
+    of this workspace, not erased — checked there already, so no join with ``scrm_member`` here)."""
     sql = kernel.sql
     rows = [
         {"member_id": member, "type": kind, "day": day, "n": n}
         for member, t in sorted(found.items())
+        if member in members
         for (kind, day), n in sorted(t.days.items())
     ]
     if not rows:
@@ -177,11 +164,11 @@ async def _count_days(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, found: dict[in
     columns = [("member_id", "bigint"), ("type", "text"), ("day", "date"), ("n", "bigint")]
     await sql.fetch(
         "INSERT INTO segments_daily (workspace, member_id, type, day, n) "
-        f"SELECT m.workspace, x.member_id, x.type, x.day, x.n FROM {sql.rows(columns)} "
-        "JOIN scrm_member m ON m.id = x.member_id AND m.workspace = {} WHERE true ORDER BY x.member_id, x.type, x.day "
+        f"SELECT {{}}, x.member_id, x.type, x.day, x.n FROM {sql.rows(columns)} WHERE true "
+        "ORDER BY x.member_id, x.type, x.day "
         "ON CONFLICT (workspace, member_id, type, day) DO UPDATE SET n = segments_daily.n + excluded.n",
-        sql.encode(rows),
         ws.id,
+        sql.encode(rows),
     )
 
 

@@ -7,7 +7,7 @@ counts read it, not ``scrm_member``. ``segments_stage_count`` counts the profile
 with each stage move.
 ``segments_daily`` counts each member's events of each type per local day, for "N events of a type
 in the last D days" without reading the event log. ``segments_applied`` remembers which events were
-applied (for a few days), so a redelivered event adds nothing. ``segments_watch`` names who watches a
+applied (for a few days, as runs of consecutive ids), so a redelivered event adds nothing. ``segments_watch`` names who watches a
 saved segment (a live journey, an operator) and ``segments_member`` holds the members of watched
 segments, so entries and exits are transitions of a row (see ``watch``). Unique rules and indexes are
 in the migrations."""
@@ -70,7 +70,8 @@ class Daily(Table, tablename="segments_daily"):
 class Applied(Table, tablename="segments_applied"):
     id = BigSerial(primary_key=True)
     workspace = BigInt()
-    event_id = BigInt()
+    event_id = BigInt()  # the first event of a run of consecutive ids applied together
+    last_id = BigInt()  # and its last (see applied.py)
     applied_at = Timestamptz()
 
 
