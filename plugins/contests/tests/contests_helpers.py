@@ -35,6 +35,29 @@ def image(fmt: str = "PNG", size: tuple[int, int] = (64, 48), colour: str = "red
     return out.getvalue()
 
 
+def box(kind: bytes, body: bytes) -> bytes:
+    """An MP4 (ISO base media) box."""
+    return (8 + len(body)).to_bytes(4, "big") + kind + body
+
+
+def mp4(payload: int = 1_000, brand: bytes = b"isom", compatible: bytes = b"iso2mp41") -> bytes:
+    """A structurally whole MP4: ``ftyp``, ``moov`` and ``payload`` bytes of ``mdat``."""
+    ftyp = box(b"ftyp", brand + (512).to_bytes(4, "big") + brand + compatible)
+    return ftyp + box(b"moov", box(b"mvhd", bytes(100))) + box(b"mdat", bytes(payload))
+
+
+def ebml(ident: bytes, body: bytes, *, unknown_size: bool = False) -> bytes:
+    """An EBML element with an 8-byte size (or the "unknown" size a live recording writes)."""
+    size = b"\x01\xff\xff\xff\xff\xff\xff\xff" if unknown_size else b"\x01" + len(body).to_bytes(7, "big")
+    return ident + size + body
+
+
+def webm(payload: int = 1_000, doctype: bytes = b"webm", unknown_size: bool = False) -> bytes:
+    """A structurally whole WebM: the EBML header and a Segment holding ``payload`` bytes of Void."""
+    header = ebml(b"\x1a\x45\xdf\xa3", ebml(b"\x42\x86", b"\x81\x01") + ebml(b"\x42\x82", doctype))
+    return header + ebml(b"\x18\x53\x80\x67", ebml(b"\xec", bytes(payload)), unknown_size=unknown_size)
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 

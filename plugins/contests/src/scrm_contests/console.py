@@ -86,6 +86,7 @@ FIELDS = (
     "moderate_all",
     "submissions_per_member",
     "media_per_submission",
+    "allow_video",
     "votes_per_member",
     "votes_per_submission",
     "votes_per_day",
@@ -95,6 +96,7 @@ FIELDS = (
     "award_tag",
     "notify_purpose",
 )
+CHECKBOXES = ("moderate_all", "allow_video")
 BLANK: Mapping[str, Any] = {
     "description": "",
     "judging_closes_at": None,
@@ -156,7 +158,7 @@ def contest_data(typed: Mapping[str, str], zone: str) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in FIELDS:
         text = typed.get(name, "").strip()
-        if name == "moderate_all":
+        if name in CHECKBOXES:
             data[name] = bool(text)
         elif not text and name in BLANK:
             data[name] = BLANK[name]
@@ -207,6 +209,7 @@ def form_of(contest: Contest, zone: str) -> dict[str, str]:
         "voting_closes_at": _field_text(contest.voting_closes_at, zone),
         "judging_closes_at": _field_text(contest.judging_closes_at, zone) if contest.judging_closes_at else "",
         "moderate_all": "1" if contest.moderate_all else "",
+        "allow_video": "1" if contest.allow_video else "",
         "submissions_per_member": str(contest.submissions_per_member),
         "media_per_submission": str(contest.media_per_submission),
         "votes_per_member": optional(contest.votes_per_member),

@@ -33,8 +33,8 @@ from scrm_contests.schemas import (
 
 COLUMNS = (
     "id, name, description, phase, submission_closes_at, voting_opens_at, voting_closes_at, judging_closes_at, "
-    "moderate_all, submissions_per_member, media_per_submission, max_file_bytes, votes_per_member, "
-    "votes_per_submission, votes_per_day, rubric, judge_weight_pct, award_points, award_tag, notify_purpose, "
+    "moderate_all, submissions_per_member, media_per_submission, max_file_bytes, allow_video, max_video_bytes, "
+    "votes_per_member, votes_per_submission, votes_per_day, rubric, judge_weight_pct, award_points, award_tag, notify_purpose, "
     "created_at, updated_at"
 )
 #: a phase, the deadline that ends it, and the phase that follows
@@ -60,6 +60,8 @@ class Contest:
     submissions_per_member: int
     media_per_submission: int
     max_file_bytes: int
+    allow_video: bool
+    max_video_bytes: int
     votes_per_member: int | None
     votes_per_submission: int
     votes_per_day: int | None
@@ -97,6 +99,8 @@ def to_contest(row: Any) -> Contest:
         submissions_per_member=row["submissions_per_member"],
         media_per_submission=row["media_per_submission"],
         max_file_bytes=row["max_file_bytes"],
+        allow_video=bool(row["allow_video"]),
+        max_video_bytes=row["max_video_bytes"],
         votes_per_member=row["votes_per_member"],
         votes_per_submission=row["votes_per_submission"],
         votes_per_day=row["votes_per_day"],
@@ -270,6 +274,8 @@ def _values(data: ContestIn) -> list[Any]:
         data.submissions_per_member,
         data.media_per_submission,
         data.max_file_bytes,
+        data.allow_video,
+        data.max_video_bytes,
         data.votes_per_member,
         data.votes_per_submission,
         data.votes_per_day,
@@ -283,8 +289,8 @@ def _values(data: ContestIn) -> list[Any]:
 
 SETTABLE = (
     "name, description, submission_closes_at, voting_opens_at, voting_closes_at, judging_closes_at, moderate_all, "
-    "submissions_per_member, media_per_submission, max_file_bytes, votes_per_member, votes_per_submission, "
-    "votes_per_day, rubric, judge_weight_pct, award_points, award_tag, notify_purpose"
+    "submissions_per_member, media_per_submission, max_file_bytes, allow_video, max_video_bytes, votes_per_member, "
+    "votes_per_submission, votes_per_day, rubric, judge_weight_pct, award_points, award_tag, notify_purpose"
 )
 
 
@@ -293,7 +299,7 @@ async def insert(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, data: ContestIn) ->
     at = datetime.now(UTC)
     rows = await kernel.sql.fetch(
         f"INSERT INTO contests_contest (workspace, phase, {SETTABLE}, created_at, updated_at) VALUES "
-        f"({{}}, 'draft', {', '.join('{}' for _ in range(18))}, {{}}, {{}}) RETURNING id",
+        f"({{}}, 'draft', {', '.join('{}' for _ in SETTABLE.split(','))}, {{}}, {{}}) RETURNING id",
         ws.id,
         *_values(data),
         at,

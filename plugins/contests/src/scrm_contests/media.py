@@ -2,9 +2,11 @@
 
 A file's type is what its content says, never its name: the first bytes must be those of a JPEG,
 PNG, GIF or WebP image, and Pillow must decode the whole image to the same format (a truncated or
-corrupt file fails there, and so does a text file renamed ``.jpg``). Empty files, files over the
-contest's size limit and images over :data:`MAX_PIXELS` are refused too. Every refusal is a 422 that
-names the file (``media[<i>]``: ``<filename>: …``), all of a submission's files checked at once.
+corrupt file fails there, and so does a text file renamed ``.jpg``). Where the contest allows video,
+an MP4 or WebM passes when its container is whole (:mod:`scrm_contests.video`), under the contest's
+own video size limit; a video has no thumbnail and no dimensions (it is not decoded). Empty files,
+files over the size limit and images over :data:`MAX_PIXELS` are refused too. Every refusal is a 422
+that names the file (``media[<i>]``: ``<filename>: …``), all of a submission's files checked at once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from dataclasses import dataclass
 
 import scrm
 from PIL import Image, UnidentifiedImageError
+
+from scrm_contests import video
+from scrm_contests.schemas import MediaKind
 
 #: the first bytes of each accepted type, and the Pillow format it must decode as
 MAGIC: tuple[tuple[bytes, str, str], ...] = (
@@ -30,7 +35,8 @@ THUMBNAIL = (480, 480)
 
 @dataclass(frozen=True)
 class Checked:
-    """A file that passed: its bytes, identified type, dimensions, digest and thumbnail (JPEG)."""
+    """A file that passed: its bytes, identified type, dimensions, digest and thumbnail (JPEG; a
+    video has none, and 0×0 dimensions)."""
 
     filename: str
     data: bytes
@@ -38,7 +44,12 @@ class Checked:
     width: int
     height: int
     sha256: str
-    thumbnail: bytes
+    thumbnail: bytes | None
+
+
+def kind_of(content_type: str) -> MediaKind:
+    """``video`` or ``image``: what a stored file's type makes it."""
+    return "video" if content_type.startswith("video/") else "image"
 
 
 def sniff(data: bytes) -> tuple[str, str] | None:
@@ -51,15 +62,32 @@ def sniff(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-def check(filename: str, data: bytes, max_bytes: int) -> Checked | str:
-    """The checked file, or why it is refused (a message for the 422). CPU-bound: run in a thread."""
+def check_video(filename: str, data: bytes, content_type: str, max_video_bytes: int | None) -> Checked | str:
+    """The checked video, or why it is refused; ``max_video_bytes`` None: the contest takes no video."""
+    if max_video_bytes is None:
+        return "this contest takes images only (JPEG, PNG, GIF or WebP), not video"
+    if len(data) > max_video_bytes:
+        return f"the video is {len(data)} bytes; this contest takes at most {max_video_bytes}"
+    why = video.check(data, content_type)
+    if why is not None:
+        return why
+    return Checked(filename, data, content_type, 0, 0, hashlib.sha256(data).hexdigest(), None)
+
+
+def check(filename: str, data: bytes, max_bytes: int, max_video_bytes: int | None = None) -> Checked | str:
+    """The checked file, or why it is refused (a message for the 422). CPU-bound: run in a thread.
+    ``max_video_bytes`` is the contest's video limit, None where it takes no video."""
     if not data:
         return "the file is empty"
+    video_type = video.sniff(data)
+    if video_type is not None:
+        return check_video(filename, data, video_type, max_video_bytes)
     if len(data) > max_bytes:
         return f"the file is {len(data)} bytes; this contest takes at most {max_bytes}"
     sniffed = sniff(data)
     if sniffed is None:
-        return "not an image: JPEG, PNG, GIF or WebP, identified by content (not by name)"
+        also = ", or an MP4 or WebM video" if max_video_bytes is not None else ""
+        return f"not an image: JPEG, PNG, GIF or WebP{also}, identified by content (not by name)"
     fmt, content_type = sniffed
     try:
         with warnings.catch_warnings():

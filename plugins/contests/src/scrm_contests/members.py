@@ -98,7 +98,7 @@ async def erase(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_id: int) -> N
         ws.id,
         member_id,
     )
-    keys = [k for r in files for k in (r["storage_key"], r["thumb_key"])]
+    keys = submissions.stored_keys((r["storage_key"], r["thumb_key"]) for r in files)
     counted = await kernel.sql.fetch(
         "SELECT submission, COUNT(*) AS n FROM contests_vote WHERE workspace = {} AND member_id = {} AND voided = FALSE "
         "GROUP BY submission",
@@ -150,4 +150,4 @@ async def delete_workspace(kernel: scrm.Kernel, workspace_id: int) -> None:
         "contests_contest",
     ):
         await kernel.sql.fetch(f"DELETE FROM {table} WHERE workspace = {{}}", workspace_id)
-    await storage.of(kernel).delete([k for r in files for k in (r["storage_key"], r["thumb_key"])])
+    await storage.of(kernel).delete(submissions.stored_keys((r["storage_key"], r["thumb_key"]) for r in files))

@@ -14,6 +14,7 @@ Phase = Literal["draft", "submission", "moderation", "voting", "judging", "resul
 #: the phases in their order (cancelled aside)
 PHASES: tuple[str, ...] = ("draft", "submission", "moderation", "voting", "judging", "results")
 Status = Literal["pending", "approved", "rejected"]
+MediaKind = Literal["image", "video"]
 Moment = Annotated[datetime, Meta(tz=True)]
 Limit = Annotated[int, Meta(ge=1, le=1_000_000)]
 Points = Annotated[int, Meta(ge=1, le=1_000_000_000)]
@@ -53,6 +54,8 @@ class ContestIn(msgspec.Struct, forbid_unknown_fields=True):
     submissions_per_member: Annotated[int, Meta(ge=1, le=100)] = 1
     media_per_submission: Annotated[int, Meta(ge=0, le=MAX_MEDIA)] = 4
     max_file_bytes: Annotated[int, Meta(ge=1_000, le=MAX_FILE_BYTES)] = 5_000_000
+    allow_video: bool = False
+    max_video_bytes: Annotated[int, Meta(ge=1_000, le=MAX_FILE_BYTES)] = MAX_FILE_BYTES
     votes_per_member: Limit | None = None
     votes_per_submission: Limit = 1
     votes_per_day: Limit | None = None
@@ -74,6 +77,8 @@ class ContestPatch(msgspec.Struct, forbid_unknown_fields=True):
     submissions_per_member: Annotated[int, Meta(ge=1, le=100)] | UnsetType = UNSET
     media_per_submission: Annotated[int, Meta(ge=0, le=MAX_MEDIA)] | UnsetType = UNSET
     max_file_bytes: Annotated[int, Meta(ge=1_000, le=MAX_FILE_BYTES)] | UnsetType = UNSET
+    allow_video: bool | UnsetType = UNSET
+    max_video_bytes: Annotated[int, Meta(ge=1_000, le=MAX_FILE_BYTES)] | UnsetType = UNSET
     votes_per_member: Limit | UnsetType | None = UNSET
     votes_per_submission: Limit | UnsetType = UNSET
     votes_per_day: Limit | UnsetType | None = UNSET
@@ -103,6 +108,8 @@ class ContestOut(msgspec.Struct):
     submissions_per_member: int
     media_per_submission: int
     max_file_bytes: int
+    allow_video: bool
+    max_video_bytes: int
     votes_per_member: int | None
     votes_per_submission: int
     votes_per_day: int | None
@@ -137,7 +144,8 @@ class MediaIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class SubmissionIn(msgspec.Struct, forbid_unknown_fields=True):
     """A member's entry: ``member_id`` or ``external_id``, a title, text and up to the contest's
-    ``media_per_submission`` images (each ``data`` base64)."""
+    ``media_per_submission`` images, or videos where it ``allow_video`` (each ``data`` base64; the
+    type is read from the bytes, never from ``filename``)."""
 
     title: Title
     member_id: scrm.Id | None = None
@@ -159,14 +167,15 @@ class FindingOut(msgspec.Struct):
 class MediaOut(msgspec.Struct):
     id: int
     position: int
+    kind: MediaKind
     filename: str
-    content_type: str
+    content_type: str  # identified from the content: image/jpeg … or video/mp4, video/webm
     size: int
-    width: int
+    width: int  # 0 for a video (videos are not decoded)
     height: int
     sha256: str
     url: str  # a signed, expiring link to the file
-    thumbnail_url: str  # the same for its thumbnail
+    thumbnail_url: str | None  # the same for its thumbnail; None for a video
 
 
 class SubmissionOut(msgspec.Struct):

@@ -1,4 +1,5 @@
-"""Submissions: a member's entry with its title, text and images, checked and moderated.
+"""Submissions: a member's entry with its title, text and images (or videos, where the contest
+allows them), checked and moderated.
 
 Sending one: the contest must be in its ``submission`` phase; the member active; every file passes
 :mod:`scrm_contests.media` (all refusals in one 422 naming the files); then every moderator is asked
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,7 +81,10 @@ async def moderate_content(
 async def check_files(contest: Contest, data: SubmissionIn) -> list[media.Checked]:
     if len(data.media) > contest.media_per_submission:
         raise scrm.invalid("media", f"this contest takes at most {contest.media_per_submission} files per submission")
-    results = [await asyncio.to_thread(media.check, m.filename, m.data, contest.max_file_bytes) for m in data.media]
+    max_video = contest.max_video_bytes if contest.allow_video else None
+    results = [
+        await asyncio.to_thread(media.check, m.filename, m.data, contest.max_file_bytes, max_video) for m in data.media
+    ]
     errors = [(i, data.media[i].filename, r) for i, r in enumerate(results) if isinstance(r, str)]
     if errors:
         raise media.refuse(errors)
@@ -101,14 +106,25 @@ async def submit(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, contest_id: int, da
     for checked in files:
         key = f"{ws.id}/{contest.id}/{secrets.token_urlsafe(18)}"
         await store.put(key, checked.data, checked.content_type)
-        await store.put(key + ".thumb", checked.thumbnail, "image/jpeg")
+        if checked.thumbnail is not None:
+            await store.put(thumb_key(key, checked), checked.thumbnail, "image/jpeg")
         keys.append(key)
     try:
         submission_id = await _store(kernel, ws, contest, member.id, data, files, keys, status, found)
     except BaseException:
-        await store.delete([k for key in keys for k in (key, key + ".thumb")])
+        await store.delete(stored_keys([(key, thumb_key(key, c)) for key, c in zip(keys, files, strict=True)]))
         raise
     return await get(kernel, ws, contest_id, submission_id)
+
+
+def thumb_key(key: str, checked: media.Checked) -> str:
+    """Where a file's thumbnail is stored: next to it, or nowhere ("") for a video."""
+    return "" if checked.thumbnail is None else key + ".thumb"
+
+
+def stored_keys(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """Every stored key of ``(storage_key, thumb_key)`` pairs: a video has no thumbnail key."""
+    return [k for pair in pairs for k in pair if k]
 
 
 async def _store(
@@ -159,7 +175,7 @@ async def _store(
                 checked.height,
                 checked.sha256,
                 key,
-                key + ".thumb",
+                thumb_key(key, checked),
             )
         await kernel.events.record(
             ws,
@@ -196,6 +212,7 @@ def _out(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, row: Any, files: list[Any])
             MediaOut(
                 id=f["id"],
                 position=f["position"],
+                kind=media.kind_of(f["content_type"]),
                 filename=f["filename"],
                 content_type=f["content_type"],
                 size=f["size"],
@@ -203,7 +220,9 @@ def _out(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, row: Any, files: list[Any])
                 height=f["height"],
                 sha256=f["sha256"],
                 url=links.link(kernel, ws.id, f["id"], "file"),
-                thumbnail_url=links.link(kernel, ws.id, f["id"], "thumb"),
+                thumbnail_url=None
+                if media.kind_of(f["content_type"]) == "video"
+                else links.link(kernel, ws.id, f["id"], "thumb"),
             )
             for f in files
         ],
@@ -328,7 +347,8 @@ async def serve(kernel: scrm.Kernel, token: str) -> tuple[bytes, str]:
     if not rows:
         raise scrm.NotFound("The link is invalid or has expired")
     thumb = variant == "thumb"
-    data = await storage.of(kernel).get(rows[0]["thumb_key"] if thumb else rows[0]["storage_key"])
+    key = rows[0]["thumb_key"] if thumb else rows[0]["storage_key"]
+    data = await storage.of(kernel).get(key) if key else None
     if data is None:
         raise scrm.NotFound("The file is gone")
     return data, "image/jpeg" if thumb else rows[0]["content_type"]

@@ -28,6 +28,8 @@ class Contest(Table, tablename="contests_contest"):
     submissions_per_member = Integer(default=1)
     media_per_submission = Integer(default=4)
     max_file_bytes = Integer(default=5_000_000)
+    allow_video = Boolean(default=False)
+    max_video_bytes = Integer(default=20_000_000)
     votes_per_member = Integer(null=True, default=None)
     votes_per_submission = Integer(default=1)
     votes_per_day = Integer(null=True, default=None)
