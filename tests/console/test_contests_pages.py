@@ -27,6 +27,10 @@ def png() -> str:
     return base64.b64encode(out.getvalue()).decode()
 
 
+#: the smallest whole MP4 the contests accept: ftyp, an empty moov and an empty mdat
+MP4 = b"\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom" + b"\x00\x00\x00\x08moov" + b"\x00\x00\x00\x08mdat"
+
+
 def local(delta: timedelta) -> str:
     return (datetime.now(UTC) + delta).strftime("%Y-%m-%dT%H:%M")
 
@@ -206,3 +210,37 @@ async def test_the_word_list_page(tenant: Any, sign_in: SignIn) -> None:
     term = re.search(r"/moderation/terms/(\d+)/delete", (await owner.get(page)).text)
     assert term
     assert (await owner.post(f"{page}/terms/{term.group(1)}/delete", {})).status_code == 303
+
+
+async def test_video_entries_play_in_the_gallery_and_the_queue(contests: Any, sign_in: SignIn) -> None:
+    at = datetime.now(UTC)
+    body = {
+        "name": "Latte art clips",
+        "submission_closes_at": (at + timedelta(hours=1)).isoformat(),
+        "voting_opens_at": (at + timedelta(hours=2)).isoformat(),
+        "voting_closes_at": (at + timedelta(hours=3)).isoformat(),
+        "judge_weight": 0,
+        "allow_video": True,
+        "moderate_all": True,
+    }
+    contest = (await contests.post(API, body)).json()
+    await contests.post(f"{API}/{contest['id']}/phase", {"phase": "submission"})
+    member = await contests.member(display_name="Clipper")
+    clip = base64.b64encode(MP4).decode()
+    sent = await contests.post(
+        f"{API}/{contest['id']}/submissions",
+        {"member_id": member["id"], "title": "Pour", "media": [{"filename": "pour.mp4", "data": clip}]},
+    )
+    [file] = sent.json()["media"]
+    owner = await sign_in(contests, "owner")
+    url = f"{base(contests)}/contests/{contest['id']}"
+    for page in ("moderation", "gallery"):
+        shown = await owner.get(f"{url}/{page}")
+        [src] = re.findall(r'<video src="([^"]+)" controls', shown.text)
+        assert " style=" not in shown.text  # the console's CSP allows no inline style
+        served = await owner.http.get(src.replace("&amp;", "&"))
+        assert served.headers["content-type"] == "video/mp4"
+        await owner.post(f"{url}/submissions/{sent.json()['id']}/moderation", {"decision": "approve", "reason": ""})
+    assert f'data-testid="video-{file["id"]}"' in shown.text
+    form = await owner.get(f"{url}/edit")
+    assert 'name="allow_video" value="1" checked' in form.text
