@@ -453,6 +453,8 @@ class ContestIn(msgspec.Struct, kw_only=True):
     submissions_per_member: int | UnsetType = msgspec.field(default=UNSET)
     media_per_submission: int | UnsetType = msgspec.field(default=UNSET)
     max_file_bytes: int | UnsetType = msgspec.field(default=UNSET)
+    allow_video: bool | UnsetType = msgspec.field(default=UNSET)
+    max_video_bytes: int | UnsetType = msgspec.field(default=UNSET)
     votes_per_member: int | UnsetType | None = msgspec.field(default=UNSET)
     votes_per_submission: int | UnsetType = msgspec.field(default=UNSET)
     votes_per_day: int | UnsetType | None = msgspec.field(default=UNSET)
@@ -478,6 +480,8 @@ class ContestOut(msgspec.Struct, kw_only=True):
     submissions_per_member: int
     media_per_submission: int
     max_file_bytes: int
+    allow_video: bool
+    max_video_bytes: int
     votes_per_member: int | None
     votes_per_submission: int
     votes_per_day: int | None
@@ -503,6 +507,8 @@ class ContestPatch(msgspec.Struct, kw_only=True):
     submissions_per_member: int | UnsetType = msgspec.field(default=UNSET)
     media_per_submission: int | UnsetType = msgspec.field(default=UNSET)
     max_file_bytes: int | UnsetType = msgspec.field(default=UNSET)
+    allow_video: bool | UnsetType = msgspec.field(default=UNSET)
+    max_video_bytes: int | UnsetType = msgspec.field(default=UNSET)
     votes_per_member: int | UnsetType | None = msgspec.field(default=UNSET)
     votes_per_submission: int | UnsetType = msgspec.field(default=UNSET)
     votes_per_day: int | UnsetType | None = msgspec.field(default=UNSET)
@@ -917,6 +923,7 @@ class MediaOut(msgspec.Struct, kw_only=True):
 
     id: int
     position: int
+    kind: Literal["image", "video"]
     filename: str
     content_type: str
     size: int
@@ -924,7 +931,7 @@ class MediaOut(msgspec.Struct, kw_only=True):
     height: int
     sha256: str
     url: str
-    thumbnail_url: str
+    thumbnail_url: str | None
 
 
 class MemberCreate(msgspec.Struct, kw_only=True):
