@@ -5,10 +5,11 @@
 
 The app runs in this process (``httpx.ASGITransport``: no uvicorn, no sockets between client and
 app) on a throw-away PostgreSQL database, its jobs queued in Redis database ``--redis-db`` (which
-the run flushes; no worker runs, so no delivery is counted), with ``points``, ``polls`` and
-``contests`` enabled. For each route — the single ``POST /api/v1/events``, ``POST
-/api/v1/points/checkins``, ``POST /api/v1/polls/{id}/ballots`` and a contest's ``POST
-…/submissions/{id}/votes`` (one approved entry), each request a member not used before — it sends
+the run flushes; no worker runs, so no delivery is counted), with ``points``, ``polls``,
+``contests`` and ``lottery`` enabled. For each route — the single ``POST /api/v1/events``, ``POST
+/api/v1/points/checkins``, ``POST /api/v1/polls/{id}/ballots``, a contest's ``POST
+…/submissions/{id}/votes`` (one approved entry) and a free draw's ``POST
+/api/v1/lottery/campaigns/{id}/entries``, each request a member not used before — it sends
 ``--requests`` requests, ``--concurrency`` at a time, and counts every statement
 asyncpg sends (``BEGIN`` and ``COMMIT`` included) and the CPU time of the process; ``--show``
 prints the statements of one request of each. With
@@ -45,7 +46,7 @@ from scrm.schemas import WorkspaceCreate
 from scrm.settings import Settings
 
 PG = "postgresql://postgres@127.0.0.1:5432"
-ROUTES = ("events", "checkins", "ballots", "votes")
+ROUTES = ("events", "checkins", "ballots", "votes", "entries")
 _count = [0]
 _shown: list[str] | None = None
 
@@ -138,7 +139,7 @@ async def bench(kernel: Kernel, requests: int, concurrency: int, show: bool, onl
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
-        for plugin in ("points", "polls", "contests"):
+        for plugin in ("points", "polls", "contests", "lottery"):
             (await client.post("/api/v1/plugins", json={"name": plugin, "enabled": True})).raise_for_status()
         members = len(ROUTES) * (requests + 40) + 1  # the last: the contest's entrant
         conn = await asyncpg.connect(str(kernel.settings.database))
@@ -162,6 +163,7 @@ async def bench(kernel: Kernel, requests: int, concurrency: int, show: bool, onl
         question = poll["questions"][0]
         option = question["options"][0]["id"]
         contest, entry = await voting_contest(client, low + len(ROUTES) * (requests + 40))
+        draw = await open_draw(client)
         await kernel.jobs.idle()
         count_statements()
         span = requests + 40
@@ -182,12 +184,16 @@ async def bench(kernel: Kernel, requests: int, concurrency: int, show: bool, onl
                 f"/api/v1/contests/contests/{contest}/submissions/{entry}/votes", json={"member_id": n}
             )
 
+        async def enter(n: int) -> httpx.Response:
+            return await client.post(f"/api/v1/lottery/campaigns/{draw}/entries", json={"member_id": n})
+
         print(f"{requests} requests, {concurrency} at a time, PostgreSQL, in-process (pid {os.getpid()})")
         routes = [
             ("events", "POST /api/v1/events (one)", event),
             ("checkins", "POST /points/checkins", checkin),
             ("ballots", "POST /polls/{id}/ballots", ballot),
             ("votes", "POST /contests/…/votes", vote),
+            ("entries", "POST /lottery/…/entries", enter),
         ]
         for n, (short, title, send) in enumerate(routes):
             if short in only:
@@ -219,6 +225,22 @@ async def voting_contest(client: httpx.AsyncClient, entrant: int) -> tuple[int, 
     entry.raise_for_status()
     (await client.post(phase, json={"phase": "voting"})).raise_for_status()
     return contest, entry.json()["id"]
+
+
+async def open_draw(client: httpx.AsyncClient) -> int:
+    """An open draw campaign with free entries, no tags and no consent asked: its id."""
+    now = datetime.now(UTC)
+    body = {
+        "name": "d",
+        "opens_at": (now - timedelta(minutes=1)).isoformat(),
+        "closes_at": (now + timedelta(hours=1)).isoformat(),
+        "prizes": [{"name": "Mug", "quantity": 1, "value": 100}],
+    }
+    created = await client.post("/api/v1/lottery/campaigns", json=body)
+    assert created.status_code == 201, created.text
+    draw: int = created.json()["id"]
+    (await client.post(f"/api/v1/lottery/campaigns/{draw}/open")).raise_for_status()
+    return draw
 
 
 def main() -> int:

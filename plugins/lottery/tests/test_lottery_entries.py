@@ -68,6 +68,53 @@ async def test_many_members_enter_at_once(tenant: Any, kernel: Kernel, monkeypat
     assert [e["member_id"] for e in mine] == [ids[3]]
 
 
+async def test_entries_at_once_get_their_own_member_problems(tenant: Any, other: Any) -> None:
+    """An entry's member is read by its batch (on PostgreSQL) or on its own; either way a member
+    unknown or of another workspace is the entry's own 422 naming the field, one not active or
+    without a required tag its own 403, and a member named by id and by external id at once enters once."""
+    campaign = await opened(tenant, draw_body(tags_excluded=["staff"]))
+    url = f"{BASE}/{campaign['id']}/entries"
+    fit = [await tenant.member(display_name=f"Fit {i}", external_id=f"fit-{i}") for i in range(10)]
+    blocked = await tenant.member(display_name="Blocked", status="blocked")
+    staff = await tenant.member(display_name="Staff", tags=["staff"])
+    stranger = await other.member(display_name="Stranger")
+    bodies = [
+        *({"member_id": m["id"]} for m in fit),
+        {"external_id": "fit-0"},
+        {"external_id": "nobody"},
+        {"member_id": stranger["id"]},
+        {"member_id": blocked["id"]},
+        {"member_id": staff["id"]},
+    ]
+    answers = await asyncio.gather(*(tenant.post(url, body) for body in bodies))
+    codes = [a.status_code for a in answers]
+    assert codes[1:10] + codes[11:] == [201] * 9 + [422] * 2 + [403] * 2, {a.text for a in answers}
+    assert sorted([codes[0], codes[10]]) == [201, 409], codes
+    problem(answers[10] if codes[10] == 409 else answers[0], 409, "lottery-already-entered")
+    assert [a.json()["errors"][0]["field"] for a in answers[11:13]] == ["external_id", "member_id"]
+    assert [problem(a, 403, "lottery-not-eligible")["reason"] for a in answers[13:]] == [
+        "member-not-active",
+        "tag-excluded",
+    ]
+    assert {a.json()["member_id"] for a in answers[:11] if a.status_code == 201} == {m["id"] for m in fit}
+    assert (await tenant.get(f"{url}/count")).json()["entries"] == 10
+
+
+async def test_the_member_is_refused_before_the_campaign(tenant: Any) -> None:
+    """An unknown member is a 422 whatever the campaign's state or mode (as before the batch read
+    members); a known member then gets the campaign's 409."""
+    await tenant.enable("lottery")
+    member = await tenant.member(display_name="Known")
+    closed = await opened(tenant)
+    await tenant.post(f"{BASE}/{closed['id']}/close")
+    wheel = await opened(tenant, wheel_body())
+    for campaign, kind in ((closed, "lottery-closed"), (wheel, "lottery-wrong-mode")):
+        url = f"{BASE}/{campaign['id']}/entries"
+        unknown = problem(await tenant.post(url, {"external_id": "nobody"}), 422, "validation-error")
+        assert unknown["errors"][0]["field"] == "external_id"
+        problem(await tenant.post(url, {"member_id": member["id"]}), 409, kind)
+
+
 async def test_entries_only_inside_the_window(tenant: Any) -> None:
     await tenant.enable("lottery")
     member = await tenant.member(display_name="Early")

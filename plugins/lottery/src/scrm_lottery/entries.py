@@ -6,7 +6,9 @@ on the campaign row until it commits, so the draw (which changes that row first)
 entry committed after it read the list. With a points cost the entry and the spend share one
 transaction: not enough points, nothing written. On PostgreSQL free entries of a campaign arriving
 at once are written by one statement (:data:`ENTRIES`, the core's group commit), each with its own
-answer.
+answer; their members are read by the batch too, one statement for all of them, instead of one read
+per request before it (an entry whose member is unknown or not eligible is then written on its own,
+which reads its member again and answers with its own 422 or 403).
 
 Tickets (``entry_mode`` ``tickets``): each entry holds one ticket for entering; every delivered event
 matching a ticket rule (``event_type`` → ``tickets``), occurring inside the entry window and delivered
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,35 +45,55 @@ _ENTERED = (
 )
 
 
+def reference(who: MemberIn) -> scrm.MemberRef:
+    """The member a body names; both or neither is a 422 naming ``member_id``."""
+    if (who.member_id is None) == (who.external_id is None):
+        raise scrm.invalid("member_id", "give either member_id or external_id")
+    return scrm.MemberRef(member_id=who.member_id, external_id=who.external_id)
+
+
+async def read_member(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, ref: scrm.MemberRef) -> scrm.MemberOut:
+    """The member ``ref`` names; a member not in this workspace is a 422 naming the field."""
+    try:
+        if ref.member_id is not None:
+            return await kernel.members.get(ws, ref.member_id)
+        return await kernel.members.get_by_external_id(ws, ref.external_id or "")
+    except scrm.NotFound:
+        named = "member_id" if ref.member_id is not None else "external_id"
+        raise scrm.invalid(named, "no such member in this workspace") from None
+
+
 async def member_of(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, who: MemberIn) -> scrm.MemberOut:
     """The member a body names by ``member_id`` or ``external_id``; a member not in this workspace
     is a 422 naming the field."""
-    if (who.member_id is None) == (who.external_id is None):
-        raise scrm.invalid("member_id", "give either member_id or external_id")
-    try:
-        if who.member_id is not None:
-            return await kernel.members.get(ws, who.member_id)
-        return await kernel.members.get_by_external_id(ws, who.external_id or "")
-    except scrm.NotFound:
-        named = "member_id" if who.member_id is not None else "external_id"
-        raise scrm.invalid(named, "no such member in this workspace") from None
+    return await read_member(kernel, ws, reference(who))
+
+
+def refusal(campaign: Campaign, member: scrm.MemberOut) -> NotEligible | None:
+    """Why ``member`` may not take part by what their row says — not active, lacking a required tag,
+    carrying an excluded one — or None (their consent is :func:`check_eligible`'s to read). A batch
+    of entries checks the members it read with this alone (:func:`_write_entries`)."""
+    if member.status != "active":
+        return NotEligible(f"The member is {member.status}", reason="member-not-active")
+    missing = sorted(set(campaign.tags_required) - set(member.tags))
+    if missing:
+        return NotEligible(f"The member lacks the tag(s) {', '.join(missing)}", reason="tag-required", tags=missing)
+    excluded = sorted(set(campaign.tags_excluded) & set(member.tags))
+    if excluded:
+        return NotEligible(f"The member carries the tag(s) {', '.join(excluded)}", reason="tag-excluded", tags=excluded)
+    return None
 
 
 async def check_eligible(
     kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign: Campaign, member: scrm.MemberOut
 ) -> None:
-    """Refuse (403 ``lottery-not-eligible`` with a ``reason``) a member who is not active, lacks a
-    required tag, carries an excluded one, or holds no current grant of the campaign's consent
-    purpose. Consent here is the ledger's current state for the purpose, not ``can_contact``: taking
-    part is not being contacted, and a quiet-hours veto must not keep anyone out."""
-    if member.status != "active":
-        raise NotEligible(f"The member is {member.status}", reason="member-not-active")
-    missing = sorted(set(campaign.tags_required) - set(member.tags))
-    if missing:
-        raise NotEligible(f"The member lacks the tag(s) {', '.join(missing)}", reason="tag-required", tags=missing)
-    excluded = sorted(set(campaign.tags_excluded) & set(member.tags))
-    if excluded:
-        raise NotEligible(f"The member carries the tag(s) {', '.join(excluded)}", reason="tag-excluded", tags=excluded)
+    """Refuse (403 ``lottery-not-eligible`` with a ``reason``) a member :func:`refusal` refuses, or one
+    who holds no current grant of the campaign's consent purpose. Consent here is the ledger's
+    current state for the purpose, not ``can_contact``: taking part is not being contacted, and a
+    quiet-hours veto must not keep anyone out."""
+    refused = refusal(campaign, member)
+    if refused is not None:
+        raise refused
     if campaign.consent_purpose:
         current = {c.purpose: c.status for c in await kernel.consents.current(ws, member.id)}
         if current.get(campaign.consent_purpose) != "granted":
@@ -93,18 +115,26 @@ async def open_campaign(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id:
 
 
 async def enter(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, who: MemberIn) -> EntryOut:
+    """Check and make an entry. Its problems come in this order, whichever way it goes: the campaign
+    (404), the member (422), the mode (409), the window (409), the member not eligible (403), points.
+
+    A free entry of an open draw that asks for no consent goes to its batch with its member unread:
+    on PostgreSQL the batch reads every member of its entries in one statement (:func:`_write_entries`)."""
     campaign = await open_campaign(kernel, ws, campaign_id)
-    member = await member_of(kernel, ws, who)
+    ref = reference(who)
+    at = datetime.now(UTC)
+    if campaign.mode == "draw" and campaign.accepting(at) and not campaign.points_cost and not campaign.consent_purpose:
+        return await ENTRIES.submit(kernel, Entering(ws, campaign, ref, None, at))
+    member = await read_member(kernel, ws, ref)
     if campaign.mode != "draw":
         raise WrongMode("An instant-win campaign takes spins (POST …/spins), not entries")
-    at = datetime.now(UTC)
     if not campaign.accepting(at):
         raise Closed(
             f"The campaign takes entries from {campaign.opens_at} to {campaign.closes_at}; it is {campaign.state}"
         )
     await check_eligible(kernel, ws, campaign, member)
     if not campaign.points_cost:
-        return await ENTRIES.submit(kernel, Entering(ws, campaign, member.id, at))
+        return await ENTRIES.submit(kernel, Entering(ws, campaign, ref, member, at))
     points = spender(kernel, ws)
     if points is None:
         raise PointsUnavailable("This campaign costs points and the points plugin is not enabled here")
@@ -165,18 +195,61 @@ async def _insert(
 
 @dataclass(frozen=True)
 class Entering:
-    """A free entry checked and ready to write: where, which campaign, who, when."""
+    """A free entry checked and ready to write: where, which campaign, who (as the body names them,
+    and the member row once read and found eligible: a batch reads those still None), when."""
 
     ws: scrm.WorkspaceRef
     campaign: Campaign
-    member_id: int
+    ref: scrm.MemberRef
+    member: scrm.MemberOut | None
     at: datetime
+
+    @property
+    def member_id(self) -> int:
+        if self.member is None:
+            raise RuntimeError("the member of this entry has not been read")
+        return self.member.id
+
+    @property
+    def entrant_key(self) -> tuple[str, int | str]:
+        """Who enters, as far as is known before the member is read (one key per reference)."""
+        if self.member is not None:
+            return ("id", self.member.id)
+        if self.ref.member_id is not None:
+            return ("id", self.ref.member_id)
+        return ("external_id", self.ref.external_id or "")
+
+
+async def _with_members(kernel: scrm.Kernel, batch: Sequence[Entering]) -> list[Entering | None]:
+    """Each entry with its member read (all in one statement), or None where the batch must leave it
+    to :func:`_write_entry`: no such member, a member :func:`refusal` refuses, a member's second entry."""
+    unread = [e.ref for e in batch if e.member is None]
+    read = iter(await kernel.members.lookup(batch[0].ws, unread) if unread else [])
+    ready: list[Entering | None] = []
+    seen: set[int] = set()
+    for e in batch:
+        member = e.member if e.member is not None else next(read)
+        if member is None or refusal(e.campaign, member) is not None or member.id in seen:
+            ready.append(None)
+            continue
+        seen.add(member.id)
+        ready.append(replace(e, member=member))
+    return ready
 
 
 async def _write_entries(kernel: scrm.Kernel, batch: Sequence[Entering]) -> list[EntryOut | None]:
-    """PostgreSQL: free entries of one campaign (each member once) in one statement, checked against
-    the campaign's state and window at the latest of their times; None for an entry not written (the
-    member's earlier entry, or a window just closed: its own write says which)."""
+    """PostgreSQL: free entries of one campaign, their members read here (those the requests did not
+    read: in one statement), in one statement, checked against the campaign's state and window at
+    the latest of their times; None for an entry not written (its member unknown or not eligible,
+    the member's earlier entry, or a window just closed: its own write says which)."""
+    ready = await _with_members(kernel, batch)
+    writing = [e for e in ready if e is not None]
+    written = iter(await _write_read(kernel, writing) if writing else [])
+    return [next(written) if e is not None else None for e in ready]
+
+
+async def _write_read(kernel: scrm.Kernel, batch: Sequence[Entering]) -> list[EntryOut | None]:
+    """:func:`_write_entries` of entries whose members are read, each member once."""
     ws, campaign = batch[0].ws, batch[0].campaign
     now = max(e.at for e in batch)
     rows = await kernel.sql.fetch(
@@ -210,17 +283,25 @@ async def _write_entries(kernel: scrm.Kernel, batch: Sequence[Entering]) -> list
 
 
 async def _write_entry(kernel: scrm.Kernel, entering: Entering) -> EntryOut:
-    return await _insert(kernel, entering.ws, entering.campaign, entering.member_id, 0, entering.at)
+    """One free entry on its own (SQLite; PostgreSQL for an entry its batch did not write): its member
+    read and checked first when the request left it unread, so it gets its own 422 or 403."""
+    member = entering.member
+    if member is None:
+        member = await read_member(kernel, entering.ws, entering.ref)
+        await check_eligible(kernel, entering.ws, entering.campaign, member)
+    return await _insert(kernel, entering.ws, entering.campaign, member.id, 0, entering.at)
 
 
 #: Free entries of a campaign arriving at once (a live-stream draw) share a statement on PostgreSQL;
-#: a member's two entries are never in two batches at once. See :class:`scrm.GroupCommit`.
+#: a member named one way is never in two batches at once (named by ``member_id`` and by
+#: ``external_id`` they may share one: it writes one, the other gets its 409 on its own). See
+#: :class:`scrm.GroupCommit`.
 ENTRIES: scrm.GroupCommit[Entering, EntryOut] = scrm.GroupCommit(
     "lottery.entries",
     _write_entries,
     _write_entry,
     lane=lambda e: (e.ws.id, e.campaign.id),
-    conflict=lambda e: e.member_id,
+    conflict=lambda e: e.entrant_key,
 )
 
 
