@@ -5,6 +5,7 @@ the clusters."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -186,3 +187,35 @@ async def test_an_erased_member_does_not_hold_up_delivery(kernel: scrm.Kernel, t
     assert failing[0]["n"] == 0
     assert (await tenant.get(f"{BASE}/members/{kept}")).json()["stage"] == "new"
     assert (await tenant.get(f"{BASE}/members/{gone}")).status_code == 404
+
+
+async def test_an_erasure_racing_the_delivery_leaves_nothing(
+    kernel: scrm.Kernel, tenant: Any, monkeypatch: Any
+) -> None:
+    """The member is erased (on a connection of its own) while the delivery of their
+    ``member.created`` has written their profile, stage and tag but not committed yet: whichever
+    commits first, the erased member keeps no profile, stage tag or counted stage."""
+    await tenant.enable("segments")
+    ws = await kernel.workspaces.ref(tenant.slug)
+    apply_moves = lifecycle.apply_moves
+    erasing: list[asyncio.Task[None]] = []
+
+    async def moves_then_erase(k: scrm.Kernel, w: scrm.WorkspaceRef, moves: Any, at: datetime) -> None:
+        await apply_moves(k, w, moves, at)
+        if moves and not erasing:
+            erase = kernel.members.erase(ws, moves[0].member_id)
+            erasing.append(asyncio.create_task(erase, context=contextvars.Context()))  # not this transaction
+            await asyncio.wait(erasing, timeout=1)  # a chance to commit first, unless it waits for this delivery
+
+    monkeypatch.setattr(lifecycle, "apply_moves", moves_then_erase)
+    gone = (await tenant.member(display_name="Gone"))["id"]
+    await settle(kernel, tenant.id)
+    await asyncio.gather(*erasing)
+    await settle(kernel, tenant.id)
+    failing = await kernel.db.fetch("SELECT last_error FROM scrm_outbox WHERE workspace = {}", tenant.id)
+    assert failing == []
+    assert (await tenant.get(f"{BASE}/members/{gone}")).status_code == 404
+    tags = await kernel.db.fetch("SELECT COUNT(*) AS n FROM scrm_member_tag WHERE member = {}", gone)
+    assert tags[0]["n"] == 0
+    counted = await kernel.db.fetch("SELECT stage, n FROM segments_stage_count WHERE workspace = {}", tenant.id)
+    assert all(r["n"] == 0 for r in counted), counted
