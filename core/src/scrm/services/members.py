@@ -413,17 +413,18 @@ class Members:
             raise ValidationFailed(f"{len(errors)} item(s) name no usable member", errors=errors[:100])
         return resolved
 
-    async def mark_active(self, ws: WorkspaceRef, events: Sequence[EventOut]) -> None:
+    async def mark_active(self, ws: WorkspaceRef, events: Sequence[EventOut], *, hold: bool = True) -> None:
         """The core's own handler of delivered events: move each member's ``last_active_at`` to their
         latest engagement event (``kernel.events.is_engagement``: any type but the core's and those
         plugins declare passive; a workspace event moves no one). Idempotent, and order does not
         matter: it only ever moves forward.
 
-        On PostgreSQL it also holds every member the batch names (engaged or not) until the
-        delivery ends, before any plugin's handler runs: an erasure (which updates the member's row
-        first) then either waits for the delivery and finds what it wrote, or commits first and the
-        handlers see the member erased. Without it a handler could write a profile, tag or event
-        for a member erased after it read the row and before it committed."""
+        On PostgreSQL, with ``hold`` (a plugin handles the delivery), it also holds every member the
+        batch names (engaged or not) until the delivery ends, before any plugin's handler runs: an
+        erasure (which updates the member's row first) then either waits for the delivery and finds
+        what it wrote, or commits first and the handlers see the member erased. Without it a handler
+        could write a profile, tag or event for a member erased after it read the row and before it
+        committed. Without handlers there is nothing to hold (the lock costs a write per member)."""
         latest: dict[int, datetime | None] = {}
         for event in events:
             if event.member_id is None:
@@ -431,7 +432,7 @@ class Members:
             at = latest.get(event.member_id)
             if self.k.events.is_engagement(event.type):
                 latest[event.member_id] = event.occurred_at if at is None else max(at, event.occurred_at)
-            else:
+            elif hold:
                 latest.setdefault(event.member_id, None)
         if not latest:
             return
