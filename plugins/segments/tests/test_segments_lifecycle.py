@@ -5,6 +5,7 @@ the clusters."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -186,3 +187,59 @@ async def test_an_erased_member_does_not_hold_up_delivery(kernel: scrm.Kernel, t
     assert failing[0]["n"] == 0
     assert (await tenant.get(f"{BASE}/members/{kept}")).json()["stage"] == "new"
     assert (await tenant.get(f"{BASE}/members/{gone}")).status_code == 404
+
+
+def erase_during_the_moves(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, monkeypatch: Any) -> list[asyncio.Task[None]]:
+    """Make the first stage moves' member erased (on a connection of its own) before the upkeep that
+    moved them commits: it has written their profile, stage and tag by then."""
+    apply_moves = lifecycle.apply_moves
+    erasing: list[asyncio.Task[None]] = []
+
+    async def moves_then_erase(k: scrm.Kernel, w: scrm.WorkspaceRef, moves: Any, at: datetime) -> None:
+        await apply_moves(k, w, moves, at)
+        if moves and not erasing:
+            erase = kernel.members.erase(ws, moves[0].member_id)
+            erasing.append(asyncio.create_task(erase, context=contextvars.Context()))  # not this transaction
+            await asyncio.wait(erasing, timeout=1)  # a chance to commit first, unless it waits for this one
+
+    monkeypatch.setattr(lifecycle, "apply_moves", moves_then_erase)
+    return erasing
+
+
+async def nothing_left(kernel: scrm.Kernel, tenant: Any, gone: int) -> None:
+    """The erased member has no profile, stage tag or counted stage, and no delivery failed."""
+    failing = await kernel.db.fetch("SELECT last_error FROM scrm_outbox WHERE workspace = {}", tenant.id)
+    assert failing == []
+    assert (await tenant.get(f"{BASE}/members/{gone}")).status_code == 404
+    tags = await kernel.db.fetch("SELECT COUNT(*) AS n FROM scrm_member_tag WHERE member = {}", gone)
+    assert tags[0]["n"] == 0
+    counted = await kernel.db.fetch("SELECT stage, n FROM segments_stage_count WHERE workspace = {}", tenant.id)
+    assert all(r["n"] == 0 for r in counted), counted
+
+
+async def test_an_erasure_racing_the_delivery_leaves_nothing(
+    kernel: scrm.Kernel, tenant: Any, monkeypatch: Any
+) -> None:
+    """Erased while the delivery of their ``member.created`` is under way: whichever commits
+    first, nothing of the member is left (the delivery holds the members it names)."""
+    await tenant.enable("segments")
+    erasing = erase_during_the_moves(kernel, await kernel.workspaces.ref(tenant.slug), monkeypatch)
+    gone = (await tenant.member(display_name="Gone"))["id"]
+    await settle(kernel, tenant.id)
+    await asyncio.gather(*erasing)
+    await settle(kernel, tenant.id)
+    await nothing_left(kernel, tenant, gone)
+
+
+async def test_an_erasure_racing_the_rebuild_leaves_nothing(kernel: scrm.Kernel, tenant: Any, monkeypatch: Any) -> None:
+    """Erased while the rebuild queued by enabling segments applies their history: whichever
+    commits first, nothing of the member is left (the rebuild holds each page's members)."""
+    gone = (await tenant.member(display_name="Gone"))["id"]
+    await settle(kernel, tenant.id)
+    erasing = erase_during_the_moves(kernel, await kernel.workspaces.ref(tenant.slug), monkeypatch)
+    await tenant.enable("segments")  # queues segments.rebuild
+    await kernel.jobs.idle()
+    assert erasing, "the rebuild moved no stage"
+    await asyncio.gather(*erasing)
+    await settle(kernel, tenant.id)
+    await nothing_left(kernel, tenant, gone)

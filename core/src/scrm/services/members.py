@@ -413,16 +413,27 @@ class Members:
             raise ValidationFailed(f"{len(errors)} item(s) name no usable member", errors=errors[:100])
         return resolved
 
-    async def mark_active(self, ws: WorkspaceRef, events: Sequence[EventOut]) -> None:
+    async def mark_active(self, ws: WorkspaceRef, events: Sequence[EventOut], *, hold: bool = True) -> None:
         """The core's own handler of delivered events: move each member's ``last_active_at`` to their
         latest engagement event (``kernel.events.is_engagement``: any type but the core's and those
         plugins declare passive; a workspace event moves no one). Idempotent, and order does not
-        matter: it only ever moves forward."""
-        latest: dict[int, datetime] = {}
+        matter: it only ever moves forward.
+
+        On PostgreSQL, with ``hold`` (a plugin handles the delivery), it also holds every member the
+        batch names (engaged or not) until the delivery ends, before any plugin's handler runs: an
+        erasure (which updates the member's row first) then either waits for the delivery and finds
+        what it wrote, or commits first and the handlers see the member erased. Without it a handler
+        could write a profile, tag or event for a member erased after it read the row and before it
+        committed. Without handlers there is nothing to hold (the lock costs a write per member)."""
+        latest: dict[int, datetime | None] = {}
         for event in events:
-            if event.member_id is not None and self.k.events.is_engagement(event.type):
-                at = latest.get(event.member_id)
+            if event.member_id is None:
+                continue
+            at = latest.get(event.member_id)
+            if self.k.events.is_engagement(event.type):
                 latest[event.member_id] = event.occurred_at if at is None else max(at, event.occurred_at)
+            elif hold:
+                latest.setdefault(event.member_id, None)
         if not latest:
             return
         if self.k.db.dialect.name == "postgres":
@@ -432,23 +443,26 @@ class Members:
             await self.k.db.fetch(
                 "WITH x AS (SELECT * FROM unnest({}::bigint[], {}::timestamptz[]) AS x(id, at)), "
                 "l AS MATERIALIZED (SELECT m.id, x.at FROM scrm_member m JOIN x ON m.id = x.id "
-                "WHERE m.workspace = {} AND (m.last_active_at IS NULL OR m.last_active_at < x.at) "
-                "ORDER BY m.id FOR NO KEY UPDATE OF m) "
-                "UPDATE scrm_member m SET last_active_at = l.at FROM l WHERE m.id = l.id",
+                "WHERE m.workspace = {} ORDER BY m.id FOR NO KEY UPDATE OF m) "
+                "UPDATE scrm_member m SET last_active_at = l.at FROM l WHERE m.id = l.id "
+                "AND (m.last_active_at IS NULL OR m.last_active_at < l.at)",
                 ids,
                 [latest[i] for i in ids],
                 ws.id,
             )
             return
+        moved = {member_id: at for member_id, at in latest.items() if at is not None}
+        if not moved:
+            return
         async with self.k.db.transaction():
-            for member_id, at in latest.items():
+            for member_id, moved_at in moved.items():
                 await self.k.db.fetch(
                     "UPDATE scrm_member SET last_active_at = {} WHERE id = {} AND workspace = {} "
                     "AND (last_active_at IS NULL OR last_active_at < {})",
-                    at,
+                    moved_at,
                     member_id,
                     ws.id,
-                    at,
+                    moved_at,
                 )
 
     async def list(self, ws: WorkspaceRef, filters: MemberFilter, cursor: str | None, limit: int) -> Page[MemberOut]:

@@ -138,7 +138,7 @@ class Outbox:
                     return 0
                 ws = await self.k.workspace_ref(rows[0]["workspace"])
                 events = [to_event(row) for row in rows if row["id"] is not None]
-                await self.k.members.mark_active(ws, events)
+                await self.k.members.mark_active(ws, events, hold=bool(self._listening(ws)))
                 await self._notify(ws, events)
                 return len({row["outbox_id"] for row in rows})
         except Exception:
@@ -187,7 +187,7 @@ class Outbox:
                 return  # deleted meanwhile, and its rows with it
             event_ids = [event_id for row in rows for event_id in json_value(row["event_ids"])]
             events = await self.k.events.by_ids(ws, event_ids)
-            await self.k.members.mark_active(ws, events)
+            await self.k.members.mark_active(ws, events, hold=bool(self._listening(ws)))
             await self._notify(ws, events)
             condition, arg = self.k.db.dialect.any_of("id", [row["id"] for row in rows], "bigint")
             await self.k.db.fetch(f"DELETE FROM scrm_outbox WHERE {condition}", arg)
@@ -206,11 +206,17 @@ class Outbox:
             row["id"],
         )
 
+    def _listening(self, ws: WorkspaceRef) -> set[str]:
+        """The plugins enabled in ``ws`` that handle delivered events."""
+        plugins = self.k.plugins
+        return set(
+            ws.enabled_plugins
+            & (plugins.implementers("scrm_event_batch_recorded") | plugins.implementers("scrm_event_recorded"))
+        )
+
     async def _notify(self, ws: WorkspaceRef, events: Sequence[EventOut]) -> None:
         plugins = self.k.plugins
-        listening = ws.enabled_plugins & (
-            plugins.implementers("scrm_event_batch_recorded") | plugins.implementers("scrm_event_recorded")
-        )
+        listening = self._listening(ws)
         if not listening or not events:
             return
         batch = list(events)

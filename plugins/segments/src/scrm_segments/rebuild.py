@@ -22,12 +22,28 @@ async def rebuild(kernel: scrm.Kernel, ws: scrm.WorkspaceRef) -> int:
     while True:
         page = await kernel.events.list(ws, scrm.EventFilter(), cursor, scrm.MAX_LIMIT)
         async with kernel.db.transaction():
+            await _hold_members(kernel, ws, page.items)
             await profiles.apply(kernel, ws, page.items)
         read += len(page.items)
         if page.next_cursor is None:
             await watch.recompute(kernel, ws)
             return read
         cursor = page.next_cursor
+
+
+async def _hold_members(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, events: list[scrm.EventOut]) -> None:
+    """Hold the page's members until its transaction ends, in id order (as a delivery does, and
+    before the applied runs, as there): an erasure racing the rebuild then waits for it, or commits
+    first and the upkeep sees the member erased — never a profile written for an erased member."""
+    ids = sorted({e.member_id for e in events if e.member_id is not None})
+    if not ids or not kernel.sql.postgres:
+        return
+    condition, arg = kernel.sql.any_of("id", ids)
+    await kernel.sql.fetch(
+        f"SELECT id FROM scrm_member WHERE workspace = {{}} AND {condition} ORDER BY id{kernel.sql.for_share}",
+        ws.id,
+        arg,
+    )
 
 
 async def job(ctx: scrm.JobContext, workspace_id: int) -> None:
