@@ -16,7 +16,7 @@ from scrm.groupcommit import GroupCommit
 from scrm.jobs import Cron, Job, JobContext
 from scrm.kernel import Kernel
 from scrm.manifest import Manifest
-from scrm.migrating import add_table
+from scrm.migrating import add_columns, add_table
 from scrm.outbound import Outbound, OutboundRefused
 from scrm.pagination import Cursors, Page
 from scrm.params import (
@@ -197,6 +197,7 @@ __all__ = [
     "WorkspaceRef",
     "WorkspaceUpdate",
     "__version__",
+    "add_columns",
     "add_table",
     "as_date",
     "as_datetime",

@@ -1,5 +1,6 @@
 """Writing a migration that creates tables without piccolo's generated boilerplate:
-``scrm.add_table(manager, class_name, tablename, columns)`` adds the table and each column, the
+``scrm.add_table(manager, class_name, tablename, columns)`` adds the table and each column
+(``scrm.add_columns`` adds columns to a table there already), the
 columns given as ``(name, column class, params)`` with only the params that differ from piccolo's
 defaults (not null, no index, not unique…). What it records is what ``piccolo migrations new --auto``
 would have, so later auto migrations diff against the right state."""
@@ -30,6 +31,13 @@ def add_table(
 ) -> None:
     """Add ``tablename`` (its table class named ``class_name``) with ``columns`` to ``manager``."""
     manager.add_table(class_name=class_name, tablename=tablename, schema=None, columns=None)
+    add_columns(manager, class_name, tablename, columns)
+
+
+def add_columns(
+    manager: MigrationManager, class_name: str, tablename: str, columns: Sequence[tuple[str, Any, dict[str, Any]]]
+) -> None:
+    """Add ``columns`` to an existing ``tablename`` (a later migration's new columns)."""
     for name, column_class, params in columns:
         manager.add_column(
             table_class_name=class_name,

@@ -70,6 +70,14 @@ class MemberRef(Input):
     member_id: Annotated[int, Meta(gt=0, le=MAX_ID)] | None = None
     external_id: ExternalId | None = None
 
+    @property
+    def key(self) -> tuple[str, int | str]:
+        """The reference as a hashable key (``("id", 7)``, ``("external_id", "u-7")``): two requests
+        naming a member the same way share it, before the member is read."""
+        if self.member_id is not None:
+            return ("id", self.member_id)
+        return ("external_id", self.external_id or "")
+
 
 class MemberCreate(Input):
     external_id: ExternalId | None = None

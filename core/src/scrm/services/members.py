@@ -18,7 +18,7 @@ from msgspec import UNSET
 from scrm.db import prefix_pattern
 from scrm.groupcommit import GroupCommit
 from scrm.pagination import MAX_LIMIT, Page
-from scrm.problems import NotFound, ValidationFailed, duplicate, field_error
+from scrm.problems import NotFound, ValidationFailed, duplicate, field_error, invalid
 from scrm.schemas import (
     MAX_ATTRIBUTES_BYTES,
     EventOut,
@@ -109,6 +109,25 @@ class Members:
         if not rows:
             raise NotFound(f"No member with external_id {external_id!r} in this workspace")
         return to_member(rows[0])
+
+    @staticmethod
+    def ref(member_id: int | None, external_id: str | None) -> MemberRef:
+        """The member a request body names by ``member_id`` or ``external_id``; both or neither is a
+        422 naming ``member_id`` (how the plugins' entries, ballots and votes name their member)."""
+        if (member_id is None) == (external_id is None):
+            raise invalid("member_id", "give either member_id or external_id")
+        return MemberRef(member_id=member_id, external_id=external_id)
+
+    async def by_ref(self, ws: WorkspaceRef, ref: MemberRef) -> MemberOut:
+        """The member ``ref`` names; one not in this workspace is a 422 naming the field it was named
+        by (a request's input, not a missing resource: hence not a 404)."""
+        try:
+            if ref.member_id is not None:
+                return await self.get(ws, ref.member_id)
+            return await self.get_by_external_id(ws, ref.external_id or "")
+        except NotFound:
+            named = "member_id" if ref.member_id is not None else "external_id"
+            raise invalid(named, "no such member in this workspace") from None
 
     async def lookup(self, ws: WorkspaceRef, refs: Sequence[MemberRef]) -> builtins.list[MemberOut | None]:
         """The member each reference names (by ``member_id`` or ``external_id``), in order, or None

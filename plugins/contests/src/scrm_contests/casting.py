@@ -72,11 +72,7 @@ class Cast:
     @property
     def voter_key(self) -> tuple[str, int | str]:
         """Who votes, as far as is known before the member is read (one key per reference)."""
-        if self.member is not None:
-            return ("id", self.member.id)
-        if self.ref.member_id is not None:
-            return ("id", self.ref.member_id)
-        return ("external_id", self.ref.external_id or "")
+        return ("id", self.member.id) if self.member is not None else self.ref.key
 
     def stored(self, vote_id: int) -> fraud.Stored:
         return fraud.Stored(vote_id, self.voter, self.submission_id, self.source, self.device, self.at)

@@ -34,28 +34,13 @@ COLUMNS = "id, contest, member_id, title, body, status, findings, reason, votes,
 MODERATED_IN = ("submission", "moderation", "voting")
 
 
-def voter(member_id: int | None, external_id: str | None) -> scrm.MemberRef:
-    """The member a body names by ``member_id`` or ``external_id``; both or neither is a 422 naming
-    ``member_id``."""
-    if (member_id is None) == (external_id is None):
-        raise scrm.invalid("member_id", "give either member_id or external_id")
-    return scrm.MemberRef(member_id=member_id, external_id=external_id)
-
-
 async def member_of(
     kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_id: int | None, external_id: str | None
 ) -> scrm.MemberOut:
     """The active member a body names by ``member_id`` or ``external_id`` (exactly one); anything
     else is a 422 naming the field."""
-    voter(member_id, external_id)
+    member = await kernel.members.by_ref(ws, kernel.members.ref(member_id, external_id))
     named = "member_id" if member_id is not None else "external_id"
-    try:
-        if member_id is not None:
-            member = await kernel.members.get(ws, member_id)
-        else:
-            member = await kernel.members.get_by_external_id(ws, external_id or "")
-    except scrm.NotFound:
-        raise scrm.invalid(named, "no such member in this workspace") from None
     if member.status != "active":
         raise scrm.invalid(named, f"the member is {member.status}")
     return member

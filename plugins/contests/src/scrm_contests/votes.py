@@ -26,7 +26,6 @@ from scrm_contests.casting import Cast
 from scrm_contests.contests import Contest
 from scrm_contests.problems import WrongPhase
 from scrm_contests.schemas import SignalOut, VoteIn, VoteOut
-from scrm_contests.submissions import voter
 
 VOIDABLE_IN = ("voting", "judging")
 
@@ -53,7 +52,7 @@ async def vote(
     contest = await voting(kernel, ws, contest_id)
     if contest.phase != "voting":
         raise WrongPhase(f"Votes are taken in the voting phase; the contest is in {contest.phase}", phase=contest.phase)
-    ref = voter(data.member_id, data.external_id)
+    ref = kernel.members.ref(data.member_id, data.external_id)
     at = datetime.now(UTC)
     limits = [("votes", contest.votes_per_member), (f"sub:{submission_id}", contest.votes_per_submission)]
     if contest.votes_per_day is not None:

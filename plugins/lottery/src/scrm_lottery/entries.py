@@ -45,28 +45,10 @@ _ENTERED = (
 )
 
 
-def reference(who: MemberIn) -> scrm.MemberRef:
-    """The member a body names; both or neither is a 422 naming ``member_id``."""
-    if (who.member_id is None) == (who.external_id is None):
-        raise scrm.invalid("member_id", "give either member_id or external_id")
-    return scrm.MemberRef(member_id=who.member_id, external_id=who.external_id)
-
-
-async def read_member(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, ref: scrm.MemberRef) -> scrm.MemberOut:
-    """The member ``ref`` names; a member not in this workspace is a 422 naming the field."""
-    try:
-        if ref.member_id is not None:
-            return await kernel.members.get(ws, ref.member_id)
-        return await kernel.members.get_by_external_id(ws, ref.external_id or "")
-    except scrm.NotFound:
-        named = "member_id" if ref.member_id is not None else "external_id"
-        raise scrm.invalid(named, "no such member in this workspace") from None
-
-
 async def member_of(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, who: MemberIn) -> scrm.MemberOut:
     """The member a body names by ``member_id`` or ``external_id``; a member not in this workspace
     is a 422 naming the field."""
-    return await read_member(kernel, ws, reference(who))
+    return await kernel.members.by_ref(ws, kernel.members.ref(who.member_id, who.external_id))
 
 
 def refusal(campaign: Campaign, member: scrm.MemberOut) -> NotEligible | None:
@@ -121,11 +103,11 @@ async def enter(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, campaign_id: int, wh
     A free entry of an open draw that asks for no consent goes to its batch with its member unread:
     on PostgreSQL the batch reads every member of its entries in one statement (:func:`_write_entries`)."""
     campaign = await open_campaign(kernel, ws, campaign_id)
-    ref = reference(who)
+    ref = kernel.members.ref(who.member_id, who.external_id)
     at = datetime.now(UTC)
     if campaign.mode == "draw" and campaign.accepting(at) and not campaign.points_cost and not campaign.consent_purpose:
         return await ENTRIES.submit(kernel, Entering(ws, campaign, ref, None, at))
-    member = await read_member(kernel, ws, ref)
+    member = await kernel.members.by_ref(ws, ref)
     if campaign.mode != "draw":
         raise WrongMode("An instant-win campaign takes spins (POST …/spins), not entries")
     if not campaign.accepting(at):
@@ -287,7 +269,7 @@ async def _write_entry(kernel: scrm.Kernel, entering: Entering) -> EntryOut:
     read and checked first when the request left it unread, so it gets its own 422 or 403."""
     member = entering.member
     if member is None:
-        member = await read_member(kernel, entering.ws, entering.ref)
+        member = await kernel.members.by_ref(entering.ws, entering.ref)
         await check_eligible(kernel, entering.ws, entering.campaign, member)
     return await _insert(kernel, entering.ws, entering.campaign, member.id, 0, entering.at)
 

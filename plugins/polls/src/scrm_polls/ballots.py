@@ -47,12 +47,12 @@ async def vote(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, poll_id: int, data: B
     """Check and cast a ballot. Its problems come in this order: the member (422), the poll closed
     (409), the member not eligible (403), the answers (422) — whichever way the ballot goes."""
     poll = await live.poll(kernel, ws, poll_id)
-    ref = voters.reference(data.member_id, data.external_id)
+    ref = kernel.members.ref(data.member_id, data.external_id)
     at = datetime.now(UTC)
     member = None
     rows = _unread_ready(poll, data, at)
     if rows is None:
-        member = await voters.voter(kernel, ws, ref)
+        member = await kernel.members.by_ref(ws, ref)
         if not poll.accepting(at) and live.forget(ws, poll_id):
             poll = await live.poll(kernel, ws, poll_id)  # its closing time may have moved since it was cached
         if not poll.accepting(at):

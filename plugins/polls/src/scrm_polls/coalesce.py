@@ -63,7 +63,7 @@ async def _write_batch(kernel: scrm.Kernel, casts: Sequence[Cast]) -> list[Store
 
 async def _write_one(kernel: scrm.Kernel, cast: Cast) -> Stored:
     if cast.member is None:
-        member = await voters.voter(kernel, cast.ws, cast.ref)
+        member = await kernel.members.by_ref(cast.ws, cast.ref)
         await voters.eligible(kernel, cast.ws, cast.poll, member)
         cast = replace(cast, member=member)
     return await store.write_one(kernel, cast), cast.member_id

@@ -16,24 +16,6 @@ from scrm_polls.polls import Poll
 from scrm_polls.problems import NotEligible
 
 
-def reference(member_id: int | None, external_id: str | None) -> scrm.MemberRef:
-    """The voter a body names; both or neither is a 422 naming ``member_id``."""
-    if (member_id is None) == (external_id is None):
-        raise scrm.invalid("member_id", "give either member_id or external_id")
-    return scrm.MemberRef(member_id=member_id, external_id=external_id)
-
-
-async def voter(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, ref: scrm.MemberRef) -> scrm.MemberOut:
-    """The member ``ref`` names; a member not in this workspace is a 422 naming the field."""
-    try:
-        if ref.member_id is not None:
-            return await kernel.members.get(ws, ref.member_id)
-        return await kernel.members.get_by_external_id(ws, ref.external_id or "")
-    except scrm.NotFound:
-        named = "member_id" if ref.member_id is not None else "external_id"
-        raise scrm.invalid(named, "no such member in this workspace") from None
-
-
 def refusal(poll: Poll, member: scrm.MemberOut) -> NotEligible | None:
     """Why ``member`` may not vote in ``poll`` by what their row says — not active, lacking a required
     tag, carrying an excluded one — or None (their consent is :func:`eligible`'s to check)."""
