@@ -129,6 +129,18 @@ class Members:
             named = "member_id" if ref.member_id is not None else "external_id"
             raise invalid(named, "no such member in this workspace") from None
 
+    async def _named(self, ws: WorkspaceRef, ids: set[int], external_ids: set[str], columns: str) -> builtins.list[Any]:
+        """``columns`` of this workspace's members (``m``) with one of ``ids`` or ``external_ids``."""
+        d = self.k.db.dialect
+        by_id, id_arg = d.any_of("m.id", ids, "bigint")
+        by_external, external_arg = d.any_of("m.external_id", external_ids, "text")
+        return await self.k.db.fetch(
+            f"SELECT {columns} FROM scrm_member m WHERE m.workspace = {{}} AND ({by_id} OR {by_external})",
+            ws.id,
+            id_arg,
+            external_arg,
+        )
+
     async def lookup(self, ws: WorkspaceRef, refs: Sequence[MemberRef]) -> builtins.list[MemberOut | None]:
         """The member each reference names (by ``member_id`` or ``external_id``), in order, or None
         where it names no member of this workspace — in one statement, whatever the number of refs.
@@ -136,19 +148,11 @@ class Members:
         For a group commit's batch that needs its requests' members (see ``GroupCommit``): it reads
         them all at once instead of each request reading its own before joining the batch. It raises
         nothing; a caller says what a missing or unfit member means to it."""
-        d = self.k.db.dialect
         ids = {ref.member_id for ref in refs if ref.member_id is not None}
         external_ids = {ref.external_id for ref in refs if ref.external_id is not None}
         if not ids and not external_ids:
             return [None] * len(refs)
-        by_id, id_arg = d.any_of("m.id", ids, "bigint")
-        by_external, external_arg = d.any_of("m.external_id", external_ids, "text")
-        rows = await self.k.db.fetch(
-            f"SELECT {self.columns} FROM scrm_member m WHERE m.workspace = {{}} AND ({by_id} OR {by_external})",
-            ws.id,
-            id_arg,
-            external_arg,
-        )
+        rows = await self._named(ws, ids, external_ids, self.columns)
         members = [to_member(row) for row in rows]
         by_ids = {m.id: m for m in members}
         by_externals = {m.external_id: m for m in members if m.external_id is not None}
@@ -392,20 +396,12 @@ class Members:
         ``member_id`` and ``external_id`` is a 422 naming every such item (``[3].member_id``;
         ``field_prefix`` goes in front when the items sit inside a larger body).
         """
-        d = self.k.db.dialect
         ids = {ref.member_id for ref in refs if ref.member_id is not None}
         external_ids = {ref.external_id for ref in refs if ref.external_id is not None}
         found_ids: dict[int, str] = {}
         found_external: dict[str, tuple[int, str]] = {}
         if ids or external_ids:
-            by_id, id_arg = d.any_of("id", ids, "bigint")
-            by_external, external_arg = d.any_of("external_id", external_ids, "text")
-            rows = await self.k.db.fetch(
-                f"SELECT id, external_id, status FROM scrm_member WHERE workspace = {{}} AND ({by_id} OR {by_external})",
-                ws.id,
-                id_arg,
-                external_arg,
-            )
+            rows = await self._named(ws, ids, external_ids, "m.id, m.external_id, m.status")
             for row in rows:
                 found_ids[row["id"]] = row["status"]
                 if row["external_id"] is not None:
