@@ -55,15 +55,15 @@ async def test_deleting_a_workspace_while_its_events_are_delivered(
     go = asyncio.Event()
     mark_active = kernel.members.mark_active
 
-    async def held(ws: Any, events: Sequence[Any]) -> None:
+    async def held(ws: Any, events: Sequence[Any], **options: Any) -> None:
         if ws.id == tenant.id and not holding.done():
             holding.set_result(int((await kernel.db.fetch("SELECT pg_backend_pid() AS pid"))[0]["pid"]))
             await go.wait()
-        await mark_active(ws, events)
+        await mark_active(ws, events, **options)
 
     monkeypatch.setattr(kernel.members, "mark_active", held)
     await visits(tenant, member, 3)  # their member was never active: delivering them locks the member
-    deliverer = await holding  # the in-process delivery job holds them
+    deliverer = await asyncio.wait_for(holding, 120)  # the in-process delivery job holds them
     deleting = asyncio.create_task(kernel.workspaces.delete(tenant.slug))
     await _blocked_by(kernel, deliverer, deleting)
     go.set()
