@@ -5,6 +5,7 @@ run equals what applying removes — a month of one workspace dropped whole, sha
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,7 +212,9 @@ async def test_a_listing_reads_the_months_without_the_default_partition(kernel: 
         kernel.events.columns, "e.workspace = {} AND e.member = {}", [tenant.id, member], 51
     )
     plan = "\n".join(row["QUERY PLAN"] for row in await kernel.db.fetch(f"EXPLAIN (COSTS OFF) {sql}", *args))
-    assert plan.count("scrm_event_default") == 1  # in the part outside the months only
+    # scanned once, in the part outside the months only (an index's name may hold the partition's
+    # name too: "Index Scan using scrm_event_default_… on scrm_event_default e_3" is one scan)
+    assert len(re.findall(r"\bon scrm_event_default e_\d+", plan)) == 1, plan
     assert "Merge Append" not in plan.split("scrm_event_default")[0].split("Append", 1)[1]
     window = await kernel.event_partitions.window(recent["id"])
     assert window is not None
