@@ -94,6 +94,8 @@ async def test_workspace_lifecycle(op: Operator) -> None:
     problem(await op.request("PATCH", f"/workspaces/{slug}", {"name": "x"}), 404, "not-found")
     problem(await op.request("DELETE", f"/workspaces/{slug}"), 404, "not-found")
     assert slug not in [w["slug"] for w in (await op.request("GET", "/workspaces")).json()]
+    # "²" is a digit to str.isdigit() but no number to int(): not a workspace id, no 500 (fuzzer seed 696031317)
+    problem(await op.request("GET", "/workspaces/²"), 404, "not-found")
 
 
 async def test_duplicate_slug_is_409(kernel: Kernel, op: Operator) -> None:

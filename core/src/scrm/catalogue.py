@@ -191,7 +191,7 @@ def choose(
             "(SCRM_PLUGINS_VERIFIED_ONLY)"
         )
     try:
-        spec = SpecifierSet(f"=={wanted}" if wanted and wanted[0].isdigit() else wanted)
+        spec = SpecifierSet(f"=={wanted}" if wanted and wanted[0].isdecimal() else wanted)
     except InvalidSpecifier:
         raise CatalogueError(f"{wanted!r} is not a version or a version range") from None
     matching = sorted(

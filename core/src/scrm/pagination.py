@@ -46,7 +46,7 @@ class Cursors:
         if not cursor:
             return 0
         last = self._verify(listing, cursor)
-        if not last.isdigit():
+        if not last.isdecimal():
             raise InvalidCursor("The cursor is not one this server issued for this listing")
         return int(last)
 

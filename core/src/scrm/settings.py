@@ -156,13 +156,13 @@ class Settings:
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"SCRM_REDIS_URL: expected redis://HOST:PORT/DB (got {redact(redis_url)!r})")
         pool = env.get("SCRM_DB_POOL_SIZE", "10")
-        if not pool.isdigit() or not 1 <= int(pool) <= 1000:
+        if not pool.isdecimal() or not 1 <= int(pool) <= 1000:
             raise SettingsError(f"SCRM_DB_POOL_SIZE: expected a whole number from 1 to 1000 (got {pool!r})")
         lease = env.get("SCRM_OUTBOX_LEASE_SECONDS", "60")
-        if not lease.isdigit() or not 1 <= int(lease) <= 86_400:
+        if not lease.isdecimal() or not 1 <= int(lease) <= 86_400:
             raise SettingsError(f"SCRM_OUTBOX_LEASE_SECONDS: expected a whole number from 1 to 86400 (got {lease!r})")
         auth_cache = env.get("SCRM_AUTH_CACHE_SECONDS", "5")
-        if not auth_cache.isdigit() or not 1 <= int(auth_cache) <= 3600:
+        if not auth_cache.isdecimal() or not 1 <= int(auth_cache) <= 3600:
             raise SettingsError(f"SCRM_AUTH_CACHE_SECONDS: expected a whole number from 1 to 3600 (got {auth_cache!r})")
         allowed = env.get("SCRM_PLUGINS")
         secure = env.get("SCRM_SECURE_COOKIES", "0").lower()

@@ -58,6 +58,6 @@ class Signer:
         if not hmac.compare_digest(given, self._mac(purpose, body)):
             raise refused
         expires, _, payload = body.partition("~")
-        if not expires.isdigit() or int(expires) < (now if now is not None else time.time()):
+        if not expires.isdecimal() or int(expires) < (now if now is not None else time.time()):
             raise refused
         return payload

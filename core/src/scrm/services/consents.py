@@ -574,7 +574,7 @@ def latest_per_purpose(history: Sequence[ConsentOut]) -> builtins.list[ConsentOu
 def _item_index(field: str) -> tuple[int, str]:
     """Sort key of an error field ``[3].purpose``: the item's index, then the field."""
     index, _, rest = field.removeprefix("[").partition("]")
-    return (int(index) if index.isdigit() else -1, rest)
+    return (int(index) if index.isdecimal() else -1, rest)
 
 
 def _to_consent(row: dict[str, Any]) -> ConsentOut:

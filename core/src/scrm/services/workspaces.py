@@ -66,7 +66,7 @@ class Workspaces:
 
     async def _find(self, ident: str | int, by_name: bool) -> builtins.list[dict[str, Any]]:
         cols = "SELECT id, slug, name, time_zone, created_at FROM scrm_workspace"
-        if isinstance(ident, int) or ident.isdigit():
+        if isinstance(ident, int) or ident.isdecimal():
             if int(ident) > MAX_ID:
                 return []
             return await self.k.db.fetch(f"{cols} WHERE id = {{}}", int(ident))

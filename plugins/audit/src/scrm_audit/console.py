@@ -104,7 +104,7 @@ async def add_request(request: Request[Any, Any, Any], kernel: scrm.KernelDep, w
     typed = await _form(request)
     ident = typed.get("member", "").strip()
     data: dict[str, Any] = {"kind": typed.get("kind", ""), "note": typed.get("note", "")}
-    data["member_id" if ident.isdigit() else "external_id"] = int(ident) if ident.isdigit() else ident
+    data["member_id" if ident.isdecimal() else "external_id"] = int(ident) if ident.isdecimal() else ident
     await requests.create(kernel, ws, scrm.convert_form(data, RequestIn))
     return _go(request, "/requests")
 

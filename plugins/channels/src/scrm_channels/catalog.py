@@ -70,7 +70,7 @@ async def _config(kernel: scrm.Kernel, kind: str, given: dict[str, Any]) -> dict
             config[name] = value if value is not None else ""
             continue
         if spec.kind is int:
-            if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+            if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdecimal():
                 errors.append(scrm.field_error(f"config.{name}", "must be a whole number"))
                 continue
             value = int(value)

@@ -91,7 +91,7 @@ def matches(trigger: Trigger, event: scrm.EventOut) -> bool:
         )
         return trigger.tag in (added or [])
     if trigger.kind == "segment":  # named by its id (digits) or its name, as the segments plugin resolves it
-        named = props.get("segment_id") if (trigger.segment or "").isdigit() else props.get("segment")
+        named = props.get("segment_id") if (trigger.segment or "").isdecimal() else props.get("segment")
         return event.type == "segment.entered" and str(named) == trigger.segment
     return False  # a date trigger is not an event: see :func:`dates`
 

@@ -66,7 +66,7 @@ def timed(node: definition.Node) -> bool:
 
 async def resolve(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, segment: str) -> int | None:
     """The id of the saved segment named by its id or its name (digits are an id), or None."""
-    by = "id" if segment.isdigit() else "name"
+    by = "id" if segment.isdecimal() else "name"
     rows = await kernel.sql.fetch(
         f"SELECT id FROM segments_segment WHERE {by} = {{}} AND workspace = {{}}",
         int(segment) if by == "id" else segment,

@@ -156,7 +156,7 @@ async def _member(kernel: Kernel, ws: WorkspaceRef, text: str | None) -> int | N
     naming the field when none or several do)."""
     if not text:
         return None
-    if text.isdigit() and 0 < int(text) <= MAX_ID:
+    if text.isdecimal() and 0 < int(text) <= MAX_ID:
         return int(text)
     found = await kernel.members.list(ws, MemberFilter(q=text), None, 2)
     if len(found.items) == 1:
