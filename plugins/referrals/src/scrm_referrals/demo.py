@@ -49,9 +49,13 @@ async def seed(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_ids: list[int]
         parent: dict[int, int] = {}  # invitee → inviter
         for member_id in people[:INVITERS]:
             holders[member_id] = await _code(kernel, ws, campaign.id, member_id, start)
-        for n, invitee in enumerate(people[INVITERS:]):
+        invitees = people[INVITERS:]
+        for n, invitee in enumerate(invitees):
             inviter = draw.choice(list(holders))
-            joined = start + timedelta(days=DAYS * n / len(people[INVITERS:]), minutes=draw.randint(0, 600))
+            # Each join falls inside its own slot of the month, never on its edges: the first one no
+            # earlier than a "last 30 days" asked a moment after seeding, the last one not in the future.
+            joined = start + timedelta(days=DAYS * (n + draw.uniform(0.1, 0.9)) / len(invitees))
+            converted = min(joined + timedelta(hours=2), now)
             signals = ["shared-source"] if n % 17 == 5 else []
             state = "held" if signals else ("converted" if draw.random() < 0.8 else "pending")
             row = await kernel.sql.fetch(
@@ -67,8 +71,8 @@ async def seed(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_ids: list[int]
                 state,
                 json.dumps(signals),
                 joined,
-                joined + timedelta(hours=2) if state != "pending" else None,
-                joined + timedelta(days=1) if draw.random() < 0.7 else None,
+                converted if state != "pending" else None,
+                min(joined + timedelta(days=1), now) if draw.random() < 0.7 else None,
             )
             parent[invitee] = inviter
             if state != "pending":
@@ -83,7 +87,7 @@ async def seed(kernel: scrm.Kernel, ws: scrm.WorkspaceRef, member_ids: list[int]
                         role,
                         campaign.reward(role).tag,
                         "paid" if state == "converted" else "held",
-                        joined + timedelta(hours=2),
+                        converted,
                     )
             if draw.random() < 0.4:  # some invitees invite in turn
                 holders[invitee] = await _code(kernel, ws, campaign.id, invitee, joined)
