@@ -33,7 +33,17 @@ from scrm.params import (
     SearchText,
     Text,
 )
-from scrm.problems import Conflict, Forbidden, NotFound, Problem, ValidationFailed, field_error, invalid, invalid_fields
+from scrm.problems import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+    ValidationFailed,
+    field_error,
+    invalid,
+    invalid_fields,
+    problem_spec,
+)
 from scrm.schemas import (
     BulkTagChange,
     ChainReport,
@@ -213,6 +223,7 @@ __all__ = [
     "import_members",
     "invalid",
     "invalid_fields",
+    "problem_spec",
     "sent_fields",
     "set_actor",
     "with_kernel",

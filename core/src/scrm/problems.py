@@ -23,7 +23,8 @@ log = logging.getLogger("scrm.errors")
 
 
 class Problem(Exception):
-    """An error with an HTTP status and a stable kind; ``errors`` names fields at fault."""
+    """An error with an HTTP status and a stable kind; ``errors`` names fields at fault, ``headers``
+    are response headers the status needs (a 416's ``Content-Range``)."""
 
     status: int = 400
     kind: str = "bad-request"
@@ -37,6 +38,7 @@ class Problem(Exception):
         status: int | None = None,
         kind: str | None = None,
         title: str | None = None,
+        headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
         if status is not None:
@@ -48,6 +50,7 @@ class Problem(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors
+        self.headers = headers or {}
         self.extra = extra
 
     def document(self, instance: str | None = None) -> dict[str, Any]:
@@ -165,13 +168,13 @@ class ServiceUnavailable(Problem):
 
 
 def problem_response(problem: Problem, request: Request[Any, Any, Any] | None = None) -> Response[Any]:
-    headers = {"Retry-After": "5"} if problem.status == 503 else None
+    headers = {"Retry-After": "5"} if problem.status == 503 else {}
     instance = request.url.path if request is not None else None
     return Response(
         content=problem.document(instance),
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
-        headers=headers,
+        headers=headers | problem.headers,
     )
 
 
@@ -330,15 +333,18 @@ def problem_responses(methods: set[str]) -> dict[int, ResponseSpec]:
     statuses = dict(_ANY_CALL)
     if methods & {"POST", "PUT", "PATCH", "DELETE"}:
         statuses |= _WRITES
-    return {
-        status: ResponseSpec(
-            data_container=ProblemDocument,
-            media_type=PROBLEM_MEDIA_TYPE,
-            description=description,
-            generate_examples=False,
-        )
-        for status, description in sorted(statuses.items())
-    }
+    return {status: problem_spec(description) for status, description in sorted(statuses.items())}
+
+
+def problem_spec(description: str) -> ResponseSpec:
+    """A problem-document answer in a handler's OpenAPI ``responses``: for a status the core does not
+    declare for every operation (``responses={416: scrm.problem_spec("The range is outside the file")}``)."""
+    return ResponseSpec(
+        data_container=ProblemDocument,
+        media_type=PROBLEM_MEDIA_TYPE,
+        description=description,
+        generate_examples=False,
+    )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
