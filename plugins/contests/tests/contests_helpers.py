@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from PIL import Image
+from scrm.testing import problem
+from scrm_contests.storage import Storage
 
 BASE = "/api/v1/contests/contests"
 
@@ -58,6 +60,12 @@ def webm(payload: int = 1_000, doctype: bytes = b"webm", unknown_size: bool = Fa
     return header + ebml(b"\x18\x53\x80\x67", ebml(b"\xec", bytes(payload)), unknown_size=unknown_size)
 
 
+async def read_all(store: Storage, key: str) -> bytes | None:
+    """A stored file's bytes, read as the media route does (None when there is no such file)."""
+    size = await store.size(key)
+    return None if size is None else b"".join([chunk async for chunk in store.read(key, 0, size)])
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -105,3 +113,31 @@ async def voting_contest(
         subs.append(await submitted(tenant, contest["id"], member["id"], f"Entry {i}"))
     await move(tenant, contest["id"], "voting")
     return contest, subs
+
+
+async def check_ranges(client: Any, url: str, data: bytes) -> None:
+    """A signed link to ``data`` answers range requests as RFC 9110 asks: one range is a 206 of those
+    bytes, a range past the end a 416 naming the size, anything else (malformed, several ranges) the
+    whole file."""
+    n = len(data)
+    whole = await client.get(url)
+    assert (whole.status_code, whole.headers["accept-ranges"], whole.content) == (200, "bytes", data)
+    for asked, first, last in [
+        ("bytes=0-99", 0, 99),
+        (f"bytes={n - 10}-", n - 10, n - 1),
+        ("bytes=-10", n - 10, n - 1),
+        (f"bytes=5-{n + 100}", 5, n - 1),  # clipped to the end
+        (f"bytes=-{n + 100}", 0, n - 1),  # a suffix longer than the file is the file
+    ]:
+        part = await client.get(url, headers={"Range": asked})
+        assert part.status_code == 206, asked
+        assert part.headers["content-range"] == f"bytes {first}-{last}/{n}", asked
+        assert part.headers["content-length"] == str(last - first + 1), asked
+        assert part.content == data[first : last + 1], asked
+    for unsatisfiable in (f"bytes={n}-", f"bytes={n + 5}-{n + 10}", "bytes=-0"):
+        refused = await client.get(url, headers={"Range": unsatisfiable})
+        problem(refused, 416, "contests-range-not-satisfiable")
+        assert refused.headers["content-range"] == f"bytes */{n}"
+    for ignored in ("bytes=abc", "bytes=9-3", "bytes=-", "items=0-9", "bytes=0-9,20-29", "bytes=0-" + "9" * 5000):
+        answer = await client.get(url, headers={"Range": ignored})
+        assert (answer.status_code, answer.content) == (200, data), ignored

@@ -33,6 +33,7 @@ ROUTES = {
     ("POST", "/api/v1/contests/contests/{contest_id:int}/awards"),
     ("GET", "/api/v1/contests/contests/{contest_id:int}/awards"),
     ("GET", "/api/v1/contests/media/{token:str}"),
+    ("HEAD", "/api/v1/contests/media/{token:str}"),
 }
 
 

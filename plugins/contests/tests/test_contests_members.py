@@ -32,13 +32,13 @@ async def test_export_and_erasure(kernel: Kernel, tenant: Any, client: Any) -> N
     store = storage.of(kernel)
     assert isinstance(store, LocalStorage)
     keys = await _keys(kernel, tenant.id)
-    theirs = [k for k in keys if (await store.get(k)) is not None]
+    theirs = [k for k in keys if (await store.size(k)) is not None]
     assert len(theirs) == 4  # two files and two thumbnails
     assert (await tenant.delete(f"/api/v1/members/{author}")).status_code in (200, 204)
     left = await _keys(kernel, tenant.id)
     assert len(left) == 2
     for key in set(keys) - set(left):
-        assert await store.get(key) is None, "an erased member's file is still in storage"
+        assert await store.size(key) is None, "an erased member's file is still in storage"
     other = (await tenant.get(f"{BASE}/{contest['id']}/submissions/{subs[1]['id']}")).json()
     assert other["votes"] == 0  # the erased member's vote is gone with them
 
@@ -48,7 +48,7 @@ async def test_deleting_the_workspace_deletes_its_files(kernel: Kernel, tenant: 
     keys = await _keys(kernel, tenant.id)
     await kernel.workspaces.delete(tenant.slug)
     for key in keys:
-        assert await storage.of(kernel).get(key) is None
+        assert await storage.of(kernel).size(key) is None
     assert await kernel.sql.fetch("SELECT id FROM contests_contest WHERE workspace = {}", tenant.id) == []
 
 

@@ -1,6 +1,7 @@
 """Storage backends: the local directory and an S3-compatible bucket (moto's server, started by the
-test on a free loopback port), each through the same contract, and a submission stored in S3 end to
-end (served through its signed link, deleted with the member)."""
+test on a free loopback port), each through the same contract (whole and ranged reads, in chunks), and
+a submission stored in S3 end to end (served in ranges through its signed link, deleted with the
+member)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from typing import Any
 
 import boto3
 import pytest
-from contests_helpers import BASE, create, entry, image, move
+from contests_helpers import BASE, check_ranges, create, entry, image, move, read_all
 from moto.server import ThreadedMotoServer
 from scrm import Kernel
 from scrm_contests import storage
-from scrm_contests.storage import LocalStorage, S3Storage, Storage
+from scrm_contests.storage import CHUNK, LocalStorage, S3Storage, Storage
 
 
 def _free_port() -> int:
@@ -49,13 +50,21 @@ def _bucket(endpoint: str, name: str, monkeypatch: pytest.MonkeyPatch) -> S3Stor
 
 
 async def _contract(store: Storage) -> None:
-    assert await store.get("1/2/missing") is None
+    assert await store.size("1/2/missing") is None
     await store.put("1/2/abc", b"\x89PNG data", "image/png")
-    assert await store.get("1/2/abc") == b"\x89PNG data"
+    assert await store.size("1/2/abc") == 9
+    assert await read_all(store, "1/2/abc") == b"\x89PNG data"
+    assert [chunk async for chunk in store.read("1/2/abc", 5, 4)] == [b"data"]
     await store.put("1/2/abc", b"replaced", "image/png")
-    assert await store.get("1/2/abc") == b"replaced"
-    await store.delete(["1/2/abc", "1/2/never-there"])
-    assert await store.get("1/2/abc") is None
+    assert await read_all(store, "1/2/abc") == b"replaced"
+    big = bytes(range(256)) * 1024
+    await store.put("1/2/big", big, "video/mp4")
+    chunks = [chunk async for chunk in store.read("1/2/big", 1000, 3 * CHUNK)]
+    assert b"".join(chunks) == big[1000 : 1000 + 3 * CHUNK]
+    assert len(chunks) >= 3
+    assert max(map(len, chunks)) <= CHUNK
+    await store.delete(["1/2/abc", "1/2/big", "1/2/never-there"])
+    assert await store.size("1/2/abc") is None
 
 
 async def test_local_storage(tmp_path: Path) -> None:
@@ -91,8 +100,7 @@ async def test_a_submission_in_s3(
         sub = (
             await tenant.post(f"{BASE}/{contest['id']}/submissions", entry(member["id"], "S3", ("g.png", png)))
         ).json()
-        served = await client.get(sub["media"][0]["url"])
-        assert served.content == png
+        await check_ranges(client, sub["media"][0]["url"], png)  # ranged GetObjects
         listed = bucket.client.list_objects_v2(Bucket="submissions")["Contents"]
         assert len(listed) == 2
         assert all(o["Key"].startswith(f"scrm/{tenant.id}/{contest['id']}/") for o in listed)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contests_helpers import BASE, create, entry, image, move, mp4, webm
+from contests_helpers import BASE, create, entry, image, move, mp4, read_all, webm
 from scrm import Kernel
 from scrm.testing import problem
 from scrm_contests import storage, video
@@ -112,7 +112,7 @@ async def test_videos_stay_in_their_workspace_and_go_with_their_member(
     assert (await other.get(theirs)).json()["items"] == []
     rows = await kernel.sql.fetch("SELECT storage_key, thumb_key FROM contests_media WHERE workspace = {}", tenant.id)
     assert [r["thumb_key"] for r in rows] == [""]
-    assert await storage.of(kernel).get(rows[0]["storage_key"]) == mp4()
+    assert await read_all(storage.of(kernel), rows[0]["storage_key"]) == mp4()
     assert (await tenant.delete(f"/api/v1/members/{member['id']}")).status_code in (200, 204)
-    assert await storage.of(kernel).get(rows[0]["storage_key"]) is None
+    assert await storage.of(kernel).size(rows[0]["storage_key"]) is None
     problem(await client.get(sub["media"][0]["url"]), 404, "not-found")

@@ -6,14 +6,16 @@ links (``GET /media/{token}``), which need no key."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import scrm
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, Request, Response, get, head, patch, post
+from litestar.datastructures import ResponseHeader
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from scrm_contests import contests, judging, results, submissions, votes
+from scrm_contests import contests, delivery, judging, results, storage, submissions, votes
 from scrm_contests.problems import NotJudge
 from scrm_contests.schemas import (
     AwardOut,
@@ -41,11 +43,18 @@ READ = {"scope": "contests:read"}
 WRITE = {"scope": "contests:write"}
 JUDGE = {"scope": "contests:judge"}
 ADMIN = {"scope": "contests:admin"}
+MediaToken = Annotated[str, PathParameter(max_length=500)]
 SignalKind = Annotated[
     str | None,
     QueryParameter(name="kind", description="Only signals of this kind", pattern=r"^[a-z-]{1,32}$"),
 ]
 _json = msgspec.json.Encoder()
+
+
+async def _send_file(request: Request[Any, Any, Any], kernel: scrm.Kernel, token: str, *, body: bool) -> Response[Any]:
+    """A signed link's file, for a GET (``body``) or a HEAD."""
+    key, content_type = await submissions.stored(kernel, token)
+    return await delivery.respond(storage.of(kernel), key, content_type, request.headers, body=body)
 
 
 def judge_of(principal: scrm.Principal) -> str:
@@ -310,19 +319,40 @@ class MediaController(Controller):
         operation_id="contestsMedia",
         summary="Fetch a file through a signed link",
         security=[],
+        media_type="application/octet-stream",
+        response_headers=[
+            ResponseHeader(name="Accept-Ranges", value="bytes", documentation_only=True),
+            ResponseHeader(
+                name="ETag", value='"<hash>"', description="A strong validator of the file", documentation_only=True
+            ),
+        ],
+        responses={
+            206: ResponseSpec(
+                data_container=bytes,
+                media_type="application/octet-stream",
+                description="The range asked for (see Content-Range)",
+                generate_examples=False,
+            ),
+            304: ResponseSpec(data_container=None, description="The copy the client has (If-None-Match) is current"),
+            416: scrm.problem_spec("The range starts past the end of the file (Content-Range: bytes */size)"),
+        },
     )
     async def media(
-        self, kernel: scrm.KernelDep, token: Annotated[str, PathParameter(max_length=500)]
+        self, request: Request[Any, Any, Any], kernel: scrm.KernelDep, token: MediaToken
     ) -> Response[bytes]:
         """The file or thumbnail a signed link names (links come with submissions and last an hour).
-        Needs no key; a forged, altered or expired link is a 404."""
-        data, content_type = await submissions.serve(kernel, token)
-        headers = {
-            "Cache-Control": "private, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": "inline",
-        }
-        return Response(data, media_type=content_type, headers=headers)
+        Needs no key; a forged, altered or expired link is a 404. Streamed, with an ``ETag``
+        (``If-None-Match`` → 304) and ranges: ``Range: bytes=first-last``, ``bytes=first-`` or
+        ``bytes=-suffix`` answers 206 with ``Content-Range``, so a video player can seek; a range past
+        the end is a 416; several ranges, a malformed header or an outdated ``If-Range`` get the whole file."""
+        return await _send_file(request, kernel, token, body=True)
+
+    @head("/{token:str}", opt={**READ, scrm.SIGNED_URL_OPT: True}, include_in_schema=False, security=[])
+    async def media_head(
+        self, request: Request[Any, Any, Any], kernel: scrm.KernelDep, token: MediaToken
+    ) -> Response[None]:
+        """The GET's status and headers without the file (players ask for its size and ranges first)."""
+        return await _send_file(request, kernel, token, body=False)
 
 
 ROUTES = [ContestController, MediaController]

@@ -33,3 +33,9 @@ class NotVotable(scrm.Conflict):
 class NotJudge(scrm.Forbidden):
     kind = "contests-not-judge"
     title = "Only a person can judge: sign in to the console, or use a key of your own"
+
+
+class RangeNotSatisfiable(scrm.Problem):
+    status = 416
+    kind = "contests-range-not-satisfiable"
+    title = "The requested range is not within the file"

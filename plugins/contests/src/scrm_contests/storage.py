@@ -10,7 +10,11 @@ Chosen per process from the environment:
     prefix; credentials come from boto3's usual chain (``AWS_ACCESS_KEY_ID`` and so on).
 
 Keys are random (``<workspace>/<contest>/<token>``): nothing about a file's address can be guessed,
-and files are never served from the store's own address but through the plugin's signed links.
+and files are never served from the store's own address but through the plugin's signed links. A
+key is written once and never rewritten, so what it holds never changes.
+
+Files are read in part and in chunks (:meth:`Storage.read`): a player asks for the bytes it needs
+of a video, and no file is read whole into the API process's memory to be served.
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 import scrm
+
+#: the most a read holds in memory at once
+CHUNK = 64 * 1024
 
 
 class Storage(Protocol):
@@ -30,7 +37,14 @@ class Storage(Protocol):
 
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
-    async def get(self, key: str) -> bytes | None: ...
+    async def size(self, key: str) -> int | None:
+        """The file's length in bytes; None when there is no such file."""
+        ...
+
+    def read(self, key: str, offset: int, length: int) -> AsyncIterator[bytes]:
+        """``length`` bytes of the file from ``offset`` (both within its :meth:`size`), in chunks of at
+        most :data:`CHUNK` bytes. A file deleted since its :meth:`size` may end the iteration with an error."""
+        ...
 
     async def delete(self, keys: list[str]) -> None: ...
 
@@ -58,12 +72,22 @@ class LocalStorage:
 
         await asyncio.to_thread(write)
 
-    async def get(self, key: str) -> bytes | None:
+    async def size(self, key: str) -> int | None:
         path = self._path(key)
         try:
-            return await asyncio.to_thread(path.read_bytes)
+            return (await asyncio.to_thread(path.stat)).st_size
         except FileNotFoundError:
             return None
+
+    async def read(self, key: str, offset: int, length: int) -> AsyncIterator[bytes]:
+        with await asyncio.to_thread(self._path(key).open, "rb") as file:
+            await asyncio.to_thread(file.seek, offset)
+            while length > 0:
+                chunk = await asyncio.to_thread(file.read, min(CHUNK, length))
+                if not chunk:
+                    return
+                length -= len(chunk)
+                yield chunk
 
     async def delete(self, keys: list[str]) -> None:
         def remove() -> None:
@@ -96,16 +120,35 @@ class S3Storage:
             self.client.put_object, Bucket=self.bucket, Key=self.prefix + key, Body=data, ContentType=content_type
         )
 
-    async def get(self, key: str) -> bytes | None:
-        def read() -> bytes | None:
+    async def size(self, key: str) -> int | None:
+        def head() -> int | None:
             try:
-                answer = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
-            except self.client.exceptions.NoSuchKey:
-                return None
-            body: bytes = answer["Body"].read()
-            return body
+                answer = self.client.head_object(Bucket=self.bucket, Key=self.prefix + key)
+            except self.client.exceptions.ClientError as error:
+                if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                    return None
+                raise
+            size: int = answer["ContentLength"]
+            return size
 
-        return await asyncio.to_thread(read)
+        return await asyncio.to_thread(head)
+
+    async def read(self, key: str, offset: int, length: int) -> AsyncIterator[bytes]:
+        """One ranged GetObject, its body read a chunk at a time as the response is sent."""
+        if length <= 0:
+            return
+        answer = await asyncio.to_thread(
+            self.client.get_object,
+            Bucket=self.bucket,
+            Key=self.prefix + key,
+            Range=f"bytes={offset}-{offset + length - 1}",
+        )
+        body = answer["Body"]
+        try:
+            while chunk := await asyncio.to_thread(body.read, CHUNK):
+                yield chunk
+        finally:
+            body.close()
 
     async def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):  # S3 deletes at most 1,000 keys per call

@@ -317,9 +317,9 @@ async def moderate(
     return await get(kernel, ws, contest_id, submission_id)
 
 
-async def serve(kernel: scrm.Kernel, token: str) -> tuple[bytes, str]:
-    """The bytes and type of the file a signed link names (404 for a bad link, a file gone, or a
-    workspace where contests is off)."""
+async def stored(kernel: scrm.Kernel, token: str) -> tuple[str, str]:
+    """The storage key and content type of the file a signed link names (404 for a bad link, a
+    video's thumbnail, which does not exist, or a workspace where contests is off)."""
     ws_id, media_id, variant = links.read(kernel, token)
     ws = await kernel.workspaces.ref(ws_id)
     if "contests" not in ws.enabled_plugins:
@@ -333,7 +333,6 @@ async def serve(kernel: scrm.Kernel, token: str) -> tuple[bytes, str]:
         raise scrm.NotFound("The link is invalid or has expired")
     thumb = variant == "thumb"
     key = rows[0]["thumb_key"] if thumb else rows[0]["storage_key"]
-    data = await storage.of(kernel).get(key) if key else None
-    if data is None:
+    if not key:
         raise scrm.NotFound("The file is gone")
-    return data, "image/jpeg" if thumb else rows[0]["content_type"]
+    return key, "image/jpeg" if thumb else rows[0]["content_type"]
