@@ -3853,7 +3853,7 @@ class Contests(SyncNamespace):
         )
 
     def media(self, token: str) -> bytes:
-        """Fetch a file through a signed link. The file or thumbnail a signed link names (links come with submissions and last an hour). Needs no key; a forged, altered or expired link is a 404."""
+        """Fetch a file through a signed link. The file or thumbnail a signed link names (links come with submissions and last an hour). Needs no key; a forged, altered or expired link is a 404. Streamed, with an ``ETag`` (``If-None-Match`` → 304) and ranges: ``Range: bytes=first-last``, ``bytes=first-`` or ``bytes=-suffix`` answers 206 with ``Content-Range``, so a video player can seek; a range past the end is a 416; several ranges, a malformed header or an outdated ``If-Range`` get the whole file."""
         return cast("bytes", self._call("contestsMedia", "bytes", path={"token": token}))
 
     def moderate(self, contest_id: int, submission_id: int, body: ModerateIn | dict[str, Any]) -> SubmissionOut:
@@ -4066,7 +4066,7 @@ class AsyncContests(AsyncNamespace):
         )
 
     async def media(self, token: str) -> bytes:
-        """Fetch a file through a signed link. The file or thumbnail a signed link names (links come with submissions and last an hour). Needs no key; a forged, altered or expired link is a 404."""
+        """Fetch a file through a signed link. The file or thumbnail a signed link names (links come with submissions and last an hour). Needs no key; a forged, altered or expired link is a 404. Streamed, with an ``ETag`` (``If-None-Match`` → 304) and ranges: ``Range: bytes=first-last``, ``bytes=first-`` or ``bytes=-suffix`` answers 206 with ``Content-Range``, so a video player can seek; a range past the end is a 416; several ranges, a malformed header or an outdated ``If-Range`` get the whole file."""
         return cast("bytes", await self._call("contestsMedia", "bytes", path={"token": token}))
 
     async def moderate(self, contest_id: int, submission_id: int, body: ModerateIn | dict[str, Any]) -> SubmissionOut:
