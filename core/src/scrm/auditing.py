@@ -7,7 +7,8 @@ and the target — its last ``*_id`` path parameter). The guards that authentica
 is (:func:`~scrm.services.audit.set_actor`). Only ``POST``/``PUT``/``PATCH``/``DELETE`` are recorded;
 a route that writes nothing although it is a ``POST`` (a check, a preview) declares
 ``opt={"audit": False}``. A write request that answered 2xx/3xx without a transaction of its own
-(a single-statement write) gets its record when its response starts, in a transaction of its own.
+(a single-statement write) gets its record when its response starts
+(:meth:`~scrm.services.audit.Audit.record_request`).
 """
 
 from __future__ import annotations
@@ -48,9 +49,7 @@ class RecordWrites(ASGIMiddleware):
 
             async def recording_send(message: Message) -> None:
                 if message["type"] == "http.response.start" and message["status"] < 400 and not context.recorded:
-                    kernel = scope["app"].state.kernel
-                    async with kernel.db.transaction():
-                        pass  # the transaction's audit hook writes the record
+                    await scope["app"].state.kernel.audit.record_request()
                 await send(message)
 
             await next_app(scope, receive, recording_send)

@@ -9,7 +9,7 @@ commits, which appends the records — so the write and its record commit togeth
 What a record says of the change comes from the route (its ``operation_id`` as the action, its path
 parameters as the target) unless a service said more with :meth:`Audit.note` (a before/after summary).
 A write request that succeeded without a transaction of its own (a single-statement write) gets its
-record right after, in a transaction of its own.
+record right after, as a statement of its own (:meth:`Audit.record_request`).
 
 The chain: a record's ``hash`` is SHA-256 of ``"<seq>:<prev_hash>:<body>"``, where ``body`` is the
 canonical JSON of its own fields (:func:`record_body`); ``scrm_audit_chain`` holds each workspace's
@@ -424,6 +424,21 @@ class Audit:
             return
         notes: builtins.list[Note] = self.k.db.transaction_state().pop("audit", None) or [_default_note(context)]
         await self._record(context, notes)
+
+    async def record_request(self) -> None:
+        """The running request's record, for a write that committed without a transaction of its own
+        (a single-statement write; see :mod:`scrm.auditing`). On PostgreSQL the append is one
+        statement of its own, atomic without ``BEGIN`` and ``COMMIT``: the chain's head stays locked
+        for one round trip and its commit instead of three — every other write of the workspace waits
+        on that lock. On SQLite (whose append reads the head first) in a transaction."""
+        context = _current.get()
+        if context is None or not context.writes or context.recorded or context.task is not asyncio.current_task():
+            return
+        if self.k.db.dialect.name != "postgres" or self.k.db.in_transaction():
+            async with self.k.db.transaction():
+                pass  # its before-commit hook appends the record
+            return
+        await self._record(context, [_default_note(context)])
 
     async def _record(self, context: AuditContext, notes: builtins.list[Note]) -> None:
         await self._append_all(self._rows(context, notes))
