@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from scrm import Kernel
 from scrm.testing import Tenant, problem
 
@@ -128,3 +129,36 @@ async def test_concurrent_redemptions_of_one_member_never_go_negative(tenant: Te
         member_id,
     )
     assert int(rows[0]["balance"]) == int(rows[0]["total"]) == 0
+
+
+async def test_a_redemption_carries_its_audit_record(
+    tenant: Tenant, kernel: Kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Racing redemptions, some refused: one audit record for each one paid and none for a refused
+    one, one chain that verifies — and on PostgreSQL a redemption's record rides in its own
+    statement (``kernel.audit.appending``), not in a statement after it (one that raced another of
+    the same member runs again in a transaction, whose commit records it)."""
+    await tenant.enable("points")
+    mug = await reward(tenant, cost=100)
+    members = [await rich_member(tenant, points) for points in (300, 300, 50, 50)]
+    carried: list[int] = []
+    appended = kernel.audit.appended
+
+    async def counting(appending: Any, moved: int) -> None:
+        carried.append(moved)
+        await appended(appending, moved)
+
+    monkeypatch.setattr(kernel.audit, "appended", counting)
+    alone = await tenant.post(f"{API}/rewards/{mug['id']}/redemptions", {"member_id": members[0]})
+    assert alone.status_code == 201, alone.text
+    assert carried == ([1] if kernel.db.dialect.name == "postgres" else [])
+    responses = await asyncio.gather(
+        *(tenant.post(f"{API}/rewards/{mug['id']}/redemptions", {"member_id": m}) for m in members for _ in range(2))
+    )
+    paid = [r for r in responses if r.status_code == 201]
+    assert len(paid) == 4
+    assert all(r.status_code == 409 for r in responses if r.status_code != 201)
+    audit = (await tenant.get("/api/v1/audit", params={"action": "pointsRedeem", "limit": "50"})).json()["items"]
+    assert len(audit) == 5
+    assert {int(r["target_id"]) for r in audit} == {mug["id"]}
+    assert (await tenant.get("/api/v1/audit/verify")).json()["ok"] is True

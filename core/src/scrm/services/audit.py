@@ -200,6 +200,14 @@ class Appending:
     args: builtins.list[Any]
     owed: builtins.list[tuple[AuditContext, builtins.list[Note]]]
 
+    def named(self) -> tuple[str, dict[str, Any]]:
+        """The CTEs with named placeholders (``{audit_0}``, ``{audit_1}``, …) and their values, for a
+        statement run by :meth:`scrm.sql.Sql.run` (give ``after`` no positional arguments then: it may
+        name the statement's own values, ``{ws}``)."""
+        numbers = iter(range(len(self.args)))
+        text = re.sub(r"\{\}", lambda _: f"{{audit_{next(numbers)}}}", self.ctes)
+        return text, {f"audit_{n}": value for n, value in enumerate(self.args)}
+
 
 def _append_ctes(
     workspace: int, rows: builtins.list[dict[str, Any]], after: str, after_args: builtins.list[Any]
@@ -232,6 +240,14 @@ def _append_ctes(
         *([row[name] for row in rows] for name in names),
     ]
     return ctes, [*args, workspace, workspace]
+
+
+def _unrecorded_request() -> AuditContext | None:
+    """The running request's context, if it writes and no record of it was written yet."""
+    context = _current.get()
+    if context is None or not context.writes or context.recorded or context.task is not asyncio.current_task():
+        return None
+    return context
 
 
 def _default_note(context: AuditContext) -> Note:
@@ -431,8 +447,8 @@ class Audit:
         statement of its own, atomic without ``BEGIN`` and ``COMMIT``: the chain's head stays locked
         for one round trip and its commit instead of three — every other write of the workspace waits
         on that lock. On SQLite (whose append reads the head first) in a transaction."""
-        context = _current.get()
-        if context is None or not context.writes or context.recorded or context.task is not asyncio.current_task():
+        context = _unrecorded_request()
+        if context is None:
             return
         if self.k.db.dialect.name != "postgres" or self.k.db.in_transaction():
             async with self.k.db.transaction():
@@ -445,26 +461,37 @@ class Audit:
         context.recorded += len(notes)
 
     def appending(self, workspace: int, after: str, *after_args: Any) -> Appending | None:
-        """The running group commit batch's records as CTEs for the batch's own statement, so that a
-        batch whose write is one statement needs no transaction: ``BEGIN``, the write, the trail,
-        ``COMMIT`` (four round trips) become one. The records are appended only if ``after`` (SQL on
-        the statement's other CTEs, with ``after_args``) holds — say, only if the write went in — and
-        the head is locked when ``after`` is evaluated: refer to the write's inserting CTEs there so
-        that, as in every other write, the trail's head is locked after the rows are.
+        """The records a one-statement write owes, as CTEs for that statement, so that it needs no
+        transaction: ``BEGIN``, the write, the trail, ``COMMIT`` (four round trips) become one, and the
+        record commits with the write. The records are those of the running group commit batch (a
+        batch whose write is one statement), or else of the running request (a write such as a
+        redemption, which is one statement). They are appended only if ``after`` (SQL on the
+        statement's other CTEs, with ``after_args``) holds — say, only if the write went in — and the
+        head is locked when ``after`` is evaluated: refer to the write's inserting CTEs there so that,
+        as in every other write, the trail's head is locked after the rows are.
 
-        None when it cannot be: outside a batch, a record of another workspace, or a head this
-        process has not seen yet (a statement cannot create it and lock it too) — the batch then
-        takes a transaction, whose commit appends the records. After the statement, call
-        :meth:`appended` with what its ``audit_moved`` CTE returned."""
-        batch = _own_batch()
-        if batch is None or workspace not in self._heads:
+        None when it cannot be: inside a transaction (its commit records the write), a request that
+        writes nothing or was recorded already, a record of another workspace, SQLite, or a head this
+        process has not seen yet (a statement cannot create it and lock it too) — then a batch takes a
+        transaction, whose commit appends the records, and a request gets its record after the write
+        (:meth:`record_request`). After the statement, if ``after`` held, call :meth:`appended` with
+        what its ``audit_moved`` CTE returned."""
+        if workspace not in self._heads:
             return None
-        owed = _owed(batch)
+        batch = _own_batch()
+        owed = _owed(batch) if batch is not None else self._owed_by_request()
         rows = [row for held, notes in owed for row in self._rows(held, notes)]
         if not rows or any(row["workspace"] != workspace for row in rows):
             return None
         ctes, args = _append_ctes(workspace, rows, after, list(after_args))
         return Appending(ctes, args, owed)
+
+    def _owed_by_request(self) -> builtins.list[tuple[AuditContext, builtins.list[Note]]]:
+        """The running request's record, if a statement of its own may carry it (see :meth:`appending`)."""
+        context = _unrecorded_request()
+        if context is None or self.k.db.in_transaction():
+            return []
+        return [(context, [_default_note(context)])]
 
     async def appended(self, appending: Appending, moved: int) -> None:
         """After the statement holding ``appending`` committed: ``moved`` is how many chain heads its

@@ -124,14 +124,25 @@ _DEBIT = (
 _REDEMPTION = (
     ", r AS (INSERT INTO points_redemption (workspace, member_id, reward_id, reward_name, cost, transaction_id, "
     "created_at) SELECT {ws}, {member}, {reward}, go.name, go.amount, t.id, {at} FROM go, t "
-    "RETURNING id, member_id, reward_id, reward_name, cost, transaction_id, created_at) "
-    "SELECT state.balance AS held, state.fresh, t.id AS transaction_id, a.member_id, a.balance, a.lifetime, a.tier, "
-    "r.id AS redemption_id, r.reward_id, r.reward_name, r.cost, r.created_at "
-    "FROM state LEFT JOIN t ON true LEFT JOIN a ON true LEFT JOIN r ON true"
+    "RETURNING id, member_id, reward_id, reward_name, cost, transaction_id, created_at)"
 )
-_RESULT = (
-    " SELECT state.balance AS held, state.fresh, t.id AS transaction_id, a.member_id, a.balance, a.lifetime, a.tier "
-    "FROM state LEFT JOIN t ON true LEFT JOIN a ON true"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a one-statement debit reads back: its columns and what they are read from."""
+
+    columns: str
+    source: str
+
+
+_RESULT = Result(
+    "state.balance AS held, state.fresh, t.id AS transaction_id, a.member_id, a.balance, a.lifetime, a.tier",
+    "state LEFT JOIN t ON true LEFT JOIN a ON true",
+)
+_REDEMPTION_RESULT = Result(
+    f"{_RESULT.columns}, r.id AS redemption_id, r.reward_id, r.reward_name, r.cost, r.created_at",
+    f"{_RESULT.source} LEFT JOIN r ON true",
 )
 
 
@@ -332,7 +343,7 @@ class Ledger:
         if not self.sql.postgres:
             async with self.kernel.db.transaction():
                 return await self._debit_stepwise(debit)
-        row = await self._debit_statement(_HELD + _SPEND + _DEBIT + _RESULT, debit, amount=debit.amount)
+        row = await self._debit_statement(_HELD + _SPEND + _DEBIT, _RESULT, debit, amount=debit.amount)
         if row["transaction_id"] is None:
             if row["held"] < debit.amount:
                 raise _short(debit.member_id, int(row["held"]), debit.amount)
@@ -348,7 +359,9 @@ class Ledger:
         if not self.sql.postgres:
             async with self.kernel.db.transaction():
                 return await self._redeem_stepwise(debit, reward_id)
-        row = await self._debit_statement(_HELD + _REWARD + _DEBIT + _REDEMPTION, debit, reward=reward_id)
+        row = await self._debit_statement(
+            _HELD + _REWARD + _DEBIT + _REDEMPTION, _REDEMPTION_RESULT, debit, reward=reward_id
+        )
         if row["transaction_id"] is None:
             return Redeemed(None, int(row["held"]))
         await self._debited(row, debit)
@@ -365,23 +378,35 @@ class Ledger:
             int(row["balance"]),
         )
 
-    async def _debit_statement(self, template: str, debit: Debit, **values: Any) -> Any:
+    async def _debit_statement(self, ctes: str, result: Result, debit: Debit, **values: Any) -> Any:
         """Run a one-statement debit until its snapshot is fresh. Alone, the statement needs no
         transaction of its own (it is atomic, and commits or writes nothing); when it must run
         again, it does so in one (the caller's, if open), where the second run holds the lock."""
-        row = await self._debit_once(template, debit, values)
+        row = await self._debit_once(ctes, result, debit, values)
         if row["fresh"]:
             return row
         async with self.kernel.db.transaction():
             for _ in range(_DEBIT_ATTEMPTS):
-                row = await self._debit_once(template, debit, values)
+                row = await self._debit_once(ctes, result, debit, values)
                 if row["fresh"]:
                     return row
         raise RuntimeError("the account kept changing under its own lock")  # cannot happen: we hold the lock
 
-    async def _debit_once(self, template: str, debit: Debit, values: dict[str, Any]) -> Any:
+    async def _debit_once(self, ctes: str, result: Result, debit: Debit, values: dict[str, Any]) -> Any:
+        """One run of a debit's statement. Outside a transaction it carries the request's audit record
+        (``kernel.audit.appending``), appended if the points' transaction went in: one commit for the
+        write and its record, instead of a second statement after it that every other write of the
+        workspace would wait for (the trail's head is locked until it commits)."""
+        appending = self.kernel.audit.appending(self.ws, "EXISTS (SELECT 1 FROM t)")
+        audit_ctes, audit_values = appending.named() if appending is not None else ("", {})
+        statement = (
+            f"WITH RECURSIVE {ctes.removeprefix('WITH ')}, {audit_ctes} "
+            f"SELECT {result.columns}, (SELECT count(*) FROM audit_moved) AS audit_moved FROM {result.source}"
+            if appending is not None
+            else f"{ctes} SELECT {result.columns} FROM {result.source}"
+        )
         rows = await self.sql.run(
-            template,
+            statement,
             ws=self.ws,
             member=debit.member_id,
             kind=debit.kind,
@@ -391,8 +416,12 @@ class Ledger:
             unearn=debit.unearn,
             at=clock.now(),
             **values,
+            **audit_values,
         )
-        return rows[0]
+        row = rows[0]
+        if appending is not None and row["transaction_id"] is not None:
+            await self.kernel.audit.appended(appending, row["audit_moved"])
+        return row
 
     async def _debited(self, row: Any, debit: Debit) -> AccountState:
         """The account after a one-statement debit that wrote its transaction."""
