@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import Tenant, make_tenant, problem
 from scrm.kernel import Kernel
+from scrm.services.audit import AuditContext, begin, begin_batch, end, end_batch
 from scrm.settings import Settings
 from test_consents import run_cli
 
@@ -194,3 +195,34 @@ async def test_a_rolled_back_write_leaves_no_record(kernel: Kernel, tenant: Tena
     await tenant.member(external_id="dup")
     problem(await tenant.post(f"{API}/members", {"external_id": "dup"}), 409, "conflict")
     assert len(await records(tenant)) == 1
+
+
+async def test_appending_is_for_statements_outside_a_transaction(kernel: Kernel, tenant: Tenant) -> None:
+    """``kernel.audit.appending`` hands a request's record to a one-statement write only outside a
+    transaction (on PostgreSQL): inside one, the commit records the write, and a record carried by a
+    statement too would be a second one."""
+    await tenant.member(external_id="au-appending")  # this process has now seen the workspace's head
+    inside = AuditContext(channel="api", action="test", writes=True, workspace_id=tenant.id)
+    token = begin(inside)
+    try:
+        async with kernel.db.transaction():
+            assert kernel.audit.appending(tenant.id, "true") is None
+    finally:
+        end(token)
+    assert inside.recorded == 1
+    batched = AuditContext(channel="api", action="test", writes=True, workspace_id=tenant.id)
+    token_batch = begin_batch([batched])  # a group commit's batch, in its transaction
+    try:
+        async with kernel.db.transaction():
+            assert kernel.audit.appending(tenant.id, "true") is None
+    finally:
+        end_batch(token_batch)
+    assert batched.recorded == 1
+    outside = AuditContext(channel="api", action="test", writes=True, workspace_id=tenant.id)
+    token = begin(outside)
+    try:
+        appending = kernel.audit.appending(tenant.id, "true")
+    finally:
+        end(token)
+    assert (appending is not None) == (kernel.db.dialect.name == "postgres")
+    assert outside.recorded == 0  # nothing is counted until the statement ran (Audit.appended)

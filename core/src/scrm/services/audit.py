@@ -242,6 +242,12 @@ def _append_ctes(
     return ctes, [*args, workspace, workspace]
 
 
+def _owed_by_request() -> builtins.list[tuple[AuditContext, builtins.list[Note]]]:
+    """The running request's record, if no record of it was written yet (see :meth:`Audit.appending`)."""
+    context = _unrecorded_request()
+    return [] if context is None else [(context, [_default_note(context)])]
+
+
 def _unrecorded_request() -> AuditContext | None:
     """The running request's context, if it writes and no record of it was written yet."""
     context = _current.get()
@@ -476,22 +482,15 @@ class Audit:
         transaction, whose commit appends the records, and a request gets its record after the write
         (:meth:`record_request`). After the statement, if ``after`` held, call :meth:`appended` with
         what its ``audit_moved`` CTE returned."""
-        if workspace not in self._heads:
+        if workspace not in self._heads or self.k.db.in_transaction():
             return None
         batch = _own_batch()
-        owed = _owed(batch) if batch is not None else self._owed_by_request()
+        owed = _owed(batch) if batch is not None else _owed_by_request()
         rows = [row for held, notes in owed for row in self._rows(held, notes)]
         if not rows or any(row["workspace"] != workspace for row in rows):
             return None
         ctes, args = _append_ctes(workspace, rows, after, list(after_args))
         return Appending(ctes, args, owed)
-
-    def _owed_by_request(self) -> builtins.list[tuple[AuditContext, builtins.list[Note]]]:
-        """The running request's record, if a statement of its own may carry it (see :meth:`appending`)."""
-        context = _unrecorded_request()
-        if context is None or self.k.db.in_transaction():
-            return []
-        return [(context, [_default_note(context)])]
 
     async def appended(self, appending: Appending, moved: int) -> None:
         """After the statement holding ``appending`` committed: ``moved`` is how many chain heads its
