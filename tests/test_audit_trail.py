@@ -9,6 +9,8 @@ import asyncio
 import csv
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -197,32 +199,36 @@ async def test_a_rolled_back_write_leaves_no_record(kernel: Kernel, tenant: Tena
     assert len(await records(tenant)) == 1
 
 
+@contextmanager
+def writing(context: AuditContext, *, batch: bool = False) -> Iterator[None]:
+    """Code running as the request ``context`` is, or as a group commit's batch holding it."""
+    if batch:
+        batch_token = begin_batch([context])
+        try:
+            yield
+        finally:
+            end_batch(batch_token)
+        return
+    token = begin(context)
+    try:
+        yield
+    finally:
+        end(token)
+
+
 async def test_appending_is_for_statements_outside_a_transaction(kernel: Kernel, tenant: Tenant) -> None:
     """``kernel.audit.appending`` hands a request's record to a one-statement write only outside a
-    transaction (on PostgreSQL): inside one, the commit records the write, and a record carried by a
-    statement too would be a second one."""
+    transaction (on PostgreSQL): inside one — a request's or a group commit batch's — the commit
+    records the write, and a record carried by a statement too would be a second one."""
     await tenant.member(external_id="au-appending")  # this process has now seen the workspace's head
-    inside = AuditContext(channel="api", action="test", writes=True, workspace_id=tenant.id)
-    token = begin(inside)
-    try:
-        async with kernel.db.transaction():
-            assert kernel.audit.appending(tenant.id, "true") is None
-    finally:
-        end(token)
-    assert inside.recorded == 1
-    batched = AuditContext(channel="api", action="test", writes=True, workspace_id=tenant.id)
-    token_batch = begin_batch([batched])  # a group commit's batch, in its transaction
-    try:
-        async with kernel.db.transaction():
-            assert kernel.audit.appending(tenant.id, "true") is None
-    finally:
-        end_batch(token_batch)
-    assert batched.recorded == 1
+    for batch in (False, True):
+        inside = AuditContext(channel="api", action="test", writes=True, workspace_id=tenant.id)
+        with writing(inside, batch=batch):
+            async with kernel.db.transaction():
+                assert kernel.audit.appending(tenant.id, "true") is None
+        assert inside.recorded == 1
     outside = AuditContext(channel="api", action="test", writes=True, workspace_id=tenant.id)
-    token = begin(outside)
-    try:
+    with writing(outside):
         appending = kernel.audit.appending(tenant.id, "true")
-    finally:
-        end(token)
     assert (appending is not None) == (kernel.db.dialect.name == "postgres")
     assert outside.recorded == 0  # nothing is counted until the statement ran (Audit.appended)

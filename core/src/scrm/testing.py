@@ -211,6 +211,25 @@ async def plugin(kernel: Kernel) -> AsyncIterator[Callable[..., str]]:
     kernel.forget_cached()
 
 
+async def mixed_crowd(tenant: Tenant, other: Tenant) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Request bodies naming members every way a group commit's member read must tell apart, for a
+    test that sends them at once: ten members fit to act (external ids ``fit-0`` … ``fit-9``) named
+    by id, then ``fit-0`` again by external id, an unknown external id, a member of ``other``'s
+    workspace and a blocked member. Returns the fit members and the bodies, in that order (append a
+    plugin's own cases to the bodies)."""
+    fit = [await tenant.member(display_name=f"Fit {i}", external_id=f"fit-{i}") for i in range(10)]
+    blocked = await tenant.member(display_name="Blocked", status="blocked")
+    stranger = await other.member(display_name="Stranger")
+    bodies = [
+        *({"member_id": m["id"]} for m in fit),
+        {"external_id": "fit-0"},
+        {"external_id": "nobody"},
+        {"member_id": stranger["id"]},
+        {"member_id": blocked["id"]},
+    ]
+    return fit, bodies
+
+
 def problem(response: Any, status: int, kind: str) -> dict[str, Any]:
     """Assert a response is a problem document of this status and kind; return it."""
     assert response.status_code == status, f"{response.status_code}: {response.text}"

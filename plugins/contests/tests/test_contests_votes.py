@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from contests_helpers import BASE, voting_contest
-from scrm.testing import problem
+from scrm.testing import mixed_crowd, problem
 
 
 async def test_a_hundred_concurrent_votes_of_one_member_respect_every_limit(tenant: Any) -> None:
@@ -164,16 +164,7 @@ async def test_votes_at_once_get_their_own_member_problems(tenant: Any, other: A
     named by id and by external id at once has both votes counted against one set of limits."""
     contest, subs = await voting_contest(tenant, 1, votes_per_submission=1)
     url = f"{BASE}/{contest['id']}/submissions/{subs[0]['id']}/votes"
-    fit = [await tenant.member(display_name=f"Fit {i}", external_id=f"fit-{i}") for i in range(10)]
-    blocked = await tenant.member(display_name="Blocked", status="blocked")
-    stranger = await other.member(display_name="Stranger")
-    bodies = [
-        *({"member_id": m["id"]} for m in fit),
-        {"external_id": "fit-0"},
-        {"external_id": "nobody"},
-        {"member_id": stranger["id"]},
-        {"member_id": blocked["id"]},
-    ]
+    fit, bodies = await mixed_crowd(tenant, other)
     answers = await asyncio.gather(*(tenant.post(url, body) for body in bodies))
     codes = [a.status_code for a in answers]
     assert codes[1:10] + codes[11:] == [201] * 9 + [422] * 3, {a.text for a in answers}

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from lottery_helpers import BASE, create, draw_body, iso, members, opened, wheel_body
 from scrm import EventFilter, Kernel
-from scrm.testing import problem
+from scrm.testing import mixed_crowd, problem
 from scrm_lottery import entries as entries_module
 from scrm_lottery.entries import earn_tickets
 
@@ -74,18 +74,9 @@ async def test_entries_at_once_get_their_own_member_problems(tenant: Any, other:
     without a required tag its own 403, and a member named by id and by external id at once enters once."""
     campaign = await opened(tenant, draw_body(tags_excluded=["staff"]))
     url = f"{BASE}/{campaign['id']}/entries"
-    fit = [await tenant.member(display_name=f"Fit {i}", external_id=f"fit-{i}") for i in range(10)]
-    blocked = await tenant.member(display_name="Blocked", status="blocked")
+    fit, bodies = await mixed_crowd(tenant, other)
     staff = await tenant.member(display_name="Staff", tags=["staff"])
-    stranger = await other.member(display_name="Stranger")
-    bodies = [
-        *({"member_id": m["id"]} for m in fit),
-        {"external_id": "fit-0"},
-        {"external_id": "nobody"},
-        {"member_id": stranger["id"]},
-        {"member_id": blocked["id"]},
-        {"member_id": staff["id"]},
-    ]
+    bodies.append({"member_id": staff["id"]})
     answers = await asyncio.gather(*(tenant.post(url, body) for body in bodies))
     codes = [a.status_code for a in answers]
     assert codes[1:10] + codes[11:] == [201] * 9 + [422] * 2 + [403] * 2, {a.text for a in answers}
